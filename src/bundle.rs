@@ -1,0 +1,295 @@
+//! The compiled result of one value file, `{application, pipelines}`, and how it is written.
+//!
+//! A bundle leaves this module finished: every pipeline carries a deterministic `id` (when
+//! the template did not set one) and the kujira-gen marker (see [`crate::marker`]), so that
+//! `build -o`, `diff` and `push` all see the same bytes.
+
+use crate::marker;
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    /// The value file, relative to the repository root (`teams/sample/value.json`).
+    pub source: String,
+    /// The Spinnaker application (`name`, `email`, `cloudProviders`...).
+    pub application: Map<String, Value>,
+    pub pipelines: Vec<Map<String, Value>>,
+}
+
+impl Bundle {
+    /// Takes what a template produced. Only the shape is checked here; the contents are
+    /// checked by [`crate::check`].
+    pub fn from_rendered(source: &str, rendered: Value) -> Result<Self, String> {
+        let Value::Object(mut top) = rendered else {
+            return Err(format!(
+                "the template must produce an object {{application, pipelines}}, got {}",
+                kind_of(&rendered)
+            ));
+        };
+        let application = match top.remove("application") {
+            Some(Value::Object(a)) => a,
+            Some(other) => {
+                return Err(format!(
+                    "`application` must be an object, got {}",
+                    kind_of(&other)
+                ));
+            }
+            None => return Err("the template's result has no `application`".into()),
+        };
+        let pipelines = match top.remove("pipelines") {
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| match p {
+                    Value::Object(p) => Ok(p),
+                    other => Err(format!(
+                        "`pipelines[{i}]` must be an object, got {}",
+                        kind_of(&other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(other) => {
+                return Err(format!(
+                    "`pipelines` must be an array, got {}",
+                    kind_of(&other)
+                ));
+            }
+            None => return Err("the template's result has no `pipelines`".into()),
+        };
+        if let Some(extra) = top.keys().next() {
+            return Err(format!(
+                "the template's result has an unexpected key `{extra}` (allowed: application, pipelines)"
+            ));
+        }
+        Ok(Self {
+            source: source.to_string(),
+            application,
+            pipelines,
+        })
+    }
+
+    pub fn application_name(&self) -> Option<&str> {
+        self.application.get("name").and_then(Value::as_str)
+    }
+
+    /// Adds what every generated pipeline carries: a deterministic id and the marker.
+    pub fn finalize(&mut self) {
+        let app_name = self.application_name().map(str::to_string);
+        for p in &mut self.pipelines {
+            let app = p
+                .get("application")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| app_name.clone());
+            let name = p.get("name").and_then(Value::as_str).map(str::to_string);
+            if !p.contains_key("id")
+                && let (Some(app), Some(name)) = (app, name)
+            {
+                p.insert("id".into(), Value::String(marker::pipeline_id(&app, &name)));
+            }
+            marker::stamp(p, &self.source);
+        }
+    }
+
+    /// `{"application": ..., "pipelines": [...]}`, what `build FILE` prints.
+    pub fn to_json(&self) -> Value {
+        let mut top = Map::new();
+        top.insert(
+            "application".into(),
+            Value::Object(self.application.clone()),
+        );
+        top.insert(
+            "pipelines".into(),
+            Value::Array(self.pipelines.iter().cloned().map(Value::Object).collect()),
+        );
+        Value::Object(top)
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Pretty JSON with a final newline: the one format for stdout, files and snapshots.
+pub fn to_pretty(v: &Value) -> String {
+    // Serialising a `Value` cannot fail.
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// A file name for a pipeline or application: path separators and control characters
+/// become `_`, so a name can never leave its directory.
+pub fn file_stem(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match cleaned.trim() {
+        "" | "." | ".." => "_".to_string(),
+        t => t.to_string(),
+    }
+}
+
+/// The files `build -o DIR` writes: `DIR/<application>/application.json` and
+/// `DIR/<application>/<pipeline name>.json`. Computed in full before anything is written,
+/// so that a clash is reported without leaving half a tree behind.
+pub fn output_files(bundles: &[Bundle], dir: &Path) -> Result<BTreeMap<PathBuf, String>> {
+    // path -> (body, value file that produced it)
+    let mut files: BTreeMap<PathBuf, (String, String)> = BTreeMap::new();
+    // lower-cased path -> path, to catch names that differ only in case
+    let mut folded: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for b in bundles {
+        let app_dir = dir.join(file_stem(b.application_name().unwrap_or("_")));
+        let mut entries = vec![(
+            app_dir.join("application.json"),
+            to_pretty(&Value::Object(b.application.clone())),
+        )];
+        for p in &b.pipelines {
+            let name = p.get("name").and_then(Value::as_str).unwrap_or("_");
+            entries.push((
+                app_dir.join(format!("{}.json", file_stem(name))),
+                to_pretty(&Value::Object(p.clone())),
+            ));
+        }
+        for (path, body) in entries {
+            // Front50 compares pipeline names case-insensitively, and so do some file
+            // systems: two names that differ only in case would overwrite each other.
+            let key = path.to_string_lossy().to_lowercase();
+            if let Some(first) = folded.get(&key) {
+                let other = files.get(first).map(|(_, s)| s.as_str()).unwrap_or("");
+                bail!(
+                    "{} would be written twice (by {} and by {}; names that differ only in case count as the same)",
+                    path.display(),
+                    other,
+                    b.source
+                );
+            }
+            folded.insert(key, path.clone());
+            files.insert(path, (body, b.source.clone()));
+        }
+    }
+    Ok(files.into_iter().map(|(k, (body, _))| (k, body)).collect())
+}
+
+/// Writes each file atomically: into a temporary file beside it, then renamed over it, so
+/// a reader (or a crash) never sees half a file. Other files in `dir` are left alone.
+pub fn write_files(files: &BTreeMap<PathBuf, String>) -> Result<()> {
+    for (path, body) in files {
+        let parent = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create directory {}", parent.display()))?;
+        let file_name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(".{file_name}.kujira-gen.tmp"));
+        let result = (|| -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(body.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, path)
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("cannot write {}", path.display()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bundle(v: Value) -> Bundle {
+        Bundle::from_rendered("teams/a/value.json", v).unwrap()
+    }
+
+    #[test]
+    fn rejects_results_of_the_wrong_shape() {
+        let e = Bundle::from_rendered("f", json!([])).unwrap_err();
+        assert_eq!(
+            e,
+            "the template must produce an object {application, pipelines}, got an array"
+        );
+        let e = Bundle::from_rendered("f", json!({"application": {}})).unwrap_err();
+        assert_eq!(e, "the template's result has no `pipelines`");
+        let e =
+            Bundle::from_rendered("f", json!({"application": {}, "pipelines": [1]})).unwrap_err();
+        assert_eq!(e, "`pipelines[0]` must be an object, got a number");
+        let e = Bundle::from_rendered("f", json!({"application": {}, "pipelines": [], "x": 1}))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "the template's result has an unexpected key `x` (allowed: application, pipelines)"
+        );
+    }
+
+    #[test]
+    fn finalize_adds_a_deterministic_id_and_keeps_a_given_one() {
+        let mut b = bundle(json!({"application": {"name": "a"}, "pipelines": [
+            {"name": "release", "application": "a"},
+            {"name": "other", "application": "a", "id": "fixed"},
+        ]}));
+        b.finalize();
+        let id = b.pipelines[0]["id"].as_str().unwrap().to_string();
+        assert_eq!(id, marker::pipeline_id("a", "release"));
+        assert_eq!(b.pipelines[1]["id"], "fixed");
+        assert!(b.pipelines[0].contains_key(marker::MARKER_KEY));
+    }
+
+    #[test]
+    fn file_stems_cannot_escape_their_directory() {
+        assert_eq!(file_stem("deploy/prod"), "deploy_prod");
+        assert_eq!(file_stem(".."), "_");
+        assert_eq!(file_stem("Release 1"), "Release 1");
+    }
+
+    #[test]
+    fn output_files_refuses_names_that_differ_only_in_case() {
+        let b = bundle(json!({"application": {"name": "a"}, "pipelines": [
+            {"name": "Release"}, {"name": "release"}]}));
+        let e = output_files(&[b], Path::new("out"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("would be written twice"), "{e}");
+    }
+
+    #[test]
+    fn write_files_writes_every_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = bundle(json!({"application": {"name": "a"}, "pipelines": [{"name": "r"}]}));
+        let files = output_files(&[b], dir.path()).unwrap();
+        write_files(&files).unwrap();
+        let mut names: Vec<_> = fs::read_dir(dir.path().join("a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["application.json", "r.json"]);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a/r.json")).unwrap(),
+            "{\n  \"name\": \"r\"\n}\n"
+        );
+    }
+}

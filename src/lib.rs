@@ -1,0 +1,12 @@
+//! kujira-gen: compiles team value files into Spinnaker blue-green pipelines.
+//!
+//! The data flows one way through the modules:
+//! `values` (load, position, validate) -> `render` (Jsonnet) -> `bundle` (finished
+//! `{application, pipelines}`) -> `check` (output checks) -> emit (`bundle`), or
+//! `plan` (diff, push) over `gate` (the Gate API client).
+//! `compile` drives the first four steps for many files in parallel; `diag` is how every
+//! step reports problems.
+
+pub mod bundle;
+pub mod diag;
+pub mod marker;
