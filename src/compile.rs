@@ -84,6 +84,10 @@ impl Compiler {
             }
         }
         diag::scrub(&mut unit.diagnostics, &secrets);
+        // In file order, as a reader goes through it (stable: same-place problems keep
+        // the order the steps found them in).
+        unit.diagnostics
+            .sort_by_key(|d| (d.file != unit.file, d.file.clone(), d.line, d.column));
         unit
     }
 

@@ -61,10 +61,17 @@ pub fn to_diagnostic(err: &RenderError, value_file: &str) -> Diagnostic {
         Some((file, line, col)) => Diagnostic::error(file.clone(), message).at(Some((*line, *col))),
         // jrsonnet loses the location of some errors (e.g. `no such field` in 0.5.0-pre98):
         // name the value file, the trace below still says where.
-        None => Diagnostic::error(value_file, format!("template error: {message}")),
+        None => {
+            let d = Diagnostic::error(value_file, format!("template error: {message}"));
+            match message.strip_prefix("no such field: ") {
+                Some(field) => d.with_note(format!(
+                    "the templates read a field that is not there; look for `.{field}` or `['{field}']` in them"
+                )),
+                None => d,
+            }
+        }
     };
     for (loc, desc) in frames.iter().take(MAX_FRAMES) {
-        let desc = if desc.is_empty() { "" } else { desc };
         d = match loc {
             Some((file, line, col)) => d.with_note(
                 format!("at {file}:{line}:{col}: {desc}")

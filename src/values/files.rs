@@ -37,11 +37,11 @@ pub struct Loaded {
 
 pub fn load(file: &ValueFile) -> Loaded {
     let mut out = Loaded::default();
-    let dir = file
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    // `value.json` given bare has the parent "", which is the current directory.
+    let dir = match file.path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => Path::new(".").to_path_buf(),
+    };
     let mut total = 0usize;
     for (pointer, kind) in FILE_KEYS {
         let Some(written) = file.value.pointer(pointer).and_then(Value::as_str) else {

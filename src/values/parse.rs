@@ -71,16 +71,20 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
         allow_non_finite_numbers: false,
         allow_extended_string_escapes: false,
     };
-    if let Some(offset) = find_depth_overflow(text) {
-        return Err(SyntaxError {
-            offset,
-            message: format!("nesting deeper than {MAX_DEPTH} levels"),
-        });
+    if let Some(e) = prescan(text) {
+        return Err(e);
     }
     let result =
         jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &options).map_err(|e| {
+            // "Unterminated" is noticed at the end of the text; say so there, not at the `{`.
+            let offset = match e.kind() {
+                ParseErrorKind::UnterminatedObject | ParseErrorKind::UnterminatedArray => {
+                    text.trim_end().len()
+                }
+                _ => e.range().start,
+            };
             SyntaxError {
-                offset: e.range().start,
+                offset,
                 message: describe(e.kind()),
             }
         })?;
@@ -105,15 +109,32 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
     Ok(out)
 }
 
-/// Finds the offset of the first bracket that opens nesting level `MAX_DEPTH + 1`,
-/// skipping strings. Runs before the recursive parser so deep input cannot exhaust the stack.
-fn find_depth_overflow(text: &str) -> Option<usize> {
+/// What the parser would report badly or not at all: nesting deep enough to exhaust the
+/// stack (checked before the recursive parser runs), and raw line breaks or other control
+/// characters inside strings (JSON forbids them; the parser would take the next line as
+/// part of the string and complain somewhere else).
+fn prescan(text: &str) -> Option<SyntaxError> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
     for (i, b) in text.bytes().enumerate() {
         if in_string {
             match b {
+                b'\n' | b'\r' => {
+                    return Some(SyntaxError {
+                        offset: i,
+                        message: "unterminated string: expected `\"` before the end of the line"
+                            .into(),
+                    });
+                }
+                0..=0x1f => {
+                    return Some(SyntaxError {
+                        offset: i,
+                        message:
+                            "control character inside a string: write it escaped (\\t, \\u0001...)"
+                                .into(),
+                    });
+                }
                 _ if escaped => escaped = false,
                 b'\\' => escaped = true,
                 b'"' => in_string = false,
@@ -126,7 +147,10 @@ fn find_depth_overflow(text: &str) -> Option<usize> {
             b'{' | b'[' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Some(i);
+                    return Some(SyntaxError {
+                        offset: i,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
@@ -331,6 +355,14 @@ mod tests {
             ("{\"A\": 1", "unterminated object: expected `}`"),
             ("", "expected a JSON value, found end of file"),
             ("{\"A\": 0x10}", "hexadecimal numbers are not JSON"),
+            (
+                "{\"A\": \"x\n}",
+                "unterminated string: expected `\"` before the end of the line",
+            ),
+            (
+                "{\"A\": \"a\tb\"}",
+                "control character inside a string: write it escaped (\\t, \\u0001...)",
+            ),
         ] {
             let e = parse(text).unwrap_err();
             assert_eq!(e.message, message, "for {text:?}");

@@ -53,6 +53,28 @@ impl ValueSchema {
             self.explain(&e, &mut out);
         }
         out.dedup();
+        // `Aplication` is reported with "did you mean `Application`?": saying that
+        // `Application` is missing as well would only repeat it.
+        let suggested: Vec<(String, String)> = out
+            .iter()
+            .filter_map(|i| {
+                let key = i
+                    .message
+                    .split("did you mean `")
+                    .nth(1)?
+                    .split('`')
+                    .next()?;
+                let parent = i.pointer.rsplit_once('/')?.0;
+                Some((parent.to_string(), key.to_string()))
+            })
+            .collect();
+        out.retain(|i| {
+            !suggested.iter().any(|(parent, key)| {
+                i.pointer == *parent
+                    && i.message
+                        .starts_with(&format!("missing required key `{key}`"))
+            })
+        });
         out
     }
 
@@ -203,26 +225,39 @@ impl ValueSchema {
                         && matches!(x.kind(), ValidationErrorKind::Required { property } if property == "Type"))
             })
         };
-        let candidates: Vec<&Vec<ValidationError<'static>>> =
-            branches.iter().filter(|b| fits(b)).collect();
-        if let [only] = candidates.as_slice() {
-            for x in only.iter() {
-                self.explain(x, out);
+        let candidates: Vec<usize> = (0..branches.len())
+            .filter(|&i| fits(&branches[i]))
+            .collect();
+        // Several alternatives fit the value's type: the one it is closest to (fewest
+        // errors) is most likely the one meant, if there is a single closest.
+        let fewest = candidates
+            .iter()
+            .map(|&i| branches[i].len())
+            .min()
+            .unwrap_or(0);
+        let nearest: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| branches[i].len() == fewest)
+            .collect();
+        let alternatives = self.alternatives_of(e);
+        if let [only] = nearest.as_slice() {
+            let mut inner = Vec::new();
+            for x in &branches[*only] {
+                self.explain(x, &mut inner);
+            }
+            for mut issue in inner {
+                if let Some(hint) = belongs_elsewhere(&issue, &alternatives, *only) {
+                    issue.message.push_str(&hint);
+                }
+                out.push(issue);
             }
             return;
         }
-        let node = self
-            .node_of_keyword(e.schema_path().as_str())
-            .and_then(|n| n.get("oneOf").or_else(|| n.get("anyOf")));
-        let alternatives: Vec<&Value> = node
-            .and_then(Value::as_array)
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
         let types: Vec<String> = alternatives
             .iter()
             .filter_map(|b| {
-                self.resolve(b)
-                    .get("properties")?
+                b.get("properties")?
                     .get("Type")?
                     .get("const")?
                     .as_str()
@@ -256,7 +291,7 @@ impl ValueSchema {
             _ => {
                 let mut kinds: Vec<&'static str> = alternatives
                     .iter()
-                    .filter_map(|b| self.resolve(b).get("type")?.as_str())
+                    .filter_map(|b| b.get("type")?.as_str())
                     .map(article)
                     .collect();
                 kinds.dedup();
@@ -272,6 +307,15 @@ impl ValueSchema {
             at_key: false,
             message,
         });
+    }
+
+    /// The schemas listed by the failed `oneOf`/`anyOf`, `$ref`s followed.
+    fn alternatives_of(&self, e: &ValidationError<'_>) -> Vec<&Value> {
+        self.node_of_keyword(e.schema_path().as_str())
+            .and_then(|n| n.get("oneOf").or_else(|| n.get("anyOf")))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|b| self.resolve(b)).collect())
+            .unwrap_or_default()
     }
 
     /// Follows a local `$ref` (`#/$defs/X`).
@@ -310,29 +354,46 @@ impl ValueSchema {
     }
 }
 
+/// For an unknown key that another alternative accepts (`Subscription` on a docker
+/// trigger): the `Type` it belongs to.
+fn belongs_elsewhere(issue: &Issue, alternatives: &[&Value], chosen: usize) -> Option<String> {
+    if !issue.at_key || !issue.message.starts_with("unknown key") {
+        return None;
+    }
+    let key = issue
+        .pointer
+        .rsplit('/')
+        .next()?
+        .replace("~1", "/")
+        .replace("~0", "~");
+    alternatives
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != chosen)
+        .find_map(|(_, b)| {
+            b.get("properties")?.get(&key)?;
+            let t = b.get("properties")?.get("Type")?.get("const")?.as_str()?;
+            Some(format!("; `{key}` belongs to Type `{t}`"))
+        })
+}
+
 fn is_secret_pointer(pointer: &str) -> bool {
     pointer.split('/').any(is_secret_key)
 }
 
 fn first_sentence(text: &str) -> String {
-    let s = text
-        .split(". ")
+    text.split(". ")
         .next()
         .unwrap_or(text)
-        .trim_end_matches('.');
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// `"sample"`, `42`, `true`, `an object`; strings over 40 characters are shortened.
 pub fn describe_value(v: &Value, secret: bool) -> String {
-    if secret {
-        return "***".into();
-    }
     match v {
+        // "an object" gives nothing away; a scalar under a secret-looking key might.
+        Value::String(_) | Value::Number(_) | Value::Bool(_) if secret => "***".into(),
         Value::String(s) if s.chars().count() > 40 => {
             let short: String = s.chars().take(37).collect();
             format!(
@@ -484,7 +545,7 @@ mod tests {
         assert_eq!(
             messages(with("Trigger", json!({"Type": "pubsub"}))),
             vec![
-                "/Trigger missing required key `Subscription` (name of the Pub/Sub subscription configured in Spinnaker (Echo))"
+                "/Trigger missing required key `Subscription` (Name of the Pub/Sub subscription configured in Spinnaker (Echo))"
             ]
         );
         assert_eq!(
@@ -528,7 +589,7 @@ mod tests {
         v.as_object_mut().unwrap().remove("Email");
         assert_eq!(
             messages(v),
-            vec!["/ missing required key `Email` (owner's email address; Spinnaker requires one to create the application)"
+            vec!["/ missing required key `Email` (Owner's email address; Spinnaker requires one to create the application)"
                 .replace("/ ", " ")]
         );
     }
