@@ -8,5 +8,6 @@
 //! step reports problems.
 
 pub mod bundle;
+pub mod check;
 pub mod diag;
 pub mod marker;
