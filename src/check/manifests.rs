@@ -20,6 +20,8 @@ pub struct Found<'a> {
     pub manifest: &'a Map<String, Value>,
     /// Whether a `deployManifest` stage deploys it (rather than a Run Job running it).
     pub deployed: bool,
+    /// Whether Orca evaluates `${...}` in it before use (`skipExpressionEvaluation` unset).
+    pub evaluated: bool,
 }
 
 impl Found<'_> {
@@ -44,6 +46,7 @@ pub fn collect<'a>(view: &PipelineView<'a>, report: &mut Report) -> Vec<Found<'a
         if stage.str_field("source") == Some("artifact") {
             continue;
         }
+        let evaluated = stage.stage.get("skipExpressionEvaluation") != Some(&Value::Bool(true));
         match stage.stage_type() {
             Some("deployManifest") => {
                 let list_path = stage.field_path("manifests");
@@ -78,6 +81,7 @@ pub fn collect<'a>(view: &PipelineView<'a>, report: &mut Report) -> Vec<Found<'a
                             value: item,
                             manifest,
                             deployed: true,
+                            evaluated,
                         }),
                         other => report.error(
                             item_path,
@@ -93,6 +97,7 @@ pub fn collect<'a>(view: &PipelineView<'a>, report: &mut Report) -> Vec<Found<'a
                         value,
                         manifest,
                         deployed: false,
+                        evaluated,
                     });
                 }
             }
@@ -166,6 +171,12 @@ fn validate_one(schemas: &Schemas, f: &Found, report: &mut Report) {
         let at = path::key(&path::key(&f.path, "spec"), "template");
         let pts = &schemas.pod_template_spec;
         run(pts, template, &at, Severity::Error, &mut findings);
+    }
+    if f.evaluated {
+        // `"replicas": "${ #toInt(parameters.replicas) }"` becomes an integer before
+        // Kubernetes sees it (an expression that is the whole string keeps its result's
+        // type); only the evaluated value could be checked.
+        findings.retain(|(_, finding)| !finding.value_is_expression);
     }
     emit(findings, report);
 }
@@ -340,6 +351,22 @@ mod tests {
             (&format!("{DEPLOY}/6/spec/replicas"), Some(json!("2"))),
         ]);
         assert_snapshot!(check_json(v));
+    }
+
+    #[test]
+    fn spel_expressions_are_checked_only_when_orca_does_not_evaluate_them() {
+        let replicas = format!("{DEPLOY}/6/spec/replicas");
+        let expr = json!("${ #toInt(parameters.replicas) }");
+        let evaluated = variant(&[(&replicas, Some(expr.clone()))]);
+        assert_eq!(check_json(evaluated), "");
+        let literal = variant(&[
+            (&replicas, Some(expr)),
+            (
+                "/pipelines/0/stages/0/skipExpressionEvaluation",
+                Some(json!(true)),
+            ),
+        ]);
+        assert_snapshot!(check_json(literal));
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Finding {
     pub notes: Vec<String>,
     /// A field the schema does not define (`additionalProperties: false`).
     pub unknown_field: bool,
+    /// The offending value is a string holding a `${...}` SpEL expression, which Spinnaker
+    /// replaces (with a value of any type) before the manifest reaches Kubernetes.
+    pub value_is_expression: bool,
 }
 
 /// The findings for one error of validating `root` (the value given to the validator)
@@ -35,11 +38,13 @@ pub fn findings(
 ) -> Vec<Finding> {
     let at = locate(root, error, base);
     let got = describe(error.instance(), at.secret);
+    let value_is_expression = error.instance().as_str().is_some_and(|s| s.contains("${"));
     let finding = |message: String| Finding {
         path: at.path.clone(),
         message,
         notes: Vec::new(),
         unknown_field: false,
+        value_is_expression,
     };
     let message = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -51,6 +56,7 @@ pub fn findings(
                     message: format!("unknown field `{field}`{}", suggestion(field, &allowed)),
                     notes: Vec::new(),
                     unknown_field: true,
+                    value_is_expression: false,
                 })
                 .collect();
         }
