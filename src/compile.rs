@@ -5,6 +5,7 @@
 //! thread (templates parsed, inside each thread's jrsonnet state), never once per team.
 
 use crate::bundle::Bundle;
+use crate::check::Checker;
 use crate::diag::{self, Diagnostic};
 use crate::render::{self, Renderer, Resolver};
 use crate::values::{self, discover::Input, schema::ValueSchema};
@@ -38,6 +39,7 @@ pub struct Unit {
 /// What is shared read-only by all workers.
 pub struct Compiler {
     schema: ValueSchema,
+    checker: Checker,
     resolver: Resolver,
 }
 
@@ -45,6 +47,7 @@ impl Compiler {
     pub fn new(options: &Options) -> Result<Self> {
         Ok(Self {
             schema: ValueSchema::new()?,
+            checker: Checker::new()?,
             resolver: Resolver::new(options.templates.as_deref(), &options.jpath),
         })
     }
@@ -72,7 +75,16 @@ impl Compiler {
         // Rendering invalid values would only add confusing template errors.
         if diag::count_errors(&unit.diagnostics) == 0 {
             match self.render(&file, loaded.files, renderer) {
-                Ok(bundle) => unit.bundle = Some(bundle),
+                Ok(bundle) => {
+                    // Whatever a template produced must pass the output checks; a bundle
+                    // that does not is never printed, written or pushed.
+                    let findings = self.checker.check(&bundle, &file.display);
+                    let failed = diag::count_errors(&findings) > 0;
+                    unit.diagnostics.extend(findings);
+                    if !failed {
+                        unit.bundle = Some(bundle);
+                    }
+                }
                 Err(d) => unit.diagnostics.push(d),
             }
         }

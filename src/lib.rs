@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod bundle;
+pub mod check;
 pub mod compile;
 pub mod diag;
 pub mod marker;

@@ -1,0 +1,5 @@
+// A pipeline that names another application.
+local builtin = import 'builtin/main.jsonnet';
+function(values) builtin(values) + {
+  pipelines: [p + { application: 'other' } for p in super.pipelines],
+}
