@@ -10,3 +10,6 @@
 pub mod bundle;
 pub mod diag;
 pub mod marker;
+pub mod gate;
+pub mod plan;
+pub mod term;
