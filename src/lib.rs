@@ -7,9 +7,16 @@
 //! `compile` drives the first four steps for many files in parallel; `diag` is how every
 //! step reports problems.
 
+// A `Diagnostic` is the error type of the steps that can fail on user input; it is
+// returned once per file, never in a loop, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod bundle;
+pub mod compile;
 pub mod diag;
 pub mod marker;
+pub mod render;
+pub mod values;
 pub mod gate;
 pub mod plan;
 pub mod term;

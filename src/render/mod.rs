@@ -1,0 +1,130 @@
+//! The Jsonnet step: values in, `{application, pipelines}` JSON out.
+//!
+//! Entry contract: `main.jsonnet` of the template set evaluates to
+//! `function(values) { application: {...}, pipelines: [...] }`. The values go in as data
+//! (a top-level argument built from JSON), never as code.
+//!
+//! A `Renderer` owns one jrsonnet `State`, which is not `Send`: each worker thread makes its
+//! own and reuses it for every team, so every template file is parsed and its top level
+//! evaluated once per thread.
+
+pub mod embedded;
+mod error;
+pub mod resolver;
+
+pub use error::to_diagnostic;
+pub use resolver::Resolver;
+
+use jrsonnet_evaluator::manifest::JsonFormat;
+use jrsonnet_evaluator::tla::TlaArg;
+use jrsonnet_evaluator::trace::PathResolver;
+use jrsonnet_evaluator::{IStr, SourcePath, State, Val, apply_tla};
+use std::collections::HashMap;
+
+/// A failed evaluation, kept as jrsonnet's error so that its trace can be formatted.
+pub struct RenderError(pub jrsonnet_evaluator::Error);
+
+pub struct Renderer {
+    state: State,
+}
+
+impl Renderer {
+    pub fn new(resolver: Resolver) -> Self {
+        let mut builder = State::builder();
+        builder.import_resolver(resolver).context_initializer(
+            jrsonnet_stdlib::ContextInitializer::new(PathResolver::new_cwd_fallback()),
+        );
+        Self {
+            state: builder.build(),
+        }
+    }
+
+    /// Calls the entry function with `values` and returns its result as JSON.
+    pub fn render(&self, values: &serde_json::Value) -> Result<serde_json::Value, RenderError> {
+        let result = self.evaluate(values);
+        // jrsonnet's reference-counted objects form cycles that only this collects; without
+        // it memory grows by ~100 KB per render (see ../shared/reference/rust-crates.md).
+        jrsonnet_gcmodule::collect_thread_cycles();
+        let text = result.map_err(RenderError)?;
+        // jrsonnet's JSON is valid JSON; if it ever was not, say so rather than panic.
+        serde_json::from_str(&text).map_err(|e| {
+            RenderError(
+                jrsonnet_evaluator::error::ErrorKind::RuntimeError(
+                    format!("template output is not JSON: {e}").into(),
+                )
+                .into(),
+            )
+        })
+    }
+
+    fn evaluate(&self, values: &serde_json::Value) -> jrsonnet_evaluator::Result<String> {
+        let _entered = self.state.try_enter();
+        let entry = self
+            .state
+            .import_from(&SourcePath::default(), embedded::ENTRY)?;
+        // serde_json -> Val through serde keeps integers as numbers (Val::from_serde would
+        // turn them into strings in this jrsonnet version).
+        let values: Val = serde_json::from_value(values.clone()).map_err(|e| {
+            jrsonnet_evaluator::error::ErrorKind::RuntimeError(format!("values: {e}").into())
+        })?;
+        // jrsonnet's API takes this map; interned strings hash by identity, safely.
+        #[allow(clippy::mutable_key_type)]
+        let mut args: HashMap<IStr, TlaArg> = HashMap::new();
+        args.insert("values".into(), TlaArg::Val(values));
+        let out = apply_tla(&args, entry)?;
+        // Manifesting here (instead of serialising through serde) keeps the location of a
+        // lazy field's error in the trace.
+        out.manifest(JsonFormat::minify())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn renderer_with(main: &str) -> (tempfile::TempDir, Renderer) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.jsonnet"), main).unwrap();
+        let r = Renderer::new(Resolver::new(Some(dir.path()), &[]));
+        (dir, r)
+    }
+
+    #[test]
+    fn values_go_in_as_data_and_integers_stay_integers() {
+        let (_d, r) = renderer_with("function(values) { n: values.N + 1, s: values.S }");
+        let out = r
+            .render(&json!({"N": 2, "S": "a\"; error 'x'"}))
+            .ok()
+            .unwrap();
+        assert_eq!(out, json!({"n": 3, "s": "a\"; error 'x'"}));
+        assert!(out["n"].is_i64() || out["n"].is_u64());
+    }
+
+    #[test]
+    fn a_renderer_is_reused_across_values() {
+        let (_d, r) = renderer_with("function(values) values.A");
+        for i in 0..3 {
+            assert_eq!(r.render(&json!({"A": i})).ok().unwrap(), json!(i));
+        }
+    }
+
+    #[test]
+    fn an_override_imports_the_embedded_library() {
+        let (_d, r) = renderer_with(
+            "local config = import 'config.libsonnet'; function(values) std.objectHas(config, 'images')",
+        );
+        assert_eq!(r.render(&json!({})).ok().unwrap(), json!(true));
+    }
+
+    #[test]
+    fn an_override_can_wrap_the_builtin_file_it_replaces() {
+        let (_d, r) = renderer_with(
+            "local builtin = import 'builtin/main.jsonnet';\n\
+             function(values) { n: std.length(builtin(values).pipelines) }",
+        );
+        let values = json!({"Application": "a", "Email": "a@b.c", "Notification": "c", "Account": "k",
+                            "Image": "gcr.io/p/a"});
+        assert_eq!(r.render(&values).ok().unwrap(), json!({"n": 1}));
+    }
+}

@@ -1,0 +1,173 @@
+//! Loading a team's value file and everything that can be said about it before rendering:
+//! syntax (with positions), schema, cross-field rules, and the files it points at.
+
+pub mod discover;
+pub mod files;
+pub mod parse;
+pub mod rules;
+pub mod schema;
+
+use crate::diag::Diagnostic;
+use discover::Input;
+use parse::{LineIndex, Spans};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// A value file is a few hundred bytes; anything this large is a mistake (or an attack
+/// on the CI runner's memory).
+pub const MAX_VALUE_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A value file that parsed as JSON, with the positions of its keys and values.
+#[derive(Debug)]
+pub struct ValueFile {
+    pub path: PathBuf,
+    /// How messages name the file (as the user gave it).
+    pub display: String,
+    /// The file relative to the repository root; goes into the output.
+    pub source: String,
+    pub text: String,
+    lines: LineIndex,
+    pub value: Value,
+    pub spans: Spans,
+    duplicates: Vec<parse::Duplicate>,
+}
+
+impl ValueFile {
+    /// Line and column of the node at `pointer` (of its key when `at_key`), or of its
+    /// nearest ancestor that exists (a missing key is reported at its parent object).
+    pub fn position(&self, pointer: &str, at_key: bool) -> (usize, usize) {
+        let mut p = pointer;
+        loop {
+            if let Some(span) = self.spans.get(p) {
+                let offset = if at_key && p == pointer {
+                    span.key.unwrap_or(span.value)
+                } else {
+                    span.value
+                };
+                return self.lines.position(&self.text, offset);
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return (1, 1),
+            }
+        }
+    }
+
+    /// An error (or warning) about the node at `pointer`, positioned and with its key path.
+    pub fn diagnostic(
+        &self,
+        pointer: &str,
+        at_key: bool,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::error(self.display.clone(), message)
+            .at(Some(self.position(pointer, at_key)))
+            .with_path(key_path(&self.value, pointer))
+    }
+}
+
+/// `/ScenarioTest/Collection` -> `ScenarioTest.Collection`; `/Notification/When/0` ->
+/// `Notification.When[0]` (array indexes are told apart from keys by the data).
+pub fn key_path(value: &Value, pointer: &str) -> String {
+    let mut out = String::new();
+    let mut node = Some(value);
+    for raw in pointer.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        match node {
+            Some(Value::Array(items)) => {
+                out.push_str(&format!("[{seg}]"));
+                node = seg.parse::<usize>().ok().and_then(|i| items.get(i));
+            }
+            other => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&seg);
+                node = other.and_then(|n| n.get(&seg));
+            }
+        }
+    }
+    out
+}
+
+/// Reads and parses one value file. On failure, the diagnostic says why (unreadable, too
+/// large, not UTF-8, or a syntax error at line:column).
+pub fn load(input: &Input) -> Result<ValueFile, Diagnostic> {
+    let fail = |m: String| Diagnostic::error(input.display.clone(), m);
+    let meta = std::fs::metadata(&input.path)
+        .map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+    if meta.len() > MAX_VALUE_FILE_BYTES {
+        return Err(fail(format!(
+            "is {} bytes; a value file may have at most {MAX_VALUE_FILE_BYTES}",
+            meta.len()
+        )));
+    }
+    let bytes =
+        std::fs::read(&input.path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    // A BOM is invisible in editors: accept it. Three spaces keep every byte offset.
+    if text.starts_with('\u{feff}') {
+        text.replace_range(..3, "   ");
+    }
+    let lines = LineIndex::new(&text);
+    let parsed = parse::parse(&text).map_err(|e| {
+        Diagnostic::error(input.display.clone(), e.message)
+            .at(Some(lines.position(&text, e.offset)))
+    })?;
+    Ok(ValueFile {
+        path: input.path.clone(),
+        display: input.display.clone(),
+        source: input.source.clone(),
+        lines,
+        value: parsed.value,
+        spans: parsed.spans,
+        duplicates: parsed.duplicates,
+        text,
+    })
+}
+
+/// Keys written twice in one object: JSON parsers keep the last one silently.
+pub fn duplicate_keys(file: &ValueFile) -> Vec<Diagnostic> {
+    file.duplicates
+        .iter()
+        .map(|d| {
+            let (line, col) = file.lines.position(&file.text, d.first);
+            Diagnostic::error(
+                file.display.clone(),
+                format!(
+                    "key written twice (first at {line}:{col}); the last one would win silently"
+                ),
+            )
+            .at(Some(file.lines.position(&file.text, d.offset)))
+            .with_path(key_path(&file.value, &d.pointer))
+        })
+        .collect()
+}
+
+/// The OS's reason without Rust's "(os error 2)" suffix.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_paths_read_like_the_file() {
+        let v = json!({"Notification": {"When": ["x"]}, "Env": {"a/b": 1}});
+        assert_eq!(key_path(&v, "/Notification/When/0"), "Notification.When[0]");
+        assert_eq!(key_path(&v, "/Env/a~1b"), "Env.a/b");
+        assert_eq!(key_path(&v, ""), "");
+    }
+}

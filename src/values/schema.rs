@@ -1,0 +1,604 @@
+//! The value file's JSON Schema, and its errors in plain words.
+//!
+//! `jsonschema` reports *that* something failed (a `oneOf`, a `pattern`); teams need to
+//! know *what to write instead*. So each error is rewritten: unknown keys get a "did you
+//! mean", `oneOf` failures are narrowed to the alternative the value was meant to be
+//! (by its type, or by its `Type` key), patterns are explained with the schema's
+//! `patternErrorMessage` (the keyword VS Code also shows), and values of keys that look
+//! secret are never echoed.
+
+use super::parse::escape_pointer;
+use crate::diag::is_secret_key;
+use anyhow::{Context, Result};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Draft, ValidationError, Validator};
+use serde_json::Value;
+
+pub const SCHEMA_TEXT: &str = include_str!("../../schemas/value.schema.json");
+
+/// One schema violation, located by JSON pointer. `at_key` asks for the key's position
+/// rather than the value's (an unknown key is wrong as a key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub pointer: String,
+    pub at_key: bool,
+    pub message: String,
+}
+
+pub struct ValueSchema {
+    validator: Validator,
+    schema: Value,
+}
+
+impl ValueSchema {
+    pub fn new() -> Result<Self> {
+        let schema: Value =
+            serde_json::from_str(SCHEMA_TEXT).context("the embedded value schema is not JSON")?;
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|e| anyhow::anyhow!("the embedded value schema does not compile: {e}"))?;
+        Ok(Self { validator, schema })
+    }
+
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
+    /// Every violation, in document order of the schema's keywords.
+    pub fn check(&self, value: &Value) -> Vec<Issue> {
+        let mut out = Vec::new();
+        for e in self.validator.iter_errors(value) {
+            self.explain(&e, &mut out);
+        }
+        out.dedup();
+        // `Aplication` is reported with "did you mean `Application`?": saying that
+        // `Application` is missing as well would only repeat it.
+        let suggested: Vec<(String, String)> = out
+            .iter()
+            .filter_map(|i| {
+                let key = i
+                    .message
+                    .split("did you mean `")
+                    .nth(1)?
+                    .split('`')
+                    .next()?;
+                let parent = i.pointer.rsplit_once('/')?.0;
+                Some((parent.to_string(), key.to_string()))
+            })
+            .collect();
+        out.retain(|i| {
+            !suggested.iter().any(|(parent, key)| {
+                i.pointer == *parent
+                    && i.message
+                        .starts_with(&format!("missing required key `{key}`"))
+            })
+        });
+        out
+    }
+
+    fn explain(&self, e: &ValidationError<'_>, out: &mut Vec<Issue>) {
+        let pointer = e.instance_path().as_str().to_string();
+        let got = || describe_value(e.instance(), is_secret_pointer(&pointer));
+        let node = || self.node_of_keyword(e.schema_path().as_str());
+        let issue = |message: String| Issue {
+            pointer: pointer.clone(),
+            at_key: false,
+            message,
+        };
+        match e.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                let known: Vec<String> = node()
+                    .and_then(|n| n.get("properties"))
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default();
+                for key in unexpected {
+                    out.push(Issue {
+                        pointer: format!("{pointer}/{}", escape_pointer(key)),
+                        at_key: true,
+                        message: unknown_key_message(key, &known),
+                    });
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let about = node()
+                    .and_then(|n| n.get("properties"))
+                    .and_then(|p| p.get(name))
+                    .and_then(|p| p.get("description"))
+                    .and_then(Value::as_str)
+                    .map(first_sentence);
+                out.push(issue(match about {
+                    Some(about) => format!("missing required key `{name}` ({about})"),
+                    None => format!("missing required key `{name}`"),
+                }));
+            }
+            ValidationErrorKind::Type { kind } => out.push(issue(format!(
+                "expected {}, got {}",
+                type_words(kind),
+                got()
+            ))),
+            ValidationErrorKind::Enum { options } => {
+                let options: Vec<&Value> = options
+                    .as_array()
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default();
+                let listed = options
+                    .iter()
+                    .map(|o| format!("`{}`", plain(o)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut m = format!("expected one of {listed}; got {}", got());
+                if let Some(s) = e.instance().as_str()
+                    && let Some(best) = closest(s, options.iter().filter_map(|o| o.as_str()))
+                {
+                    m.push_str(&format!("; did you mean `{best}`?"));
+                }
+                out.push(issue(m));
+            }
+            ValidationErrorKind::Constant { expected_value } => out.push(issue(format!(
+                "expected `{}`, got {}",
+                plain(expected_value),
+                got()
+            ))),
+            ValidationErrorKind::Pattern { pattern } => {
+                let explained = node()
+                    .and_then(|n| n.get("patternErrorMessage"))
+                    .and_then(Value::as_str);
+                out.push(issue(match explained {
+                    Some(text) => format!("{text}; got {}", got()),
+                    None => format!("must match the pattern `{pattern}`; got {}", got()),
+                }));
+            }
+            ValidationErrorKind::Format { format } => out.push(issue(match format.as_str() {
+                "email" => format!("expected an email address, got {}", got()),
+                "regex" => format!("expected a valid regular expression, got {}", got()),
+                other => format!("expected the {other} format, got {}", got()),
+            })),
+            ValidationErrorKind::MinLength { limit } => out.push(issue(if *limit == 1 {
+                "must not be empty".to_string()
+            } else {
+                format!("must be at least {limit} characters long, got {}", got())
+            })),
+            ValidationErrorKind::MaxLength { limit } => {
+                let len = e.instance().as_str().map_or(0, |s| s.chars().count());
+                out.push(issue(format!(
+                    "must be at most {limit} characters long, got {len}"
+                )))
+            }
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => {
+                out.push(issue(format!("must be at least {limit}, got {}", got())))
+            }
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                out.push(issue(format!("must be at most {limit}, got {}", got())))
+            }
+            ValidationErrorKind::MinItems { limit } => out.push(issue(format!(
+                "must have at least {limit} item{}",
+                if *limit == 1 { "" } else { "s" }
+            ))),
+            ValidationErrorKind::MaxItems { limit } => {
+                out.push(issue(format!("must have at most {limit} items")))
+            }
+            ValidationErrorKind::UniqueItems => {
+                out.push(issue("must not list the same item twice".into()))
+            }
+            ValidationErrorKind::PropertyNames { error } => {
+                let key = error.instance().as_str().unwrap_or_default().to_string();
+                let mut inner = Vec::new();
+                self.explain(error, &mut inner);
+                for i in inner {
+                    out.push(Issue {
+                        pointer: format!("{pointer}/{}", escape_pointer(&key)),
+                        at_key: true,
+                        message: format!("invalid key `{key}`: {}", i.message),
+                    });
+                }
+            }
+            ValidationErrorKind::OneOfNotValid { context }
+            | ValidationErrorKind::AnyOf { context } => self.explain_alternatives(e, context, out),
+            _ => out.push(issue(e.to_string())),
+        }
+    }
+
+    /// A value that fits none of the `oneOf` alternatives. When its type or `Type` key
+    /// says which one was meant, that alternative's errors are the useful ones; otherwise
+    /// list what is allowed.
+    fn explain_alternatives(
+        &self,
+        e: &ValidationError<'_>,
+        branches: &[Vec<ValidationError<'static>>],
+        out: &mut Vec<Issue>,
+    ) {
+        let pointer = e.instance_path().as_str();
+        let type_pointer = format!("{pointer}/Type");
+        let fits = |errors: &Vec<ValidationError<'static>>| {
+            !errors.iter().any(|x| {
+                let at = x.instance_path().as_str();
+                (at == pointer && matches!(x.kind(), ValidationErrorKind::Type { .. }))
+                    || (at == type_pointer && matches!(x.kind(), ValidationErrorKind::Constant { .. } | ValidationErrorKind::Enum { .. }))
+                    || (at == pointer
+                        && matches!(x.kind(), ValidationErrorKind::Required { property } if property == "Type"))
+            })
+        };
+        let candidates: Vec<usize> = (0..branches.len())
+            .filter(|&i| fits(&branches[i]))
+            .collect();
+        // Several alternatives fit the value's type: the one it is closest to (fewest
+        // errors) is most likely the one meant, if there is a single closest.
+        let fewest = candidates
+            .iter()
+            .map(|&i| branches[i].len())
+            .min()
+            .unwrap_or(0);
+        let nearest: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| branches[i].len() == fewest)
+            .collect();
+        let alternatives = self.alternatives_of(e);
+        if let [only] = nearest.as_slice() {
+            let mut inner = Vec::new();
+            for x in &branches[*only] {
+                self.explain(x, &mut inner);
+            }
+            for mut issue in inner {
+                if let Some(hint) = belongs_elsewhere(&issue, &alternatives, *only) {
+                    issue.message.push_str(&hint);
+                }
+                out.push(issue);
+            }
+            return;
+        }
+        let types: Vec<String> = alternatives
+            .iter()
+            .filter_map(|b| {
+                b.get("properties")?
+                    .get("Type")?
+                    .get("const")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        let instance_type = e.instance().get("Type");
+        let message = match (e.instance().as_ref(), instance_type) {
+            (Value::Object(_), Some(t)) if !types.is_empty() => {
+                let listed = types
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut m = format!(
+                    "`Type` must be one of {listed}; got {}",
+                    describe_value(t, false)
+                );
+                if let Some(s) = t.as_str()
+                    && let Some(best) = closest(s, types.iter().map(String::as_str))
+                {
+                    m.push_str(&format!("; did you mean `{best}`?"));
+                }
+                out.push(Issue {
+                    pointer: type_pointer,
+                    at_key: false,
+                    message: m,
+                });
+                return;
+            }
+            _ => {
+                let mut kinds: Vec<&'static str> = alternatives
+                    .iter()
+                    .filter_map(|b| b.get("type")?.as_str())
+                    .map(article)
+                    .collect();
+                kinds.dedup();
+                format!(
+                    "expected {}, got {}",
+                    join_or(&kinds),
+                    describe_value(e.instance(), is_secret_pointer(pointer))
+                )
+            }
+        };
+        out.push(Issue {
+            pointer: pointer.to_string(),
+            at_key: false,
+            message,
+        });
+    }
+
+    /// The schemas listed by the failed `oneOf`/`anyOf`, `$ref`s followed.
+    fn alternatives_of(&self, e: &ValidationError<'_>) -> Vec<&Value> {
+        self.node_of_keyword(e.schema_path().as_str())
+            .and_then(|n| n.get("oneOf").or_else(|| n.get("anyOf")))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|b| self.resolve(b)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Follows a local `$ref` (`#/$defs/X`).
+    fn resolve<'a>(&'a self, node: &'a Value) -> &'a Value {
+        match node
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(ptr) => self.schema.pointer(ptr).unwrap_or(node),
+            None => node,
+        }
+    }
+
+    /// The schema object that holds the keyword at `keyword_path` (`/properties/A/pattern`
+    /// -> the schema of A), following `$ref`s on the way.
+    fn node_of_keyword(&self, keyword_path: &str) -> Option<&Value> {
+        let segments: Vec<String> = keyword_path
+            .split('/')
+            .skip(1)
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        let (_, parents) = segments.split_last()?;
+        let mut node = &self.schema;
+        for s in parents {
+            node = if s == "$ref" {
+                self.resolve(node)
+            } else if let Value::Array(items) = node {
+                items.get(s.parse::<usize>().ok()?)?
+            } else {
+                node.get(s.as_str())?
+            };
+        }
+        // The keyword itself may sit behind a `$ref` too (`"$ref": ..., "pattern": ...`).
+        Some(node)
+    }
+}
+
+/// For an unknown key that another alternative accepts (`Subscription` on a docker
+/// trigger): the `Type` it belongs to.
+fn belongs_elsewhere(issue: &Issue, alternatives: &[&Value], chosen: usize) -> Option<String> {
+    if !issue.at_key || !issue.message.starts_with("unknown key") {
+        return None;
+    }
+    let key = issue
+        .pointer
+        .rsplit('/')
+        .next()?
+        .replace("~1", "/")
+        .replace("~0", "~");
+    alternatives
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != chosen)
+        .find_map(|(_, b)| {
+            b.get("properties")?.get(&key)?;
+            let t = b.get("properties")?.get("Type")?.get("const")?.as_str()?;
+            Some(format!("; `{key}` belongs to Type `{t}`"))
+        })
+}
+
+fn is_secret_pointer(pointer: &str) -> bool {
+    pointer.split('/').any(is_secret_key)
+}
+
+fn first_sentence(text: &str) -> String {
+    text.split(". ")
+        .next()
+        .unwrap_or(text)
+        .trim_end_matches('.')
+        .to_string()
+}
+
+/// `"sample"`, `42`, `true`, `an object`; strings over 40 characters are shortened.
+pub fn describe_value(v: &Value, secret: bool) -> String {
+    match v {
+        // "an object" gives nothing away; a scalar under a secret-looking key might.
+        Value::String(_) | Value::Number(_) | Value::Bool(_) if secret => "***".into(),
+        Value::String(s) if s.chars().count() > 40 => {
+            let short: String = s.chars().take(37).collect();
+            format!(
+                "{}...\"",
+                Value::String(short).to_string().trim_end_matches('"')
+            )
+        }
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A value as it would be written in the file, without quotes for strings.
+fn plain(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+fn article(t: &str) -> &'static str {
+    match t {
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean (true or false)",
+        "object" => "an object",
+        "array" => "an array",
+        "null" => "null",
+        _ => "a value",
+    }
+}
+
+fn type_words(kind: &TypeKind) -> String {
+    match kind {
+        TypeKind::Single(t) => article(&t.to_string()).to_string(),
+        TypeKind::Multiple(set) => {
+            let words: Vec<&str> = set.iter().map(|t| article(&t.to_string())).collect();
+            join_or(&words)
+        }
+    }
+}
+
+fn join_or(words: &[&str]) -> String {
+    match words {
+        [] => "another value".into(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The closest candidate to a misspelt word, if one is close enough to be a likely typo:
+/// same letters in another case, or at most a third of the letters different.
+pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates.collect();
+    if let Some(same) = candidates.iter().find(|c| c.eq_ignore_ascii_case(word)) {
+        return Some(same);
+    }
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.chars().count().max(3) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn unknown_key_message(key: &str, known: &[String]) -> String {
+    match closest(key, known.iter().map(String::as_str)) {
+        Some(best) if best.eq_ignore_ascii_case(key) => {
+            format!("unknown key `{key}`; did you mean `{best}`? (keys are case-sensitive)")
+        }
+        Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
+        None if known.is_empty() => format!("unknown key `{key}`"),
+        None => {
+            let listed = known
+                .iter()
+                .filter(|k| *k != "$schema")
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>();
+            format!("unknown key `{key}` (allowed: {})", listed.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn minimal() -> Value {
+        json!({
+            "Application": "sample", "Notification": "sample-channel", "Repo": "github",
+            "Email": "team@example.com", "Account": "k8s", "Image": "gcr.io/p/sample"
+        })
+    }
+
+    fn messages(v: Value) -> Vec<String> {
+        let s = ValueSchema::new().unwrap();
+        s.check(&v)
+            .into_iter()
+            .map(|i| format!("{} {}", i.pointer, i.message))
+            .collect()
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut v = minimal();
+        v[key] = value;
+        v
+    }
+
+    #[test]
+    fn the_minimal_file_is_valid() {
+        assert_eq!(messages(minimal()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn wrong_types_name_what_is_expected() {
+        assert_eq!(
+            messages(with("Replicas", json!("3"))),
+            vec!["/Replicas expected an integer, got \"3\""]
+        );
+    }
+
+    #[test]
+    fn misspelt_and_miscased_keys_get_suggestions() {
+        let mut v = minimal();
+        v["Aplication"] = json!("x");
+        v["replicas"] = json!(2);
+        assert_eq!(
+            messages(v),
+            vec![
+                "/Aplication unknown key `Aplication`; did you mean `Application`?",
+                "/replicas unknown key `replicas`; did you mean `Replicas`? (keys are case-sensitive)",
+            ]
+        );
+    }
+
+    #[test]
+    fn enums_suggest_the_closest_value() {
+        assert_eq!(
+            messages(with("Repo", json!("githb"))),
+            vec![
+                "/Repo expected one of `github`, `gitlab`, `bitbucket`, `stash`; got \"githb\"; did you mean `github`?"
+            ]
+        );
+    }
+
+    #[test]
+    fn one_of_is_narrowed_by_type_key() {
+        assert_eq!(
+            messages(with("Trigger", json!({"Type": "pubsub"}))),
+            vec![
+                "/Trigger missing required key `Subscription` (Name of the Pub/Sub subscription configured in Spinnaker (Echo))"
+            ]
+        );
+        assert_eq!(
+            messages(with("Trigger", json!({"Type": "dokcer"}))),
+            vec![
+                "/Trigger/Type `Type` must be one of `docker`, `pubsub`, `webhook`, `manual`; got \"dokcer\"; did you mean `docker`?"
+            ]
+        );
+    }
+
+    #[test]
+    fn one_of_is_narrowed_by_value_type() {
+        assert_eq!(
+            messages(with(
+                "Notification",
+                json!({"Channel": "x", "When": ["done"]})
+            )),
+            vec![
+                "/Notification/When/0 expected one of `starting`, `complete`, `failed`; got \"done\""
+            ]
+        );
+        assert_eq!(
+            messages(with("Notification", json!(42))),
+            vec!["/Notification expected a string or an object, got 42"]
+        );
+    }
+
+    #[test]
+    fn secret_values_are_never_echoed() {
+        let v = with("Env", json!({"DB_PASSWORD": 12345}));
+        let m = messages(v);
+        assert_eq!(
+            m,
+            vec!["/Env/DB_PASSWORD expected a string or an object, got ***"]
+        );
+    }
+
+    #[test]
+    fn missing_required_keys_are_explained() {
+        let mut v = minimal();
+        v.as_object_mut().unwrap().remove("Email");
+        assert_eq!(
+            messages(v),
+            vec!["/ missing required key `Email` (Owner's email address; Spinnaker requires one to create the application)"
+                .replace("/ ", " ")]
+        );
+    }
+
+    #[test]
+    fn closest_accepts_typos_not_strangers() {
+        let keys = ["Application", "Account", "Image"];
+        assert_eq!(closest("Imgae", keys.into_iter()), Some("Image"));
+        assert_eq!(closest("Namespace", keys.into_iter()), None);
+        assert_eq!(closest("account", keys.into_iter()), Some("Account"));
+    }
+}

@@ -1,0 +1,266 @@
+//! `kujira-gen build`: the generated pipelines, files written with -o, template overrides.
+
+mod support;
+
+use support::test::{Test, project_dir};
+
+const MINIMAL: &str = r#"{
+  "Application": "sample",
+  "Notification": "sample-channel",
+  "Repo": "github",
+  "Email": "team-sample@example.com",
+  "Account": "gke-production",
+  "Image": "gcr.io/example-project/sample"
+}
+"#;
+
+/// The full bundle of every bundled example, as `build FILE` prints it.
+#[test]
+fn examples_snapshots() {
+    let mut names: Vec<String> = std::fs::read_dir(project_dir().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "{names:?}");
+    for name in names {
+        let out = Test::new()
+            .example(&name)
+            .args(["build", &format!("{name}/value.json")])
+            .output();
+        assert_eq!(out.status, 0, "{name}: {}", out.stderr);
+        assert_eq!(out.stderr, "", "{name}");
+        insta::assert_snapshot!(format!("example_{name}"), out.stdout);
+    }
+}
+
+#[test]
+fn sample_is_the_seed_file_plus_three_keys() {
+    let text = std::fs::read_to_string(project_dir().join("examples/sample/value.json")).unwrap();
+    assert_eq!(text, MINIMAL);
+}
+
+#[test]
+fn output_does_not_depend_on_the_current_directory() {
+    let from_root = Test::new()
+        .write("teams/sample/value.json", MINIMAL)
+        .args(["build", "teams/sample/value.json"])
+        .output();
+    let from_team = Test::new()
+        .write("teams/sample/value.json", MINIMAL)
+        .current_dir("teams/sample")
+        .args(["build", "value.json"])
+        .output();
+    assert_eq!(from_root.status, 0, "{}", from_root.stderr);
+    assert_eq!(from_root.stdout, from_team.stdout);
+    assert!(
+        from_root
+            .stdout
+            .contains("\"source\": \"teams/sample/value.json\"")
+    );
+}
+
+#[test]
+fn same_input_gives_byte_identical_output() {
+    let a = Test::new()
+        .example("scenario-test")
+        .args(["build", "scenario-test/value.json"])
+        .output();
+    let b = Test::new()
+        .example("scenario-test")
+        .args(["build", "scenario-test/value.json"])
+        .output();
+    assert_eq!(a.status, 0);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn output_directory_gets_one_file_per_application_and_pipeline() {
+    let out = Test::new()
+        .example("sample")
+        .example("pubsub")
+        .args(["build", ".", "-o", "out"])
+        .stderr("wrote 4 files for 2 applications to out\n")
+        .run();
+    let mut files: Vec<String> = walkdir::WalkDir::new(out.dir.path().join("out"))
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(out.dir.path())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "out/sample/application.json",
+            "out/sample/release.json",
+            "out/search/application.json",
+            "out/search/release.json"
+        ]
+    );
+
+    // Each pipeline file is the pipeline object itself, as `spin pipeline save -f` takes it.
+    let printed = Test::new()
+        .example("sample")
+        .args(["build", "sample/value.json"])
+        .output();
+    let bundle: serde_json::Value = serde_json::from_str(&printed.stdout).unwrap();
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.dir.path().join("out/sample/release.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(written, bundle["pipelines"][0]);
+}
+
+#[test]
+fn nothing_is_written_unless_every_input_compiled() {
+    let out = Test::new()
+        .example("sample")
+        .write("broken/value.json", "{\"Application\": \"broken\",}\n")
+        .args(["build", "sample", "broken", "-o", "out"])
+        .status(1)
+        .stderr("broken/value.json:1:25: error: trailing comma: expected another member after `,`\n1 error in 1 of 2 files\n")
+        .run();
+    assert!(!out.dir.path().join("out").exists());
+}
+
+#[test]
+fn printing_needs_exactly_one_input() {
+    Test::new()
+        .example("sample")
+        .example("pubsub")
+        .args(["build", "sample", "pubsub"])
+        .status(1)
+        .stderr("kujira-gen: error: 2 value files compiled; printing needs exactly one (write them all with -o DIR)\n")
+        .run();
+}
+
+#[test]
+fn invalid_values_print_nothing_on_stdout() {
+    Test::new()
+        .write("value.json", MINIMAL.replace("\"sample\",\n  \"Notification\"", "\"Sample\",\n  \"Notification\""))
+        .args(["build", "value.json"])
+        .status(1)
+        .stderr(
+            "value.json:2:18: error: Application: must be a lowercase DNS label: letters a-z, digits and '-', \
+             starting with a letter and not ending with '-'; got \"Sample\"\n1 error in 1 of 1 file\n",
+        )
+        .run();
+}
+
+#[test]
+fn missing_input_is_an_error() {
+    Test::new()
+        .args(["build", "nope/value.json"])
+        .status(1)
+        .stderr("nope/value.json: error: cannot read: No such file or directory\n1 error in 1 of 1 file\n")
+        .run();
+}
+
+#[test]
+fn a_platform_overrides_one_template_file() {
+    let config = std::fs::read_to_string(project_dir().join("templates/config.libsonnet"))
+        .unwrap()
+        .replace("postman/newman:6-alpine", "mirror.example.com/newman:6");
+    let out = Test::new()
+        .example("scenario-test")
+        .write("platform/config.libsonnet", config)
+        .args([
+            "build",
+            "scenario-test/value.json",
+            "--templates",
+            "platform",
+        ])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("\"image\": \"mirror.example.com/newman:6\"")
+    );
+    assert!(!out.stdout.contains("postman/newman"));
+}
+
+#[test]
+fn an_override_can_wrap_the_builtin_entry_point() {
+    let main = "local builtin = import 'builtin/main.jsonnet';\n\
+                function(values) builtin(values) + { pipelines: [p + { disabled: true } for p in super.pipelines] }\n";
+    let out = Test::new()
+        .write("value.json", MINIMAL)
+        .write("platform/main.jsonnet", main)
+        .args(["build", "value.json", "--templates", "platform"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let bundle: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(bundle["pipelines"][0]["disabled"], true);
+    assert_eq!(bundle["pipelines"][0]["name"], "release");
+}
+
+#[test]
+fn jpath_adds_library_directories() {
+    let main = "local lib = import 'naming.libsonnet';\n\
+                function(values) { application: { name: values.Application, email: values.Email }, \
+                pipelines: [{ application: values.Application, name: lib.name(values), stages: [] }] }\n";
+    let out = Test::new()
+        .write("value.json", MINIMAL)
+        .write("platform/main.jsonnet", main)
+        .write(
+            "vendor/naming.libsonnet",
+            "{ name(v):: 'deploy-' + v.Application }\n",
+        )
+        .args([
+            "build",
+            "value.json",
+            "--templates",
+            "platform",
+            "-J",
+            "vendor",
+        ])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let bundle: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(bundle["pipelines"][0]["name"], "deploy-sample");
+}
+
+#[test]
+fn template_errors_name_the_template_line() {
+    Test::new()
+        .write("value.json", MINIMAL)
+        .write("platform/main.jsonnet", "function(values)\n  { application: error 'no application for ' + values.Application }\n")
+        .args(["build", "value.json", "--templates", "platform"])
+        .status(1)
+        .stderr(
+            "platform/main.jsonnet:2:18: error: no application for sample\n    \
+             at platform/main.jsonnet:2:18: error statement\n    \
+             field <application> evaluation\n    \
+             while rendering value.json\n\
+             1 error in 1 of 1 file\n",
+        )
+        .run();
+}
+
+#[test]
+fn schema_prints_the_value_schema() {
+    let out = Test::new().args(["schema"]).run_stdout();
+    let expected =
+        std::fs::read_to_string(project_dir().join("schemas/value.schema.json")).unwrap();
+    assert_eq!(out, expected);
+}
+
+trait RunStdout {
+    fn run_stdout(self) -> String;
+}
+
+impl RunStdout for Test {
+    fn run_stdout(self) -> String {
+        let out = self.output();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        assert_eq!(out.stderr, "");
+        out.stdout
+    }
+}

@@ -1,0 +1,2 @@
+local lib = import 'lib/missing.libsonnet';
+function(values) lib

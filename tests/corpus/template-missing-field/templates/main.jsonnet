@@ -1,0 +1,4 @@
+function(values) {
+  application: { name: values.Owner },
+  pipelines: [],
+}

@@ -1,0 +1,3 @@
+function(values) {
+  application: { name: values.Application,
+}

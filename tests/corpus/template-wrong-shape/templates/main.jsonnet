@@ -1,0 +1,1 @@
+function(values) [values.Application]

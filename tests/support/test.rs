@@ -1,0 +1,190 @@
+//! Runs the real `kujira-gen` binary in a temporary directory and compares its stdout,
+//! stderr and exit status exactly (in the style of casey/just's `Test`).
+//!
+//! ```ignore
+//! Test::new().write("a/value.json", "{}").args(["validate", "a"]).status(1).stderr("...").run();
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kujira-gen");
+
+/// The project's own directory (examples, templates).
+pub fn project_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Test {
+    pub dir: TempDir,
+    args: Vec<String>,
+    current_dir: PathBuf,
+    env: Vec<(String, String)>,
+    stdin: Option<String>,
+    stdout: String,
+    stderr: String,
+    status: i32,
+}
+
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+    pub dir: TempDir,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Test {
+    /// A fresh temporary directory that looks like the root of a repository (it holds
+    /// `.git`), so source paths in the output are relative to it.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        std::fs::create_dir(dir.path().join(".git")).expect("create .git");
+        Self {
+            dir,
+            args: Vec::new(),
+            current_dir: PathBuf::new(),
+            env: Vec::new(),
+            stdin: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            status: 0,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(self, path: &str, contents: impl AsRef<[u8]>) -> Self {
+        let full = self.dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("create parent directories");
+        }
+        std::fs::write(full, contents).expect("write test file");
+        self
+    }
+
+    /// Copies `examples/<name>/` of the project to `<name>/` in the test directory.
+    pub fn example(self, name: &str) -> Self {
+        let from = project_dir().join("examples").join(name);
+        let mut test = self;
+        for entry in std::fs::read_dir(&from).expect("read example") {
+            let entry = entry.expect("read example entry");
+            let contents = std::fs::read(entry.path()).expect("read example file");
+            test = test.write(
+                &format!("{name}/{}", entry.file_name().to_string_lossy()),
+                contents,
+            );
+        }
+        test
+    }
+
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    pub fn args<const N: usize>(mut self, args: [&str; N]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Relative to the test directory.
+    pub fn current_dir(mut self, dir: &str) -> Self {
+        self.current_dir = PathBuf::from(dir);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn stdin(mut self, input: &str) -> Self {
+        self.stdin = Some(input.to_string());
+        self
+    }
+
+    pub fn stdout(mut self, expected: &str) -> Self {
+        self.stdout = expected.to_string();
+        self
+    }
+
+    pub fn stderr(mut self, expected: &str) -> Self {
+        self.stderr = expected.to_string();
+        self
+    }
+
+    pub fn status(mut self, expected: i32) -> Self {
+        self.status = expected;
+        self
+    }
+
+    /// Runs and asserts stdout, stderr and status exactly.
+    pub fn run(self) -> Output {
+        let (stdout, stderr, status) = (self.stdout.clone(), self.stderr.clone(), self.status);
+        let out = self.output();
+        assert_eq!(
+            out.stdout, stdout,
+            "stdout differs (stderr was:\n{})",
+            out.stderr
+        );
+        assert_eq!(out.stderr, stderr, "stderr differs");
+        assert_eq!(
+            out.status, status,
+            "exit status differs (stderr was:\n{})",
+            out.stderr
+        );
+        out
+    }
+
+    /// Runs without assertions, for snapshot tests.
+    pub fn output(self) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(&self.args)
+            .current_dir(self.dir.path().join(&self.current_dir))
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in [
+            "KUJIRA_TEMPLATES",
+            "KUJIRA_GATE_ENDPOINT",
+            "KUJIRA_GATE_TOKEN",
+            "KUJIRA_SPIN_CONFIG",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start kujira-gen");
+        if let Some(input) = &self.stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        let out = child.wait_with_output().expect("wait for kujira-gen");
+        Output {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            status: out.status.code().unwrap_or(-1),
+            dir: self.dir,
+        }
+    }
+}
