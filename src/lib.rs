@@ -14,9 +14,9 @@
 pub mod bundle;
 pub mod compile;
 pub mod diag;
-pub mod marker;
-pub mod render;
-pub mod values;
 pub mod gate;
+pub mod marker;
 pub mod plan;
+pub mod render;
 pub mod term;
+pub mod values;

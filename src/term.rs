@@ -137,7 +137,10 @@ mod tests {
         assert!(use_color(None, None, true));
         assert!(!use_color(None, None, false));
         assert!(!use_color(Some("1"), None, true));
-        assert!(use_color(Some(""), None, true), "an empty NO_COLOR is unset");
+        assert!(
+            use_color(Some(""), None, true),
+            "an empty NO_COLOR is unset"
+        );
         assert!(use_color(None, Some("1"), false));
         assert!(!use_color(Some("1"), Some("1"), false));
         assert!(!use_color(None, Some("0"), false));

@@ -42,9 +42,15 @@ pub enum Credential {
         origin: String,
     },
     /// `Authorization: Bearer` (an OAuth2 access token).
-    Bearer { token: Secret, origin: String },
+    Bearer {
+        token: Secret,
+        origin: String,
+    },
     /// `X-Spinnaker-Token`.
-    ApiToken { token: Secret, origin: String },
+    ApiToken {
+        token: Secret,
+        origin: String,
+    },
     /// A form login (`POST /login`) once; the session cookie authenticates the rest.
     Ldap {
         username: String,
@@ -57,7 +63,7 @@ impl Credential {
     /// Names the credential for messages; never includes the secret.
     pub fn describe(&self) -> String {
         match self {
-            Credential::None => "no credentials".into(),
+            Credential::None => crate::gate::error::NO_CREDENTIALS.into(),
             Credential::Basic {
                 username, origin, ..
             } => format!("HTTP basic auth as `{username}` ({origin})"),
@@ -123,9 +129,15 @@ impl Credential {
 /// Where a TLS client certificate (x509 authentication) comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientCertSource {
-    Files { cert: PathBuf, key: PathBuf },
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
     /// PEM text inline in the spin config (`auth.x509.cert`, `auth.x509.key`).
-    Inline { cert: String, key: Secret },
+    Inline {
+        cert: String,
+        key: Secret,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,7 +150,11 @@ impl ClientCertificate {
     pub fn describe(&self) -> String {
         match &self.source {
             ClientCertSource::Files { cert, .. } => {
-                format!("the x509 client certificate {} ({})", cert.display(), self.origin)
+                format!(
+                    "the x509 client certificate {} ({})",
+                    cert.display(),
+                    self.origin
+                )
             }
             ClientCertSource::Inline { .. } => {
                 format!("the inline x509 client certificate ({})", self.origin)
@@ -214,8 +230,7 @@ fn private_key(pem: &[u8], name: &str) -> Result<PrivateKey<'static>, String> {
 
 /// Standard base64 with padding (RFC 4648), for HTTP basic authentication.
 pub fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b = [
@@ -271,7 +286,10 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].0, "Authorization");
         assert_eq!(h[0].1.expose(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
-        assert_eq!(c.describe(), "HTTP basic auth as `Aladdin` (auth.basic in c)");
+        assert_eq!(
+            c.describe(),
+            "HTTP basic auth as `Aladdin` (auth.basic in c)"
+        );
         assert!(c.secrets().contains(&"open sesame".to_string()));
         assert!(
             c.secrets()
@@ -298,7 +316,10 @@ mod tests {
             password: Secret::new("p w"),
             origin: "o".into(),
         };
-        assert!(ldap.headers().is_empty(), "LDAP logs in once, then uses a cookie");
+        assert!(
+            ldap.headers().is_empty(),
+            "LDAP logs in once, then uses a cookie"
+        );
         assert_eq!(ldap.secrets(), vec!["p w".to_string(), "p+w".to_string()]);
     }
 

@@ -67,7 +67,10 @@ impl Client {
         }
         if let Some(ca) = &settings.ca_cert {
             let pem = fs::read(ca).map_err(|e| {
-                GateError::Config(format!("cannot read the CA certificate {}: {e}", ca.display()))
+                GateError::Config(format!(
+                    "cannot read the CA certificate {}: {e}",
+                    ca.display()
+                ))
             })?;
             let certs = certificates(&pem, &ca.display().to_string()).map_err(GateError::Config)?;
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
@@ -209,7 +212,11 @@ impl Client {
 
     /// `DELETE /pipelines/{app}/{name}`: 200 also when it does not exist. One attempt.
     pub fn delete_pipeline(&self, app: &str, name: &str) -> Result<(), GateError> {
-        let path = format!("/pipelines/{}/{}", encode_segment(app), encode_segment(name));
+        let path = format!(
+            "/pipelines/{}/{}",
+            encode_segment(app),
+            encode_segment(name)
+        );
         self.call("DELETE", &path, None)?;
         Ok(())
     }
@@ -359,11 +366,7 @@ impl Client {
             (200..=299, _) => false,
             _ => true,
         };
-        let has_session = self
-            .cookies
-            .lock()
-            .map(|c| !c.is_empty())
-            .unwrap_or(false);
+        let has_session = self.cookies.lock().map(|c| !c.is_empty()).unwrap_or(false);
         if failed || !has_session {
             if (500..=599).contains(&a.status) || a.status == 429 {
                 return Err(GateError::Status {
@@ -541,12 +544,13 @@ impl Client {
                             human_duration(self.policy.request_timeout)
                         ),
                     },
-                    K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
-                        GateError::Interrupted {
-                            request: request.into(),
-                            detail: "the connection closed before a complete answer".into(),
-                        }
-                    }
+                    K::UnexpectedEof
+                    | K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::BrokenPipe => GateError::Interrupted {
+                        request: request.into(),
+                        detail: "the connection closed before a complete answer".into(),
+                    },
                     _ => GateError::Interrupted {
                         request: request.into(),
                         detail: self.scrub(&io.to_string()),
@@ -710,7 +714,9 @@ pub fn excerpt(text: &str, max: usize) -> String {
 
 /// `404 Not Found`-style text for a status code.
 pub fn status_line(status: u16) -> String {
-    format!("{status} {}", reason_phrase(status)).trim().to_string()
+    format!("{status} {}", reason_phrase(status))
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub struct Settings {
     pub insecure: bool,
     pub ca_cert: Option<PathBuf>,
     pub headers: Vec<(String, Secret)>,
+    /// Why configured credentials are not used (`auth.enabled` is not true).
+    pub ignored_auth: Option<String>,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Settings {
             insecure: false,
             ca_cert: None,
             headers: Vec::new(),
+            ignored_auth: None,
         }
     }
 
@@ -90,6 +93,10 @@ impl Settings {
     /// What authenticates the requests, for messages: "HTTP basic auth as `ci` (...)".
     pub fn describe_credentials(&self) -> String {
         match (&self.credential, &self.client_cert) {
+            (Credential::None, None) => match &self.ignored_auth {
+                Some(note) => format!("{}; {note}", Credential::None.describe()),
+                None => Credential::None.describe(),
+            },
             (c, None) => c.describe(),
             (Credential::None, Some(cert)) => cert.describe(),
             (c, Some(cert)) => format!("{} and {}", c.describe(), cert.describe()),
@@ -181,8 +188,11 @@ pub fn resolve(
         source,
         origin: origin("auth.x509"),
     });
-    if credential == Credential::None && client_cert.is_none() {
-        if let Some(method) = spin.unsupported.first() {
+    if credential == Credential::None
+        && client_cert.is_none()
+        && let Some(method) = spin.unsupported.first()
+    {
+        {
             return Err(GateError::Config(format!(
                 "auth.{method} in {config_name} is not supported by kujira-gen; set KUJIRA_GATE_TOKEN to a bearer token Gate accepts, or configure basic, x509, oauth2.cachedToken, apiToken or ldap"
             )));
@@ -204,6 +214,12 @@ pub fn resolve(
             .as_ref()
             .map(|p| expand_home(p, home.as_deref())),
         headers,
+        ignored_auth: (!spin.ignored.is_empty()).then(|| {
+            format!(
+                "auth.{} in {config_name} is ignored because auth.enabled is not true",
+                spin.ignored.join(", auth.")
+            )
+        }),
     })
 }
 
@@ -350,7 +366,12 @@ pub fn parse_spin_config(
             Ok(t.string(&["auth", "x509", k])?
                 .filter(|s| !s.trim().is_empty()))
         };
-        match (path("certPath")?, path("keyPath")?, inline("cert")?, inline("key")?) {
+        match (
+            path("certPath")?,
+            path("keyPath")?,
+            inline("cert")?,
+            inline("key")?,
+        ) {
             (Some(cert), Some(key), _, _) => Some(ClientCertSource::Files { cert, key }),
             (_, _, Some(cert), Some(key)) => Some(ClientCertSource::Inline {
                 cert,
@@ -479,7 +500,10 @@ mod tests {
         let text = include_str!("../../tests/fixtures/gate/spin-config-example.yaml");
         let env = env_of(&[("HOME", "/home/ci")]);
         let c = parse_spin_config(text, &env, Some(Path::new("/home/ci"))).unwrap();
-        assert_eq!(c.endpoint.as_deref(), Some("https://my-spinnaker-gate:8084"));
+        assert_eq!(
+            c.endpoint.as_deref(),
+            Some("https://my-spinnaker-gate:8084")
+        );
         assert!(c.auth_enabled);
         assert_eq!(
             c.x509,
@@ -524,7 +548,8 @@ auth:
         let text = "auth:\n  enabled: true\n  basic:\n    username: u\n    password: [hunter2]\n";
         let e = parse_spin_config(text, &env_of(&[]), None).unwrap_err();
         assert_eq!(e, "auth.basic.password must be a text value");
-        let text = "auth:\n  enabled: true\n  basic:\n    username: u\n    password: hunter2\n   bad: [\n";
+        let text =
+            "auth:\n  enabled: true\n  basic:\n    username: u\n    password: hunter2\n   bad: [\n";
         let e = parse_spin_config(text, &env_of(&[]), None).unwrap_err();
         assert!(!e.contains("hunter2"), "{e}");
         assert!(e.starts_with("not valid YAML"), "{e}");
@@ -607,7 +632,10 @@ auth:
         let s = resolve(&inputs, &env_of(&[])).unwrap();
         assert!(matches!(s.credential, Credential::Basic { .. }));
         let s = resolve(&inputs, &env_of(&[("KUJIRA_GATE_TOKEN", "tok")])).unwrap();
-        assert_eq!(s.credential.describe(), "a bearer token (KUJIRA_GATE_TOKEN)");
+        assert_eq!(
+            s.credential.describe(),
+            "a bearer token (KUJIRA_GATE_TOKEN)"
+        );
         assert_eq!(s.secrets(), vec!["tok".to_string()]);
     }
 

@@ -50,14 +50,15 @@ pub enum GateError {
     Task { description: String, detail: String },
 }
 
+/// How [`crate::gate::auth::Credential::describe`] names the absence of credentials; a
+/// note may follow it.
+pub const NO_CREDENTIALS: &str = "no credentials";
+
+const WHERE_CREDENTIALS_GO: &str =
+    "set them in the auth section of the spin config, or KUJIRA_GATE_TOKEN";
+
 /// Task statuses that are not final: a save Gate gave up waiting for may still land.
-const PENDING_STATUSES: &[&str] = &[
-    "NOT_STARTED",
-    "RUNNING",
-    "PAUSED",
-    "SUSPENDED",
-    "BUFFERED",
-];
+const PENDING_STATUSES: &[&str] = &["NOT_STARTED", "RUNNING", "PAUSED", "SUSPENDED", "BUFFERED"];
 
 impl GateError {
     /// Worth trying again: the failure is likely to be temporary (connection problems,
@@ -153,10 +154,14 @@ impl fmt::Display for GateError {
                 credential,
                 message,
             } => {
-                let what = if *status == 401 {
-                    format!("Gate did not accept {credential}")
-                } else {
-                    format!("{credential} is not allowed to do this")
+                let anonymous = credential.strip_prefix(NO_CREDENTIALS);
+                let what = match (*status == 401, anonymous) {
+                    (true, None) => format!("Gate did not accept {credential}"),
+                    (true, Some(note)) => format!(
+                        "Gate requires credentials and none were given ({WHERE_CREDENTIALS_GO}{note})"
+                    ),
+                    (false, None) => format!("{credential} is not allowed to do this"),
+                    (false, Some(_)) => "not allowed without credentials".to_string(),
                 };
                 write!(f, "{request}: {}: {what}", status_text(*status))?;
                 match message {
@@ -168,10 +173,23 @@ impl fmt::Display for GateError {
                 request,
                 location,
                 credential,
-            } => write!(
-                f,
-                "{request}: Gate redirected to a login page ({location}) instead of answering; it does not accept {credential} for API calls (Gate needs an API authentication method such as basic, x509, OAuth bearer tokens or LDAP, configured in the spin config)"
-            ),
+            } => {
+                write!(
+                    f,
+                    "{request}: Gate redirected to a login page ({location}) instead of answering: "
+                )?;
+                if let Some(note) = credential.strip_prefix(NO_CREDENTIALS) {
+                    write!(
+                        f,
+                        "it needs credentials for API calls and none were given ({WHERE_CREDENTIALS_GO}{note})"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "it does not accept {credential} for API calls (Gate needs an API authentication method such as basic, x509, OAuth bearer tokens or LDAP)"
+                    )
+                }
+            }
             GateError::Status {
                 request,
                 status,

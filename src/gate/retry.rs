@@ -74,13 +74,14 @@ impl RetryPolicy {
     /// `max_delay`.
     pub fn delay(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.min(20));
-        self.first_delay
-            .saturating_mul(factor)
-            .min(self.max_delay)
+        self.first_delay.saturating_mul(factor).min(self.max_delay)
     }
 }
 
-fn seconds_var(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<Option<Duration>, String> {
+fn seconds_var(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<Duration>, String> {
     let Some(raw) = env(name) else {
         return Ok(None);
     };

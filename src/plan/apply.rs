@@ -175,7 +175,12 @@ fn upsert_application(client: &Client, app: &AppPlan) -> Result<(), GateError> {
 }
 
 /// Saves one pipeline so that Gate ends up holding exactly `desired`.
-fn save(client: &Client, app: &str, name: &str, desired: &Map<String, Value>) -> Result<(), String> {
+fn save(
+    client: &Client,
+    app: &str,
+    name: &str,
+    desired: &Map<String, Value>,
+) -> Result<(), String> {
     let mut backoff = Backoff::new(client.policy());
     loop {
         let err = match client.save_pipeline(desired) {
@@ -218,9 +223,7 @@ fn landed(desired: &Map<String, Value>, remote: &Map<String, Value>) -> bool {
 
 fn explain_save_error(e: &GateError) -> String {
     if e.is_duplicate_name() {
-        format!(
-            "{e} (another pipeline with this name appeared after the plan was made; run again)"
-        )
+        format!("{e} (another pipeline with this name appeared after the plan was made; run again)")
     } else {
         e.to_string()
     }

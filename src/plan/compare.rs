@@ -85,12 +85,12 @@ pub fn remote_view_of_application(
             continue;
         }
         if let Some(r) = remote_attribute(remote, k) {
-            let r = if k.eq_ignore_ascii_case("cloudProviders") && provider_set(r) == provider_set(v)
-            {
-                v.clone()
-            } else {
-                r.clone()
-            };
+            let r =
+                if k.eq_ignore_ascii_case("cloudProviders") && provider_set(r) == provider_set(v) {
+                    v.clone()
+                } else {
+                    r.clone()
+                };
             out.insert(k.clone(), r);
         }
     }
@@ -133,14 +133,18 @@ mod tests {
 
     #[test]
     fn server_fields_and_key_order_do_not_matter() {
-        let mut local = obj(json!({"name": "r", "application": "a", "stages": [{"b": 1, "a": 2}],
-            "triggers": [{"type": "cron", "cronExpression": "0 0 * * * ?"}]}));
+        let mut local = obj(
+            json!({"name": "r", "application": "a", "stages": [{"b": 1, "a": 2}],
+            "triggers": [{"type": "cron", "cronExpression": "0 0 * * * ?"}]}),
+        );
         marker::stamp(&mut local, "t/value.json");
         local.insert("id".into(), json!("generated-id"));
-        let remote = obj(json!({"triggers": [{"id": "x", "type": "cron", "cronExpression": "0 0 * * * ?"}],
+        let remote = obj(
+            json!({"triggers": [{"id": "x", "type": "cron", "cronExpression": "0 0 * * * ?"}],
             "stages": [{"a": 2, "b": 1}], "application": "a", "name": "r",
             "id": "other", "index": 4, "schema": "1", "updateTs": "1", "lastModifiedBy": "anonymous",
-            "createTs": "0", "kujiraGen": local["kujiraGen"].clone()}));
+            "createTs": "0", "kujiraGen": local["kujiraGen"].clone()}),
+        );
         assert!(same_content(&local, &remote));
         assert!(in_sync(&local, &remote));
         assert_eq!(pretty(&local), pretty(&remote));
@@ -159,18 +163,25 @@ mod tests {
     #[test]
     fn pretty_sorts_keys() {
         let p = obj(json!({"name": "r", "application": "a"}));
-        assert_eq!(pretty(&p), "{\n  \"application\": \"a\",\n  \"name\": \"r\"\n}\n");
+        assert_eq!(
+            pretty(&p),
+            "{\n  \"application\": \"a\",\n  \"name\": \"r\"\n}\n"
+        );
     }
 
     #[test]
     fn application_attributes_compare_like_gate_answers() {
         let declared = obj(json!({"name": "app", "email": "app",
             "cloudProviders": "gce,kubernetes", "instancePort": 80}));
-        let fixture: Value =
-            serde_json::from_str(include_str!("../../tests/fixtures/gate/get-application-expanded.json"))
-                .unwrap();
+        let fixture: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/gate/get-application-expanded.json"
+        ))
+        .unwrap();
         let remote = fixture["attributes"].as_object().unwrap().clone();
-        assert_eq!(application_changes(&declared, &remote), Vec::<String>::new());
+        assert_eq!(
+            application_changes(&declared, &remote),
+            Vec::<String>::new()
+        );
         let declared = obj(json!({"name": "app", "email": "team@example.com",
             "cloudProviders": "kubernetes", "description": "new"}));
         assert_eq!(

@@ -184,7 +184,11 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
     let mut apps: Vec<(DesiredApp, String)> = Vec::new();
     let mut errors = Vec::new();
     for b in bundles {
-        let Some(app_name) = b.application_name().map(str::trim).filter(|n| !n.is_empty()) else {
+        let Some(app_name) = b
+            .application_name()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        else {
             errors.push(format!("{}: the application has no name", b.source));
             continue;
         };
@@ -213,7 +217,11 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
             }
         };
         for (i, p) in b.pipelines.iter().enumerate() {
-            let Some(name) = p.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty())
+            let Some(name) = p
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
             else {
                 errors.push(format!("{}: pipelines[{i}] has no name", b.source));
                 continue;
@@ -288,8 +296,12 @@ pub fn plan(desired: &[DesiredApp], remote: &[RemoteApp], flags: Flags) -> Plan 
             if let Some(i) = found {
                 matched[i] = true;
             }
-            out.steps
-                .push(plan_pipeline(&app.name, d, found.map(|i| &r.pipelines[i]), flags));
+            out.steps.push(plan_pipeline(
+                &app.name,
+                d,
+                found.map(|i| &r.pipelines[i]),
+                flags,
+            ));
         }
 
         let mut undeclared: Vec<&Map<String, Value>> = r
@@ -343,10 +355,20 @@ fn name_of(p: &Map<String, Value>) -> &str {
 
 /// The remote pipeline a declared one stands for: same name (exact case first), else the
 /// same id.
-fn find_remote(remote: &[Map<String, Value>], taken: &[bool], d: &DesiredPipeline) -> Option<usize> {
+fn find_remote(
+    remote: &[Map<String, Value>],
+    taken: &[bool],
+    d: &DesiredPipeline,
+) -> Option<usize> {
     let free = |i: &usize| !taken[*i];
-    let by_exact = (0..remote.len()).filter(free).find(|&i| name_of(&remote[i]).trim() == d.name);
-    let by_name = || (0..remote.len()).filter(free).find(|&i| same_name(name_of(&remote[i]), &d.name));
+    let by_exact = (0..remote.len())
+        .filter(free)
+        .find(|&i| name_of(&remote[i]).trim() == d.name);
+    let by_name = || {
+        (0..remote.len())
+            .filter(free)
+            .find(|&i| same_name(name_of(&remote[i]), &d.name))
+    };
     let by_id = || {
         let id = d.pipeline.get("id")?;
         (0..remote.len())
@@ -411,6 +433,14 @@ fn plan_pipeline(
         step.notes
             .push(format!("renames \"{remote_name}\" to \"{}\"", d.name));
     }
+    decide_update(step, r, flags)
+}
+
+/// Update, or a conflict (then without notes: nothing would be done).
+fn decide_update(mut step: Step, r: &Map<String, Value>, flags: Flags) -> Step {
+    let Some(desired) = step.desired.as_ref() else {
+        return step;
+    };
     let content_equal = same_content(desired, r);
     step.action = if !marker::is_generated(r) {
         if flags.adopt {
@@ -434,6 +464,9 @@ fn plan_pipeline(
         }
         Action::Update
     };
+    if let Action::Conflict(_) = step.action {
+        step.notes.clear();
+    }
     step
 }
 
@@ -592,7 +625,10 @@ mod tests {
     fn prune_only_generated_undeclared_pipelines() {
         let b = sample();
         let mut remote = remote_of(&b);
-        let mut old = json!({"name": "old", "application": "sample"}).as_object().unwrap().clone();
+        let mut old = json!({"name": "old", "application": "sample"})
+            .as_object()
+            .unwrap()
+            .clone();
         marker::stamp(&mut old, "teams/sample/value.json");
         remote.pipelines.push(as_stored(&old, 2));
         remote.pipelines.push(
@@ -634,7 +670,10 @@ mod tests {
     fn drifted_orphans_are_pruned_only_with_force() {
         let b = sample();
         let mut remote = remote_of(&b);
-        let mut old = json!({"name": "old", "application": "sample"}).as_object().unwrap().clone();
+        let mut old = json!({"name": "old", "application": "sample"})
+            .as_object()
+            .unwrap()
+            .clone();
         marker::stamp(&mut old, "teams/sample/value.json");
         old.insert("description".into(), json!("edited in Deck"));
         remote.pipelines.push(old);
@@ -645,7 +684,14 @@ mod tests {
         };
         let p = plan(&d, std::slice::from_ref(&remote), flags);
         assert_eq!(p.steps[2].action, Action::Conflict(Conflict::DriftedOrphan));
-        let p = plan(&d, &[remote], Flags { force: true, ..flags });
+        let p = plan(
+            &d,
+            &[remote],
+            Flags {
+                force: true,
+                ..flags
+            },
+        );
         assert_eq!(p.steps[2].action, Action::Prune);
     }
 
@@ -690,7 +736,8 @@ mod tests {
         b.source = "teams/other/value.json".into();
         b.pipelines[0].insert("name".into(), json!("RELEASE"));
         b.pipelines.truncate(1);
-        b.application.insert("email".into(), json!("other@example.com"));
+        b.application
+            .insert("email".into(), json!("other@example.com"));
         let errors = desired_state(&[a, b]).unwrap_err();
         assert_eq!(
             errors,

@@ -78,7 +78,9 @@ pub fn plan_with_diffs(plan: &Plan, pal: &Palette) -> String {
 
 fn app_line(a: &AppPlan, pal: &Palette) -> Option<String> {
     match &a.change {
-        AppChange::Create => Some(pal.paint(Tone::Added, &format!("+ create application {}", a.name))),
+        AppChange::Create => {
+            Some(pal.paint(Tone::Added, &format!("+ create application {}", a.name)))
+        }
         AppChange::Update(keys) => Some(pal.paint(
             Tone::Changed,
             &format!("~ update application {} ({})", a.name, keys.join(", ")),
@@ -103,7 +105,11 @@ fn step_line(s: &Step, pal: &Palette) -> String {
         Action::Conflict(c) => (Tone::Problem, format!("! conflict {id}: {}", c.explain())),
     };
     if !s.notes.is_empty() {
-        let sep = if s.action == Action::Prune { "; " } else { ": " };
+        let sep = if s.action == Action::Prune {
+            "; "
+        } else {
+            ": "
+        };
         text.push_str(sep);
         text.push_str(&s.notes.join("; "));
     }
@@ -207,8 +213,13 @@ pub fn report(report: &Report, plan: &Plan, pal: &Palette) -> String {
             AppChange::Unchanged => continue,
         };
         match result {
-            Ok(()) => out.push_str(&pal.paint(Tone::Added, &format!("{verb} application {}", a.name))),
-            Err(e) => out.push_str(&pal.paint(Tone::Problem, &format!("failed application {}: {e}", a.name))),
+            Ok(()) => {
+                out.push_str(&pal.paint(Tone::Added, &format!("{verb} application {}", a.name)))
+            }
+            Err(e) => out.push_str(&pal.paint(
+                Tone::Problem,
+                &format!("failed application {}: {e}", a.name),
+            )),
         }
         out.push('\n');
     }

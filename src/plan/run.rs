@@ -134,16 +134,26 @@ pub fn push(
     let apps = declared(bundles)?;
     let remote = fetch_remote(client, &apps)?;
     let p = plan(&apps, &remote, opts.flags);
-    write!(out, "{}{}", render::plan_lines(&p, pal), render::plan_summary(&p))?;
+    write!(
+        out,
+        "{}{}",
+        render::plan_lines(&p, pal),
+        render::plan_summary(&p)
+    )?;
     let blocked = p.counts().conflict > 0;
     if opts.dry_run {
         writeln!(out, "Dry run: nothing was written.")?;
-        return Ok(if blocked { Status::Failed } else { Status::InSync });
+        return Ok(if blocked {
+            Status::Failed
+        } else {
+            Status::InSync
+        });
     }
     if p.writes() == 0 && !blocked {
         writeln!(out, "Nothing to write: Spinnaker already matches.")?;
         return Ok(Status::InSync);
     }
+    out.flush()?;
     if p.writes() > 0 && !confirm(&p)? {
         writeln!(out, "Aborted: nothing was written.")?;
         return Ok(Status::Failed);
