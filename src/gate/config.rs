@@ -84,8 +84,8 @@ impl Settings {
         out.extend(
             self.headers
                 .iter()
-                .map(|(_, v)| v.expose().to_string())
-                .filter(|v| !v.is_empty()),
+                .filter(|(k, v)| header_is_secret(k, v.expose()))
+                .map(|(_, v)| v.expose().to_string()),
         );
         out
     }
@@ -221,6 +221,19 @@ pub fn resolve(
             )
         }),
     })
+}
+
+/// Whether an extra header's value is kept out of every message: by its name
+/// (`Authorization`, `X-Api-Key`, `Cookie`...) or because it is long enough to be a token.
+/// Short ordinary values (`X-Env=prod`) are not, or scrubbing would mangle messages.
+fn header_is_secret(name: &str, value: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !value.is_empty()
+        && (crate::diag::is_secret_key(&n)
+            || ["key", "cookie", "session", "signature"]
+                .iter()
+                .any(|w| n.contains(w))
+            || value.len() >= 12)
 }
 
 fn validate_endpoint(raw: &str, origin: &str) -> Result<String, GateError> {
@@ -673,6 +686,14 @@ auth:
             resolve(&inputs, &env_of(&[])).unwrap_err().to_string(),
             "the Gate endpoint from --gate must start with https:// or http://"
         );
+    }
+
+    #[test]
+    fn secret_headers_are_recognised() {
+        assert!(header_is_secret("Authorization", "Bearer x"));
+        assert!(header_is_secret("X-Api-Key", "k"));
+        assert!(header_is_secret("X-Team", "0123456789abcdef"));
+        assert!(!header_is_secret("X-Env", "prod"));
     }
 
     #[test]

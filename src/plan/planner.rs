@@ -217,15 +217,23 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
             }
         };
         for (i, p) in b.pipelines.iter().enumerate() {
-            let Some(name) = p
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-            else {
+            let Some(raw_name) = p.get("name").and_then(Value::as_str) else {
                 errors.push(format!("{}: pipelines[{i}] has no name", b.source));
                 continue;
             };
+            let name = raw_name.trim();
+            if name.is_empty() {
+                errors.push(format!("{}: pipelines[{i}] has no name", b.source));
+                continue;
+            }
+            if name != raw_name {
+                // Front50 trims names on save: the pipeline would never read back equal.
+                errors.push(format!(
+                    "{}: pipeline name {raw_name:?} has leading or trailing spaces, which Spinnaker removes",
+                    b.source
+                ));
+                continue;
+            }
             let mut pipeline = p.clone();
             match p.get("application").and_then(Value::as_str) {
                 Some(a) if !same_name(a, app_name) => {

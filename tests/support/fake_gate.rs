@@ -399,6 +399,11 @@ impl FakeGate {
             + self.count("POST", "/tasks")
     }
 
+    /// Saves being handled right now (a delayed one may outlive the client).
+    pub fn saves_in_flight(&self) -> usize {
+        lock(&self.state).saves_in_flight
+    }
+
     /// The most saves that were being handled at the same time.
     pub fn max_concurrent_saves(&self) -> usize {
         lock(&self.state).max_saves_in_flight
