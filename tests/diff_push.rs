@@ -526,7 +526,7 @@ fn every_example_pushes_and_then_diffs_clean() {
 
 /// Saves the sample with `fault` on the first save, and checks that exactly one pipeline
 /// exists afterwards and that diff is clean.
-fn push_through(fault: Fault, times: usize, gate: &FakeGate) {
+fn push_through(fault: Fault, times: usize, gate: &FakeGate) -> String {
     gate.inject(Target::Save, fault, times);
     let out = against(gate).args(["push", "sample"]).output();
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
@@ -537,12 +537,17 @@ fn push_through(fault: Fault, times: usize, gate: &FakeGate) {
     );
     assert_eq!(gate.pipelines("sample").len(), 1, "nothing duplicated");
     against(gate).args(["diff", "sample"]).stdout(IN_SYNC).run();
+    out.stderr
 }
 
 #[test]
 fn a_save_that_answers_400_did_not_succeed_but_lands_is_not_sent_again() {
     let gate = FakeGate::start();
-    push_through(Fault::SaveTimeout { lands: true }, 1, &gate);
+    let stderr = push_through(Fault::SaveTimeout { lands: true }, 1, &gate);
+    assert_eq!(
+        stderr,
+        "kujira-gen: note: sample/release: POST /pipelines: 400 Bad Request: Pipeline save operation did not succeed: 01FAKETASK000003 (status: RUNNING); read back: the save landed\n"
+    );
     assert_eq!(gate.count("POST", "/pipelines"), 1, "re-read found it");
     assert_eq!(
         gate.count("GET", "/applications/sample/pipelineConfigs/release"),
@@ -568,8 +573,12 @@ fn an_old_gate_answering_200_empty_for_a_missing_pipeline_is_understood() {
 #[test]
 fn a_connection_dropped_after_the_save_landed_is_not_a_duplicate() {
     let gate = FakeGate::start();
-    push_through(Fault::DropAfter, 1, &gate);
+    let stderr = push_through(Fault::DropAfter, 1, &gate);
     assert_eq!(gate.count("POST", "/pipelines"), 1);
+    assert_eq!(
+        stderr,
+        "kujira-gen: note: sample/release: POST /pipelines: the connection closed before a complete answer; read back: the save landed\n"
+    );
 }
 
 #[test]
@@ -952,4 +961,56 @@ fn tls_verification_is_on_unless_insecure() {
         .stdout(PLAN_CREATE)
         .status(3)
         .run();
+}
+
+/// Not a test: prints push and diff times for 40 applications with 100 ms per save, by
+/// `--parallel`. `cargo test --test diff_push measure -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn measure_push_and_diff_times() {
+    let sample =
+        std::fs::read_to_string(support::test::project_dir().join("examples/sample/value.json"))
+            .unwrap();
+    let team = |t: Test, i: usize| {
+        t.write(
+            &format!("teams/app{i:02}/value.json"),
+            sample.replace("\"sample\"", &format!("\"app{i:02}\"")),
+        )
+    };
+    for parallel in ["1", "4", "8"] {
+        let gate = FakeGate::start();
+        gate.task_polls(0);
+        gate.inject(
+            Target::Save,
+            Fault::Delay(std::time::Duration::from_millis(100)),
+            1000,
+        );
+        let mut t = Test::new();
+        for i in 0..40 {
+            t = team(t, i);
+        }
+        let started = std::time::Instant::now();
+        let out = t
+            .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+            .args(["push", "--parallel", parallel, "teams"])
+            .output();
+        let push = started.elapsed();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        let mut t = Test::new();
+        for i in 0..40 {
+            t = team(t, i);
+        }
+        let started = std::time::Instant::now();
+        let out = t
+            .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+            .args(["diff", "teams"])
+            .output();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        eprintln!(
+            "40 apps, 100 ms per save: push --parallel {parallel}: {:.2?}; diff afterwards: {:.2?}; max saves in flight {}",
+            push,
+            started.elapsed(),
+            gate.max_concurrent_saves()
+        );
+    }
 }

@@ -7,7 +7,6 @@
 use crate::gate::GateError;
 use crate::gate::auth::{Credential, Secret, certificates};
 use crate::gate::config::Settings;
-use crate::gate::error::reason_phrase;
 use crate::gate::retry::{Backoff, RetryPolicy, human_duration};
 use crate::gate::{encode_form_value, encode_segment};
 use serde_json::{Map, Value};
@@ -710,13 +709,6 @@ pub fn excerpt(text: &str, max: usize) -> String {
     } else {
         joined
     }
-}
-
-/// `404 Not Found`-style text for a status code.
-pub fn status_line(status: u16) -> String {
-    format!("{status} {}", reason_phrase(status))
-        .trim()
-        .to_string()
 }
 
 #[cfg(test)]

@@ -47,14 +47,17 @@ pub fn apply(
     parallel: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Report {
-    let apps: Vec<Result<(), String>> = plan
-        .apps
-        .iter()
-        .map(|a| match a.change {
-            AppChange::Unchanged => Ok(()),
-            _ => upsert_application(client, a).map_err(|e| e.to_string()),
-        })
+    // Applications first (their tasks take a while on a real Gate: in parallel too).
+    let app_jobs: Vec<usize> = (0..plan.apps.len())
+        .filter(|&i| plan.apps[i].change != AppChange::Unchanged)
         .collect();
+    let mut apps: Vec<Result<(), String>> = vec![Ok(()); plan.apps.len()];
+    bounded(
+        &app_jobs,
+        parallel,
+        |i| upsert_application(client, &plan.apps[i]).map_err(|e| e.to_string()),
+        |i, r| apps[i] = r,
+    );
 
     let mut steps: Vec<Option<Outcome>> = vec![None; plan.steps.len()];
     let mut jobs: Vec<usize> = Vec::new();
@@ -79,33 +82,17 @@ pub fn apply(
     }
 
     let total = jobs.len();
-    if total > 0 {
-        let next = AtomicUsize::new(0);
-        let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
-        std::thread::scope(|scope| {
-            for _ in 0..parallel.clamp(1, total) {
-                let tx = tx.clone();
-                let (next, jobs) = (&next, &jobs);
-                scope.spawn(move || {
-                    loop {
-                        let k = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(&i) = jobs.get(k) else { break };
-                        let outcome = run_step(client, &plan.steps[i]);
-                        if tx.send((i, outcome)).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-            let mut done = 0;
-            for (i, outcome) in rx {
-                steps[i] = Some(outcome);
-                done += 1;
-                progress(done, total);
-            }
-        });
-    }
+    let mut done = 0;
+    bounded(
+        &jobs,
+        parallel,
+        |i| run_step(client, &plan.steps[i]),
+        |i, outcome| {
+            steps[i] = Some(outcome);
+            done += 1;
+            progress(done, total);
+        },
+    );
     Report {
         apps,
         steps: steps
@@ -113,6 +100,40 @@ pub fn apply(
             .map(|o| o.unwrap_or_else(|| Outcome::Failed("not attempted".into())))
             .collect(),
     }
+}
+
+/// Runs `work(i)` for each index in `jobs` on at most `parallel` threads; `done(i, result)`
+/// is called on this thread as results come in.
+fn bounded<T: Send>(
+    jobs: &[usize],
+    parallel: usize,
+    work: impl Fn(usize) -> T + Sync,
+    mut done: impl FnMut(usize, T),
+) {
+    if jobs.is_empty() {
+        return;
+    }
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, T)>();
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.clamp(1, jobs.len()) {
+            let tx = tx.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&i) = jobs.get(k) else { break };
+                    if tx.send((i, work(i))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, result) in rx {
+            done(i, result);
+        }
+    });
 }
 
 fn run_step(client: &Client, step: &Step) -> Outcome {
@@ -192,7 +213,10 @@ fn save(
         }
         // The save may have landed: look before sending it again.
         match client.get_pipeline(app, name) {
-            Ok(Some(remote)) if landed(desired, &remote) => return Ok(()),
+            Ok(Some(remote)) if landed(desired, &remote) => {
+                client.notice(&format!("{app}/{name}: {err}; read back: the save landed"));
+                return Ok(());
+            }
             Ok(_) => {}
             Err(read) => client.notice(&format!(
                 "{app}/{name}: cannot check whether the save landed: {read}"
@@ -243,7 +267,12 @@ fn prune(client: &Client, step: &Step) -> Result<(), String> {
             return Err(err.to_string());
         }
         match client.get_pipeline(app, name) {
-            Ok(None) => return Ok(()),
+            Ok(None) => {
+                client.notice(&format!(
+                    "{app}/{name}: {err}; read back: the delete landed"
+                ));
+                return Ok(());
+            }
             Ok(Some(p)) if !marker::is_generated(&p) => {
                 return Err(format!(
                     "{err}; meanwhile a pipeline not created by kujira-gen has this name, so it was left alone"
