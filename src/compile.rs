@@ -64,14 +64,7 @@ impl Compiler {
             }
         };
         let mut secrets = values::rules::secrets(&file.value);
-        unit.diagnostics.extend(values::duplicate_keys(&file));
-        unit.diagnostics.extend(
-            self.schema
-                .check(&file.value)
-                .into_iter()
-                .map(|i| file.diagnostic(&i.pointer, i.at_key, i.message)),
-        );
-        unit.diagnostics.extend(values::rules::check(&file));
+        unit.diagnostics.extend(values::check(&file, &self.schema));
         let loaded = values::files::load(&file);
         unit.diagnostics.extend(loaded.diagnostics);
         secrets.extend(loaded.secrets);

@@ -66,6 +66,10 @@ pub struct CompileArgs {
     /// nearest directory above the value file that holds .git, else the current directory]
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+
+    /// Compile with N threads [default: one per core]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Args)]

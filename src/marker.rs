@@ -77,45 +77,50 @@ pub fn content(pipeline: &Map<String, Value>) -> Map<String, Value> {
 /// Canonical JSON: object keys sorted at every level, no whitespace. Independent of how
 /// `serde_json::Map` orders keys in this build.
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(v, &mut out);
-    out
+    // Only serde_json's output and ASCII punctuation went in: valid UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+fn write_canonical(v: &Value, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail; serde_json escapes strings exactly as it prints them.
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
+            keys.sort_unstable();
+            out.push(b'{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
+                let _ = serde_json::to_writer(&mut *out, k);
+                out.push(b':');
                 write_canonical(&m[k], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(a) => {
-            out.push('[');
+            out.push(b'[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(x, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
     }
 }
 
 /// `sha256:<hex>` of the pipeline's [`content`].
 pub fn digest(pipeline: &Map<String, Value>) -> String {
-    let canonical = canonical_json(&Value::Object(content(pipeline)));
-    let d = Sha256::digest(canonical.as_bytes());
+    let mut canonical = Vec::new();
+    write_canonical(&Value::Object(content(pipeline)), &mut canonical);
+    let d = Sha256::digest(&canonical);
     let hex: String = d.iter().map(|x| format!("{x:02x}")).collect();
     format!("sha256:{hex}")
 }

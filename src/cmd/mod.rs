@@ -18,7 +18,7 @@ impl CompileArgs {
             templates: self.templates.clone(),
             jpath: self.jpath.clone(),
             root: self.root.clone(),
-            threads: 0,
+            threads: self.jobs.map_or(0, usize::from),
         }
     }
 }

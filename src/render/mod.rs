@@ -45,37 +45,41 @@ impl Renderer {
         // jrsonnet's reference-counted objects form cycles that only this collects; without
         // it memory grows by ~100 KB per render (see ../shared/reference/rust-crates.md).
         jrsonnet_gcmodule::collect_thread_cycles();
-        let text = result.map_err(RenderError)?;
-        // jrsonnet's JSON is valid JSON; if it ever was not, say so rather than panic.
-        serde_json::from_str(&text).map_err(|e| {
-            RenderError(
-                jrsonnet_evaluator::error::ErrorKind::RuntimeError(
-                    format!("template output is not JSON: {e}").into(),
-                )
-                .into(),
-            )
-        })
+        result.map_err(RenderError)
     }
 
-    fn evaluate(&self, values: &serde_json::Value) -> jrsonnet_evaluator::Result<String> {
+    fn evaluate(
+        &self,
+        values: &serde_json::Value,
+    ) -> jrsonnet_evaluator::Result<serde_json::Value> {
         let _entered = self.state.try_enter();
         let entry = self
             .state
             .import_from(&SourcePath::default(), embedded::ENTRY)?;
         // serde_json -> Val through serde keeps integers as numbers (Val::from_serde would
         // turn them into strings in this jrsonnet version).
-        let values: Val = serde_json::from_value(values.clone()).map_err(|e| {
-            jrsonnet_evaluator::error::ErrorKind::RuntimeError(format!("values: {e}").into())
-        })?;
+        let values: Val = serde_json::from_value(values.clone())
+            .map_err(|e| runtime_error(format!("values: {e}")))?;
         // jrsonnet's API takes this map; interned strings hash by identity, safely.
         #[allow(clippy::mutable_key_type)]
         let mut args: HashMap<IStr, TlaArg> = HashMap::new();
         args.insert("values".into(), TlaArg::Val(values));
         let out = apply_tla(&args, entry)?;
-        // Manifesting here (instead of serialising through serde) keeps the location of a
-        // lazy field's error in the trace.
-        out.manifest(JsonFormat::minify())
+        // Straight into serde_json: half the cost of printing JSON text and parsing it back.
+        // An error on the way (a lazy field failing) comes out of serde as bare text, so
+        // evaluate again through jrsonnet's own manifester, whose error keeps the trace.
+        match serde_json::to_value(&out) {
+            Ok(v) => Ok(v),
+            Err(serde_error) => {
+                out.manifest(JsonFormat::minify())?;
+                Err(runtime_error(serde_error.to_string()))
+            }
+        }
     }
+}
+
+fn runtime_error(message: String) -> jrsonnet_evaluator::Error {
+    jrsonnet_evaluator::error::ErrorKind::RuntimeError(message.into()).into()
 }
 
 #[cfg(test)]

@@ -104,12 +104,25 @@ pub fn load(input: &Input) -> Result<ValueFile, Diagnostic> {
     }
     let bytes =
         std::fs::read(&input.path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
-    let mut text = String::from_utf8(bytes).map_err(|e| {
-        fail(format!(
-            "is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    from_bytes(input, bytes)
+}
+
+/// Parses a value file's bytes (the part of [`load`] after reading; also what the fuzz
+/// tests drive).
+pub fn from_bytes(input: &Input, bytes: Vec<u8>) -> Result<ValueFile, Diagnostic> {
+    let mut text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let at = LineIndex::new(&prefix).position(&prefix, valid);
+            return Err(Diagnostic::error(
+                input.display.clone(),
+                "not UTF-8 text: invalid byte here",
+            )
+            .at(Some(at)));
+        }
+    };
     // A BOM is invisible in editors: accept it. Three spaces keep every byte offset.
     if text.starts_with('\u{feff}') {
         text.replace_range(..3, "   ");
@@ -129,6 +142,20 @@ pub fn load(input: &Input) -> Result<ValueFile, Diagnostic> {
         duplicates: parsed.duplicates,
         text,
     })
+}
+
+/// Everything that can be said about a parsed value file without reading other files:
+/// duplicate keys, the schema, the cross-field rules.
+pub fn check(file: &ValueFile, schema: &schema::ValueSchema) -> Vec<Diagnostic> {
+    let mut out = duplicate_keys(file);
+    out.extend(
+        schema
+            .check(&file.value)
+            .into_iter()
+            .map(|i| file.diagnostic(&i.pointer, i.at_key, i.message)),
+    );
+    out.extend(rules::check(file));
+    out
 }
 
 /// Keys written twice in one object: JSON parsers keep the last one silently.

@@ -1,0 +1,95 @@
+//! Times `kujira-gen validate` and `build -o` on a generated GitOps repository.
+//!
+//! `cargo bench --bench validate_repo [-- TEAMS [RUNS]]`. Runs the real release binary (process
+//! start, schema compilation, every team), so the figures are what a pre-commit hook or CI
+//! job sees. Reports the median of RUNS (default 5) runs, with one thread and with all cores,
+//! measured in the same run so that their ratio is meaningful on a noisy machine.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kujira-gen");
+
+const COLLECTION: &str = r#"{
+  "info": {"name": "scenario", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+  "item": [{"name": "health", "request": {"method": "GET", "url": "{{baseUrl}}/healthz"},
+            "event": [{"listen": "test", "script": {"exec": ["pm.test('ok', () => pm.response.to.have.status(200));"]}}]}]
+}"#;
+
+/// Team `i`: a mix of what real teams write (a quarter each: minimal, scenario test,
+/// manual judgment, Pub/Sub with environment variables).
+fn write_team(root: &Path, i: usize) {
+    let dir = root.join(format!("teams/team-{i:04}"));
+    std::fs::create_dir_all(&dir).expect("create team dir");
+    let app = format!("team-{i:04}");
+    let extra = match i % 4 {
+        0 => String::new(),
+        1 => {
+            std::fs::write(dir.join("scenario.json"), COLLECTION).expect("write collection");
+            r#", "ScenarioTest": {"Collection": "scenario.json"}, "Replicas": 3"#.to_string()
+        }
+        2 => r#", "ManualJudgment": {"Instructions": "Check the dashboard"}, "Trigger": {"Type": "manual"}"#.to_string(),
+        _ => r#", "Trigger": {"Type": "pubsub", "Subscription": "gcr"}, "Env": {"LOG_LEVEL": "info", "DB_PASSWORD": {"Secret": "db", "Key": "password"}}"#.to_string(),
+    };
+    let value = format!(
+        r#"{{"Application": "{app}", "Notification": "{app}-alerts", "Repo": "github", "Email": "{app}@example.com",
+  "Account": "gke-production", "Image": "gcr.io/example/{app}"{extra}}}"#
+    );
+    std::fs::write(dir.join("value.json"), value).expect("write value.json");
+}
+
+fn median_run(args: &[&str], cwd: &Path, runs: usize) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let out = Command::new(BIN)
+                .args(args)
+                .current_dir(cwd)
+                .output()
+                .expect("run kujira-gen");
+            let elapsed = start.elapsed();
+            assert!(
+                out.status.success(),
+                "kujira-gen {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            elapsed
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; take the first numeric arguments.
+    let numbers: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let teams = numbers.first().copied().unwrap_or(1000);
+    let runs = numbers.get(1).copied().unwrap_or(5).max(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join(".git")).expect("create .git");
+    for i in 0..teams {
+        write_team(dir.path(), i);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("{teams} teams, {cores} cores, median of {runs} runs");
+    let one = median_run(&["validate", "-j", "1", "teams"], dir.path(), runs);
+    let all = median_run(&["validate", "teams"], dir.path(), runs);
+    let build = median_run(&["build", "teams", "-o", "out"], dir.path(), runs);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "validate, 1 thread:   {:8.1} ms  ({:.3} ms per team)",
+        ms(one),
+        ms(one) / teams as f64
+    );
+    println!(
+        "validate, {cores} threads:  {:8.1} ms  ({:.3} ms per team)",
+        ms(all),
+        ms(all) / teams as f64
+    );
+    println!("build -o, {cores} threads:  {:8.1} ms", ms(build));
+    println!("speed-up with {cores} threads: {:.2}x", ms(one) / ms(all));
+}
