@@ -6,6 +6,7 @@ use anyhow::{Result, anyhow};
 use kujira_gen::gate::client::scrub;
 use kujira_gen::gate::config::{self, ConnectionInputs, Settings};
 use kujira_gen::gate::{Client, RetryPolicy};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 fn env(name: &str) -> Option<String> {
@@ -28,7 +29,16 @@ pub fn settings(args: &GateArgs) -> Result<Settings> {
 pub fn client(settings: &Settings) -> Result<Client> {
     let policy = RetryPolicy::from_env(&env).map_err(|e| anyhow!(e))?;
     let client = Client::connect(settings, policy).map_err(|e| secret_free(e.into(), settings))?;
-    Ok(client.with_notices(Arc::new(|note: &str| eprintln!("kujira-gen: note: {note}"))))
+    // On a terminal, clear a progress line first so that the note starts on its own line
+    // (the progress line is redrawn at the next write).
+    let clear = if std::io::stderr().is_terminal() {
+        "\r\x1b[2K"
+    } else {
+        ""
+    };
+    Ok(client.with_notices(Arc::new(move |note: &str| {
+        eprintln!("{clear}kujira-gen: note: {note}")
+    })))
 }
 
 /// The error with every secret replaced by `***`: the last line of defence for text
