@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod diff;
+mod gate;
 pub mod push;
 pub mod schema;
 pub mod validate;

@@ -1,5 +1,8 @@
 use crate::{CompileArgs, GateArgs, Outcome};
 use anyhow::Result;
+use kujira_gen::plan::planner::Flags as PlanFlags;
+use kujira_gen::plan::run::{self, PushOptions, Status};
+use kujira_gen::term::{self, Palette, Progress};
 
 pub struct Flags {
     pub prune: bool,
@@ -10,6 +13,59 @@ pub struct Flags {
     pub parallel: usize,
 }
 
-pub fn run(_args: &CompileArgs, _gate: &GateArgs, _flags: &Flags) -> Result<Outcome> {
-    anyhow::bail!("push: not implemented yet")
+pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome> {
+    let settings = super::gate::settings(gate)?;
+    let bundles = match super::compile_or_report(args) {
+        Ok(b) => b,
+        Err(outcome) => return Ok(outcome),
+    };
+    let client = super::gate::client(&settings)?;
+    let options = PushOptions {
+        flags: PlanFlags {
+            prune: flags.prune,
+            adopt: flags.adopt,
+            force: flags.force,
+        },
+        dry_run: flags.dry_run,
+        parallel: flags.parallel,
+    };
+    // Ask only when a person is there to answer; CI never waits for input.
+    let ask = !flags.yes && term::interactive();
+    let endpoint = client.endpoint().to_string();
+    let mut confirm = |plan: &kujira_gen::plan::planner::Plan| -> Result<bool> {
+        if !ask {
+            return Ok(true);
+        }
+        Ok(term::confirm(&format!(
+            "Make {} writes to Gate at {endpoint}?",
+            plan.writes()
+        ))?)
+    };
+    let mut progress_line: Option<Progress> = None;
+    let mut progress = |done: usize, total: usize| {
+        progress_line
+            .get_or_insert_with(|| Progress::new(total))
+            .update(done, total);
+        if done == total
+            && let Some(p) = progress_line.as_mut()
+        {
+            p.finish();
+        }
+    };
+    let palette = Palette::new(term::stdout_color());
+    let mut out = std::io::stdout().lock();
+    let status = run::push(
+        &client,
+        &bundles,
+        &options,
+        &mut out,
+        &palette,
+        &mut confirm,
+        &mut progress,
+    )
+    .map_err(|e| super::gate::secret_free(e, &settings))?;
+    Ok(match status {
+        Status::InSync => Outcome::Ok,
+        Status::Differences | Status::Failed => Outcome::Failed,
+    })
 }

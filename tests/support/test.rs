@@ -162,6 +162,11 @@ impl Test {
             "KUJIRA_GATE_ENDPOINT",
             "KUJIRA_GATE_TOKEN",
             "KUJIRA_SPIN_CONFIG",
+            "KUJIRA_GATE_TIMEOUT",
+            "KUJIRA_GATE_RETRY_BUDGET",
+            "KUJIRA_GATE_BACKOFF",
+            "NO_COLOR",
+            "CLICOLOR_FORCE",
         ] {
             cmd.env_remove(var);
         }

@@ -1,0 +1,198 @@
+//! What "the same" means for pipelines and applications.
+//!
+//! Pipelines compare by [`marker::content`]: the server-managed fields (`id`, `updateTs`,
+//! `lastModifiedBy`, `createTs`, `index`, `schema`, cron trigger ids) and the marker are
+//! left out, and key order never matters.
+
+use crate::marker;
+use serde_json::{Map, Value};
+
+/// Names as Front50 compares them: trimmed, case-insensitive.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// The pipeline's comparable content, keys sorted at every level.
+pub fn normalised(pipeline: &Map<String, Value>) -> Value {
+    sorted(&Value::Object(marker::content(pipeline)))
+}
+
+/// A copy of `v` whose objects list their keys in sorted order, whatever map type
+/// serde_json was built with.
+pub fn sorted(v: &Value) -> Value {
+    serde_json::from_str(&marker::canonical_json(v)).unwrap_or(Value::Null)
+}
+
+/// Pretty JSON of the comparable content with a final newline: what diffs are made of.
+pub fn pretty(pipeline: &Map<String, Value>) -> String {
+    pretty_value(&normalised(pipeline))
+}
+
+pub fn pretty_value(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(&sorted(v)).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+pub fn same_content(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    marker::canonical_json(&Value::Object(marker::content(a)))
+        == marker::canonical_json(&Value::Object(marker::content(b)))
+}
+
+/// Whether `remote` is exactly what pushing `desired` leaves behind: the same content and
+/// the same marker (source and digest).
+pub fn in_sync(desired: &Map<String, Value>, remote: &Map<String, Value>) -> bool {
+    same_content(desired, remote) && marker::marker_of(desired) == marker::marker_of(remote)
+}
+
+/// The declared application attributes that Spinnaker does not have with the same value
+/// (`name` is the lookup key and not compared). Attribute names compare
+/// case-insensitively and `cloudProviders` as a set, because Gate answers
+/// `cloudproviders: ["kubernetes"]` for a stored `cloudProviders: "kubernetes"`.
+pub fn application_changes(
+    declared: &Map<String, Value>,
+    remote: &Map<String, Value>,
+) -> Vec<String> {
+    let mut changed = Vec::new();
+    for (k, v) in declared {
+        if k == "name" {
+            continue;
+        }
+        let same = match remote_attribute(remote, k) {
+            None => false,
+            Some(r) if k.eq_ignore_ascii_case("cloudProviders") => {
+                provider_set(v) == provider_set(r)
+            }
+            Some(r) => marker::canonical_json(r) == marker::canonical_json(v),
+        };
+        if !same {
+            changed.push(k.clone());
+        }
+    }
+    changed
+}
+
+/// Spinnaker's values of the declared attributes (absent ones left out), shaped like the
+/// declaration so that the two can be diffed.
+pub fn remote_view_of_application(
+    declared: &Map<String, Value>,
+    remote: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in declared {
+        if k == "name" {
+            out.insert(k.clone(), v.clone());
+            continue;
+        }
+        if let Some(r) = remote_attribute(remote, k) {
+            let r =
+                if k.eq_ignore_ascii_case("cloudProviders") && provider_set(r) == provider_set(v) {
+                    v.clone()
+                } else {
+                    r.clone()
+                };
+            out.insert(k.clone(), r);
+        }
+    }
+    out
+}
+
+fn remote_attribute<'a>(remote: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    remote.get(key).or_else(|| {
+        remote
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+fn provider_set(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = match v {
+        Value::String(s) => s.split(',').map(|p| p.trim().to_lowercase()).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|p| p.trim().to_lowercase())
+            .collect(),
+        _ => Vec::new(),
+    };
+    out.retain(|p| !p.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn server_fields_and_key_order_do_not_matter() {
+        let mut local = obj(
+            json!({"name": "r", "application": "a", "stages": [{"b": 1, "a": 2}],
+            "triggers": [{"type": "cron", "cronExpression": "0 0 * * * ?"}]}),
+        );
+        marker::stamp(&mut local, "t/value.json");
+        local.insert("id".into(), json!("generated-id"));
+        let remote = obj(
+            json!({"triggers": [{"id": "x", "type": "cron", "cronExpression": "0 0 * * * ?"}],
+            "stages": [{"a": 2, "b": 1}], "application": "a", "name": "r",
+            "id": "other", "index": 4, "schema": "1", "updateTs": "1", "lastModifiedBy": "anonymous",
+            "createTs": "0", "kujiraGen": local["kujiraGen"].clone()}),
+        );
+        assert!(same_content(&local, &remote));
+        assert!(in_sync(&local, &remote));
+        assert_eq!(pretty(&local), pretty(&remote));
+    }
+
+    #[test]
+    fn a_different_marker_is_not_in_sync() {
+        let mut local = obj(json!({"name": "r"}));
+        marker::stamp(&mut local, "teams/new/value.json");
+        let mut remote = obj(json!({"name": "r"}));
+        marker::stamp(&mut remote, "teams/old/value.json");
+        assert!(same_content(&local, &remote));
+        assert!(!in_sync(&local, &remote));
+    }
+
+    #[test]
+    fn pretty_sorts_keys() {
+        let p = obj(json!({"name": "r", "application": "a"}));
+        assert_eq!(
+            pretty(&p),
+            "{\n  \"application\": \"a\",\n  \"name\": \"r\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn application_attributes_compare_like_gate_answers() {
+        let declared = obj(json!({"name": "app", "email": "app",
+            "cloudProviders": "gce,kubernetes", "instancePort": 80}));
+        let fixture: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/gate/get-application-expanded.json"
+        ))
+        .unwrap();
+        let remote = fixture["attributes"].as_object().unwrap().clone();
+        assert_eq!(
+            application_changes(&declared, &remote),
+            Vec::<String>::new()
+        );
+        let declared = obj(json!({"name": "app", "email": "team@example.com",
+            "cloudProviders": "kubernetes", "description": "new"}));
+        assert_eq!(
+            application_changes(&declared, &remote),
+            vec!["cloudProviders", "description", "email"]
+        );
+    }
+
+    #[test]
+    fn names_compare_like_front50() {
+        assert!(same_name(" Release", "release"));
+        assert!(!same_name("release", "release-2"));
+    }
+}

@@ -1,0 +1,1016 @@
+//! `kujira-gen diff` and `push` end to end: the real binary against the fake Gate on
+//! 127.0.0.1, stdout, stderr and exit status compared exactly.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::fake_gate::{Auth, FakeGate, Fault, Target, fixture};
+use support::test::Test;
+
+/// The sample example against `gate`, with retries fast enough for tests.
+fn against(gate: &FakeGate) -> Test {
+    Test::new()
+        .example("sample")
+        .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+        .env("KUJIRA_GATE_BACKOFF", "0.005")
+        .env("KUJIRA_GATE_RETRY_BUDGET", "3")
+        .env("KUJIRA_GATE_TIMEOUT", "5")
+}
+
+const PLAN_CREATE: &str = "\
++ create application sample
++ create sample/release
+Applications: 1 to create, 0 to update.
+Plan: 1 to create, 0 to update, 0 unchanged, 0 to prune.
+";
+
+const IN_SYNC: &str = "\
+= unchanged sample/release
+Plan: 0 to create, 0 to update, 1 unchanged, 0 to prune.
+";
+
+/// Pushes the sample so that the fake holds it; returns the stored pipeline.
+fn pushed(gate: &FakeGate) -> serde_json::Map<String, Value> {
+    against(gate)
+        .args(["push", "sample"])
+        .stdout(&format!(
+            "{PLAN_CREATE}created application sample\ncreated sample/release\nPushed: 1 created, 0 updated, 0 unchanged, 0 pruned, 0 failed.\n"
+        ))
+        .run();
+    gate.pipeline("sample", "release").expect("stored")
+}
+
+// ---------------------------------------------------------------- diff
+
+#[test]
+fn diff_against_an_empty_gate_plans_everything() {
+    let gate = FakeGate::start();
+    against(&gate)
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+    assert_eq!(gate.writes(), 0);
+}
+
+#[test]
+fn diff_reads_one_pipeline_list_per_application() {
+    let gate = FakeGate::start();
+    Test::new()
+        .example("sample")
+        .example("pubsub")
+        .example("manual-judgment")
+        .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+        .args(["diff", "--summary", "sample", "pubsub", "manual-judgment"])
+        .status(3)
+        .output();
+    let lists: Vec<String> = gate
+        .log()
+        .into_iter()
+        .filter(|l| l.path.ends_with("/pipelineConfigs"))
+        .map(|l| l.path)
+        .collect();
+    assert_eq!(lists.len(), 3, "{lists:?}");
+    assert_eq!(
+        gate.count("GET", "/applications"),
+        6,
+        "one list + one application read each"
+    );
+    assert_eq!(gate.log().len(), 6, "and nothing else");
+}
+
+#[test]
+fn after_a_push_diff_reports_no_differences() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    against(&gate)
+        .args(["diff", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+    against(&gate)
+        .args(["diff", "--summary", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn diff_ignores_server_fields_and_key_order() {
+    let gate = FakeGate::start();
+    let stored = pushed(&gate);
+    // Re-store it under another id, with every server-managed field and the keys reversed.
+    let mut reversed = serde_json::Map::new();
+    for (k, v) in stored.iter().rev() {
+        reversed.insert(k.clone(), v.clone());
+    }
+    reversed.insert("id".into(), json!("5f0c-front50-uuid"));
+    reversed.insert("createTs".into(), json!("1"));
+    reversed.insert("index".into(), json!(7));
+    gate.edit_pipeline("sample", "release", |p| *p = reversed.clone());
+    against(&gate)
+        .args(["diff", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn diff_shows_an_edit_made_in_spinnaker_as_a_unified_diff() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    gate.edit_pipeline("sample", "release", |p| {
+        p.insert("keepWaitingPipelines".into(), json!(true));
+    });
+    against(&gate)
+        .args(["diff", "sample"])
+        .stdout(
+            "\
+! conflict sample/release: was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes
+--- sample/release (Spinnaker)
++++ sample/release (sample/value.json)
+@@ -14,7 +14,7 @@
+       \"usePriorArtifact\": false
+     }
+   ],
+-  \"keepWaitingPipelines\": true,
++  \"keepWaitingPipelines\": false,
+   \"limitConcurrent\": true,
+   \"locked\": {
+     \"allowUnlockUi\": false,
+Plan: 0 to create, 0 to update, 0 unchanged, 0 to prune, 1 conflict.
+",
+        )
+        .status(3)
+        .run();
+}
+
+#[test]
+fn diff_colours_only_when_asked_and_never_with_no_color() {
+    let gate = FakeGate::start();
+    let out = against(&gate)
+        .env("CLICOLOR_FORCE", "1")
+        .args(["diff", "--summary", "sample"])
+        .status(3)
+        .output();
+    assert!(
+        out.stdout
+            .contains("\u{1b}[32m+ create sample/release\u{1b}[0m"),
+        "{:?}",
+        out.stdout
+    );
+    against(&gate)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+}
+
+#[test]
+fn diff_without_paths_is_a_usage_error() {
+    let out = Test::new().args(["diff"]).status(2).output();
+    assert!(out.stderr.contains("<PATH>..."), "{}", out.stderr);
+}
+
+#[test]
+fn diff_without_an_endpoint_says_where_to_set_one() {
+    let t = Test::new().example("sample");
+    let home = t.path().to_path_buf();
+    t.args(["diff", "sample"])
+        .stderr(&format!(
+            "kujira-gen: error: no Gate endpoint: pass --gate URL, set KUJIRA_GATE_ENDPOINT, or set gate.endpoint in {}\n",
+            home.join(".spin/config").display()
+        ))
+        .status(1)
+        .run();
+}
+
+#[test]
+fn the_endpoint_comes_from_the_spin_config_with_vars_expanded() {
+    let gate = FakeGate::start();
+    Test::new()
+        .example("sample")
+        .write(
+            ".spin/config",
+            "gate:\n  endpoint: http://127.0.0.1:${GATE_PORT}\n",
+        )
+        .env("GATE_PORT", &gate.port().to_string())
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+}
+
+// ---------------------------------------------------------------- push
+
+#[test]
+fn push_creates_the_application_first_then_the_pipeline() {
+    let gate = FakeGate::start();
+    gate.task_polls(2);
+    let stored = pushed(&gate);
+    let calls: Vec<String> = gate
+        .log()
+        .iter()
+        .map(|l| format!("{} {} {}", l.method, l.path, l.status))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            "GET /applications/sample 404",
+            "GET /applications/sample/pipelineConfigs 200",
+            "POST /tasks 200",
+            "GET /tasks/01FAKETASK000001 200",
+            "GET /tasks/01FAKETASK000001 200",
+            "GET /tasks/01FAKETASK000001 200",
+            "POST /pipelines 200",
+        ]
+    );
+    let app = gate.application("sample").unwrap();
+    assert_eq!(app["email"], "team-sample@example.com");
+    assert_eq!(
+        stored["id"],
+        json!(kujira_gen::marker::pipeline_id("sample", "release"))
+    );
+    assert_eq!(stored["kujiraGen"]["source"], "sample/value.json");
+    assert!(!kujira_gen::marker::has_drifted(&stored));
+}
+
+#[test]
+fn a_push_with_nothing_to_change_makes_no_write_calls() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    let writes = gate.writes();
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(&format!(
+            "{IN_SYNC}Nothing to write: Spinnaker already matches.\n"
+        ))
+        .run();
+    assert_eq!(gate.writes(), writes);
+}
+
+#[test]
+fn the_application_is_updated_only_when_its_attributes_differ() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    gate.add_application(json!({"name": "sample", "email": "old@example.com",
+        "cloudProviders": "kubernetes", "repoSlug": "sample", "repoType": "github",
+        "description": "Pipelines generated by kujira-gen from sample/value.json"}));
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(
+            "\
+~ update application sample (email)
+= unchanged sample/release
+Applications: 0 to create, 1 to update.
+Plan: 0 to create, 0 to update, 1 unchanged, 0 to prune.
+updated application sample
+Pushed: 0 created, 0 updated, 1 unchanged, 0 pruned, 0 failed.
+",
+        )
+        .run();
+    assert_eq!(
+        gate.application("sample").unwrap()["email"],
+        "team-sample@example.com"
+    );
+    assert_eq!(gate.count("POST", "/tasks"), 2);
+    assert_eq!(gate.count("POST", "/pipelines"), 1);
+}
+
+#[test]
+fn a_failed_application_task_stops_its_pipelines() {
+    let gate = FakeGate::start();
+    gate.fail_next_task("Application name is invalid");
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(&format!(
+            "{PLAN_CREATE}failed application sample: Create Application: sample: task 01FAKETASK000001 ended TERMINAL: Application name is invalid
+failed sample/release: not written: application sample could not be created
+Pushed: 0 created, 0 updated, 0 unchanged, 0 pruned, 1 failed.
+1 application could not be created or updated.
+"
+        ))
+        .status(1)
+        .run();
+    assert_eq!(gate.count("POST", "/pipelines"), 0);
+}
+
+#[test]
+fn an_existing_pipeline_of_the_same_name_keeps_its_id() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    // Someone saved it earlier under a name that differs in case, with a Front50 id.
+    let mut stored = gate.pipeline("sample", "release").unwrap();
+    stored.insert("id".into(), json!("1b6d5a0e-front50"));
+    stored.insert("name".into(), json!("Release"));
+    kujira_gen::marker::stamp(&mut stored, "sample/value.json");
+    gate.edit_pipeline("sample", "release", |p| *p = stored.clone());
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(
+            "\
+~ update sample/release: renames \"Release\" to \"release\"
+Plan: 0 to create, 1 to update, 0 unchanged, 0 to prune.
+updated sample/release
+Pushed: 0 created, 1 updated, 0 unchanged, 0 pruned, 0 failed.
+",
+        )
+        .run();
+    let all = gate.pipelines("sample");
+    assert_eq!(all.len(), 1, "never a duplicate");
+    assert_eq!(all[0]["id"], "1b6d5a0e-front50");
+    assert_eq!(all[0]["name"], "release");
+    against(&gate)
+        .args(["diff", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn a_pipeline_kujira_gen_did_not_create_is_overwritten_only_with_adopt() {
+    let gate = FakeGate::start();
+    gate.add_application(json!({"name": "sample", "email": "team-sample@example.com",
+        "cloudProviders": "kubernetes", "repoSlug": "sample", "repoType": "github",
+        "description": "Pipelines generated by kujira-gen from sample/value.json"}));
+    let fixture_pipeline: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("gate/get-pipelineConfig.json")).unwrap(),
+    )
+    .unwrap();
+    let mut hand_made = fixture_pipeline.clone();
+    hand_made["application"] = json!("sample");
+    hand_made["name"] = json!("RELEASE");
+    gate.add_pipeline(hand_made);
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(
+            "\
+! conflict sample/release: exists in Spinnaker but was not created by kujira-gen; --adopt takes it over
+Plan: 0 to create, 0 to update, 0 unchanged, 0 to prune, 1 conflict.
+failed sample/release: exists in Spinnaker but was not created by kujira-gen; --adopt takes it over
+Pushed: 0 created, 0 updated, 0 unchanged, 0 pruned, 1 failed.
+",
+        )
+        .status(1)
+        .run();
+    assert_eq!(gate.writes(), 0);
+    assert_eq!(
+        gate.pipeline("sample", "release").unwrap()["stages"][0]["type"],
+        "wait"
+    );
+
+    against(&gate)
+        .args(["push", "--adopt", "sample"])
+        .stdout(
+            "\
+~ update sample/release: renames \"RELEASE\" to \"release\"; takes over a pipeline not created by kujira-gen (--adopt)
+Plan: 0 to create, 1 to update, 0 unchanged, 0 to prune.
+updated sample/release
+Pushed: 0 created, 1 updated, 0 unchanged, 0 pruned, 0 failed.
+",
+        )
+        .run();
+    let all = gate.pipelines("sample");
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["id"], "pipeline_one", "the existing id is kept");
+    against(&gate)
+        .args(["diff", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn drift_is_reported_and_overwritten_only_with_force() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    gate.edit_pipeline("sample", "release", |p| {
+        p.insert("description".into(), json!("edited in Deck"));
+    });
+    let conflict = "! conflict sample/release: was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes\n";
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(&format!(
+            "{conflict}Plan: 0 to create, 0 to update, 0 unchanged, 0 to prune, 1 conflict.
+failed sample/release: was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes
+Pushed: 0 created, 0 updated, 0 unchanged, 0 pruned, 1 failed.
+"
+        ))
+        .status(1)
+        .run();
+    assert_eq!(
+        gate.pipeline("sample", "release").unwrap()["description"],
+        "edited in Deck"
+    );
+    against(&gate)
+        .args(["push", "--force", "sample"])
+        .stdout(
+            "\
+~ update sample/release: overwrites changes made in Spinnaker (--force)
+Plan: 0 to create, 1 to update, 0 unchanged, 0 to prune.
+updated sample/release
+Pushed: 0 created, 1 updated, 0 unchanged, 0 pruned, 0 failed.
+",
+        )
+        .run();
+    against(&gate)
+        .args(["diff", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn prune_deletes_only_generated_pipelines_that_are_no_longer_declared() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    let mut old = gate.pipeline("sample", "release").unwrap();
+    old.remove("id");
+    old.insert("name".into(), json!("release-v1"));
+    kujira_gen::marker::stamp(&mut old, "sample/value.json");
+    gate.add_pipeline(Value::Object(old));
+    gate.add_pipeline(json!({"application": "sample", "name": "hand-made", "stages": []}));
+
+    against(&gate)
+        .args(["diff", "--summary", "sample"])
+        .stdout(&format!(
+            "{IN_SYNC}Note: 1 generated pipeline is no longer declared: sample/release-v1 (--prune deletes it).\n"
+        ))
+        .run();
+    let plan = "\
+= unchanged sample/release
+- prune sample/release-v1: generated from sample/value.json, no longer declared
+Plan: 0 to create, 0 to update, 1 unchanged, 1 to prune.
+";
+    against(&gate)
+        .args(["diff", "--summary", "--prune", "sample"])
+        .stdout(plan)
+        .status(3)
+        .run();
+    against(&gate)
+        .args(["push", "--prune", "sample"])
+        .stdout(&format!(
+            "{plan}pruned sample/release-v1\nPushed: 0 created, 0 updated, 1 unchanged, 1 pruned, 0 failed.\n"
+        ))
+        .run();
+    let names: Vec<Value> = gate
+        .pipelines("sample")
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("release"), json!("hand-made")]);
+    against(&gate)
+        .args(["diff", "--summary", "--prune", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let gate = FakeGate::start();
+    against(&gate)
+        .args(["push", "--dry-run", "sample"])
+        .stdout(&format!("{PLAN_CREATE}Dry run: nothing was written.\n"))
+        .run();
+    assert_eq!(gate.writes(), 0);
+    assert!(gate.pipelines("sample").is_empty());
+}
+
+#[test]
+fn every_example_pushes_and_then_diffs_clean() {
+    let gate = FakeGate::start();
+    let names = ["manual-judgment", "pubsub", "sample", "scenario-test"];
+    let mut t = Test::new();
+    for n in names {
+        t = t.example(n);
+    }
+    let out = t
+        .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+        .args([
+            "push",
+            "--parallel",
+            "2",
+            "manual-judgment",
+            "pubsub",
+            "sample",
+            "scenario-test",
+        ])
+        .output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .ends_with("Pushed: 4 created, 0 updated, 0 unchanged, 0 pruned, 0 failed.\n"),
+        "{}",
+        out.stdout
+    );
+    let mut t = Test::new();
+    for n in names {
+        t = t.example(n);
+    }
+    let out = t
+        .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+        .args([
+            "diff",
+            "manual-judgment",
+            "pubsub",
+            "sample",
+            "scenario-test",
+        ])
+        .status(0)
+        .output();
+    assert!(
+        out.stdout
+            .ends_with("Plan: 0 to create, 0 to update, 4 unchanged, 0 to prune.\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+// ---------------------------------------------------------------- faults
+
+/// Saves the sample with `fault` on the first save, and checks that exactly one pipeline
+/// exists afterwards and that diff is clean.
+fn push_through(fault: Fault, times: usize, gate: &FakeGate) -> String {
+    gate.inject(Target::Save, fault, times);
+    let out = against(gate).args(["push", "sample"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.ends_with("created sample/release\nPushed: 1 created, 0 updated, 0 unchanged, 0 pruned, 0 failed.\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(gate.pipelines("sample").len(), 1, "nothing duplicated");
+    against(gate).args(["diff", "sample"]).stdout(IN_SYNC).run();
+    out.stderr
+}
+
+#[test]
+fn a_save_that_answers_400_did_not_succeed_but_lands_is_not_sent_again() {
+    let gate = FakeGate::start();
+    let stderr = push_through(Fault::SaveTimeout { lands: true }, 1, &gate);
+    assert_eq!(
+        stderr,
+        "kujira-gen: note: sample/release: POST /pipelines: 400 Bad Request: Pipeline save operation did not succeed: 01FAKETASK000003 (status: RUNNING); read back: the save landed\n"
+    );
+    assert_eq!(gate.count("POST", "/pipelines"), 1, "re-read found it");
+    assert_eq!(
+        gate.count("GET", "/applications/sample/pipelineConfigs/release"),
+        1
+    );
+}
+
+#[test]
+fn a_save_that_answers_400_did_not_succeed_and_did_not_land_is_sent_again() {
+    let gate = FakeGate::start();
+    push_through(Fault::SaveTimeout { lands: false }, 2, &gate);
+    assert_eq!(gate.count("POST", "/pipelines"), 3);
+}
+
+#[test]
+fn an_old_gate_answering_200_empty_for_a_missing_pipeline_is_understood() {
+    let gate = FakeGate::start();
+    gate.legacy_empty_200(true);
+    push_through(Fault::SaveTimeout { lands: false }, 1, &gate);
+    assert_eq!(gate.count("POST", "/pipelines"), 2);
+}
+
+#[test]
+fn a_connection_dropped_after_the_save_landed_is_not_a_duplicate() {
+    let gate = FakeGate::start();
+    let stderr = push_through(Fault::DropAfter, 1, &gate);
+    assert_eq!(gate.count("POST", "/pipelines"), 1);
+    assert_eq!(
+        stderr,
+        "kujira-gen: note: sample/release: POST /pipelines: the connection closed before a complete answer; read back: the save landed\n"
+    );
+}
+
+#[test]
+fn a_connection_dropped_before_the_save_is_retried() {
+    let gate = FakeGate::start();
+    push_through(Fault::Drop, 2, &gate);
+    assert_eq!(gate.count("POST", "/pipelines"), 3);
+}
+
+#[test]
+fn server_errors_and_rate_limits_are_retried() {
+    let gate = FakeGate::start();
+    gate.inject(Target::List, Fault::Status(503), 2);
+    gate.inject(Target::GetApplication, Fault::TooMany(Some(0)), 1);
+    gate.inject(Target::Task, Fault::Status(502), 1);
+    push_through(Fault::StatusAfter(500), 1, &gate);
+    assert_eq!(
+        gate.count("POST", "/pipelines"),
+        1,
+        "the 500 landed; the re-read saw it"
+    );
+    assert_eq!(gate.count("POST", "/tasks"), 2);
+}
+
+#[test]
+fn a_slow_save_is_abandoned_after_the_request_timeout_and_never_duplicated() {
+    let gate = FakeGate::start();
+    gate.inject(
+        Target::Save,
+        Fault::Delay(std::time::Duration::from_millis(1500)),
+        1,
+    );
+    let out = against(&gate)
+        .env("KUJIRA_GATE_TIMEOUT", "0.3")
+        .args(["push", "sample"])
+        .output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("POST /pipelines: no complete answer within 300ms"),
+        "{}",
+        out.stderr
+    );
+    // The client has exited, so every save it sent is logged or still being handled:
+    // wait for the slow one to finish too, then look again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while gate.saves_in_flight() > 0 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", gate.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(gate.count("POST", "/pipelines") >= 2, "{:?}", gate.log());
+    assert_eq!(gate.pipelines("sample").len(), 1);
+    against(&gate)
+        .args(["diff", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn a_save_that_keeps_failing_is_reported_within_the_budget() {
+    let gate = FakeGate::start();
+    gate.inject(Target::Save, Fault::Status(503), 1000);
+    let out = against(&gate)
+        .env("KUJIRA_GATE_RETRY_BUDGET", "0.2")
+        .args(["push", "sample"])
+        .status(1)
+        .output();
+    assert!(
+        out.stdout.contains("failed sample/release: POST /pipelines: 503 Service Unavailable: Service Unavailable (gave up after "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .ends_with("Pushed: 0 created, 0 updated, 0 unchanged, 0 pruned, 1 failed.\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(gate.pipelines("sample").is_empty());
+}
+
+#[test]
+fn a_proxy_html_page_is_reported_with_its_status_and_an_excerpt() {
+    let gate = FakeGate::start();
+    gate.inject(Target::List, Fault::Html(502), 1000);
+    let out = against(&gate)
+        .env("KUJIRA_GATE_RETRY_BUDGET", "0.05")
+        .args(["diff", "sample"])
+        .status(1)
+        .output();
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("kujira-gen: error: GET /applications/sample/pipelineConfigs: 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx (gave up after "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.starts_with("kujira-gen: note: GET /applications/sample/pipelineConfigs: 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx; retrying in 5ms\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_unreachable_gate_is_a_clear_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = Test::new()
+        .example("sample")
+        .env("KUJIRA_GATE_ENDPOINT", &format!("http://127.0.0.1:{port}"))
+        .env("KUJIRA_GATE_BACKOFF", "0.005")
+        .env("KUJIRA_GATE_RETRY_BUDGET", "0.05")
+        .args(["diff", "sample"])
+        .status(1)
+        .output();
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "kujira-gen: error: cannot reach Gate at http://127.0.0.1:{port}: connection refused (gave up after "
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+// ---------------------------------------------------------------- authentication
+
+fn assert_secret_free(out: &support::test::Output, secret: &str) {
+    assert!(
+        !out.stdout.contains(secret),
+        "secret in stdout: {}",
+        out.stdout
+    );
+    assert!(
+        !out.stderr.contains(secret),
+        "secret in stderr: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn basic_auth_from_the_spin_config() {
+    let gate = FakeGate::start_with(Auth::Basic {
+        user: "ci-bot".into(),
+        password: "s3cret-pw".into(),
+    });
+    let config =
+        "auth:\n  enabled: true\n  basic:\n    username: ci-bot\n    password: ${GATE_PASSWORD}\n";
+    against(&gate)
+        .write(".spin/config", config)
+        .env("GATE_PASSWORD", "s3cret-pw")
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+
+    let t = against(&gate)
+        .write(".spin/config", config)
+        .env("GATE_PASSWORD", "wrong-pw");
+    let config_path = t.path().join(".spin/config");
+    let out = t
+        .args(["diff", "sample"])
+        .stderr(&format!(
+            "kujira-gen: error: GET /applications/sample: 401 Unauthorized: Gate did not accept HTTP basic auth as `ci-bot` (auth.basic in {}) (Gate says: Full authentication is required to access this resource)\n",
+            config_path.display()
+        ))
+        .status(1)
+        .run();
+    assert_secret_free(&out, "wrong-pw");
+}
+
+#[test]
+fn credentials_ignored_without_auth_enabled_are_pointed_out() {
+    let gate = FakeGate::start_with(Auth::Basic {
+        user: "ci-bot".into(),
+        password: "pw".into(),
+    });
+    let t = against(&gate).write(
+        ".spin/config",
+        "auth:\n  basic:\n    username: ci-bot\n    password: pw\n",
+    );
+    let path = t.path().join(".spin/config");
+    t.args(["diff", "sample"])
+        .stderr(&format!(
+            "kujira-gen: error: GET /applications/sample: 401 Unauthorized: Gate requires credentials and none were given (set them in the auth section of the spin config, or KUJIRA_GATE_TOKEN; auth.basic in {} is ignored because auth.enabled is not true) (Gate says: Full authentication is required to access this resource)\n",
+            path.display()
+        ))
+        .status(1)
+        .run();
+}
+
+#[test]
+fn bearer_token_from_the_environment() {
+    let gate = FakeGate::start_with(Auth::Bearer("tok-123".into()));
+    against(&gate)
+        .env("KUJIRA_GATE_TOKEN", "tok-123")
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+    let out = against(&gate)
+        .env("KUJIRA_GATE_TOKEN", "tok-wrong")
+        .args(["push", "sample"])
+        .stderr("kujira-gen: error: GET /applications/sample: 401 Unauthorized: Gate did not accept a bearer token (KUJIRA_GATE_TOKEN) (Gate says: Full authentication is required to access this resource)\n")
+        .status(1)
+        .run();
+    assert_secret_free(&out, "tok-wrong");
+}
+
+#[test]
+fn oauth2_cached_token_and_api_token_from_the_spin_config() {
+    let gate = FakeGate::start_with(Auth::Bearer("cached".into()));
+    against(&gate)
+        .write(
+            ".spin/config",
+            "auth:\n  enabled: true\n  oauth2:\n    cachedToken:\n      access_token: cached\n      token_type: bearer\n",
+        )
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+    gate.set_auth(Auth::ApiToken("api-tok".into()));
+    against(&gate)
+        .write(
+            ".spin/config",
+            "auth:\n  enabled: true\n  apiToken:\n    token: api-tok\n",
+        )
+        .args(["push", "sample"])
+        .status(0)
+        .output();
+    assert_eq!(gate.pipelines("sample").len(), 1);
+}
+
+#[test]
+fn ldap_logs_in_once_and_uses_the_session_cookie() {
+    let gate = FakeGate::start_with(Auth::Ldap {
+        user: "ci".into(),
+        password: "p@ss word".into(),
+    });
+    let config = |pw: &str| {
+        format!("auth:\n  enabled: true\n  ldap:\n    username: ci\n    password: '{pw}'\n")
+    };
+    pushed_with(
+        &gate,
+        against(&gate).write(".spin/config", config("p@ss word")),
+    );
+    assert_eq!(gate.count("POST", "/login"), 1);
+
+    let t = against(&gate).write(".spin/config", config("bad pw"));
+    let path = t.path().join(".spin/config");
+    let out = t
+        .args(["diff", "sample"])
+        .stderr(&format!(
+            "kujira-gen: error: POST /login: 401 Unauthorized: Gate did not accept an LDAP login as `ci` (auth.ldap in {}) (Gate says: the LDAP login was refused)\n",
+            path.display()
+        ))
+        .status(1)
+        .run();
+    assert_secret_free(&out, "bad pw");
+    assert_secret_free(&out, "bad+pw");
+}
+
+fn pushed_with(gate: &FakeGate, t: Test) {
+    let out = t.args(["push", "sample"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(gate.pipelines("sample").len(), 1);
+}
+
+#[test]
+fn a_redirect_to_a_login_page_is_explained() {
+    let gate = FakeGate::start_with(Auth::LoginRedirect);
+    against(&gate)
+        .args(["diff", "sample"])
+        .stderr("kujira-gen: error: GET /applications/sample: Gate redirected to a login page (https://login.example.com/oauth2/authorize?client_id=gate&state=xyz) instead of answering: it needs credentials for API calls and none were given (set them in the auth section of the spin config, or KUJIRA_GATE_TOKEN)\n")
+        .status(1)
+        .run();
+}
+
+#[test]
+fn extra_headers_are_sent_with_every_request() {
+    let gate = FakeGate::start();
+    gate.require_header("X-Proxy-Key", "k-42");
+    let out = against(&gate)
+        .args(["diff", "--summary", "sample"])
+        .status(1)
+        .output();
+    assert_eq!(
+        out.stderr,
+        "kujira-gen: error: GET /applications/sample: 403 Forbidden: not allowed without credentials (Gate says: Forbidden)\n"
+    );
+    against(&gate)
+        .args([
+            "diff",
+            "--summary",
+            "--header",
+            "X-Proxy-Key=k-42",
+            "sample",
+        ])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+    assert!(gate.seen_headers().last().unwrap()["user-agent"].starts_with("kujira-gen/"));
+}
+
+#[test]
+fn x509_client_certificates_over_tls() {
+    let gate = FakeGate::start_tls(Auth::ClientCert);
+    let ca = fixture("tls/ca.pem");
+    let config = format!(
+        "auth:\n  enabled: true\n  x509:\n    certPath: {}\n    keyPath: {}\n",
+        fixture("tls/client.pem").display(),
+        fixture("tls/client.key").display()
+    );
+    against(&gate)
+        .write(".spin/config", &config)
+        .args([
+            "diff",
+            "--summary",
+            "--ca-cert",
+            ca.to_str().unwrap(),
+            "sample",
+        ])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+    // Inline PEM works the same.
+    let inline = format!(
+        "auth:\n  enabled: true\n  x509:\n    cert: |\n{}    key: |\n{}",
+        indent(&std::fs::read_to_string(fixture("tls/client.pem")).unwrap()),
+        indent(&std::fs::read_to_string(fixture("tls/client.key")).unwrap()),
+    );
+    against(&gate)
+        .write(".spin/config", &inline)
+        .args([
+            "diff",
+            "--summary",
+            "--ca-cert",
+            ca.to_str().unwrap(),
+            "sample",
+        ])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+    // Without the certificate.
+    against(&gate)
+        .args(["diff", "--summary", "--ca-cert", ca.to_str().unwrap(), "sample"])
+        .stderr("kujira-gen: error: GET /applications/sample: 401 Unauthorized: Gate requires credentials and none were given (set them in the auth section of the spin config, or KUJIRA_GATE_TOKEN) (Gate says: Full authentication is required to access this resource)\n")
+        .status(1)
+        .run();
+}
+
+fn indent(pem: &str) -> String {
+    pem.lines().map(|l| format!("      {l}\n")).collect()
+}
+
+#[test]
+fn tls_verification_is_on_unless_insecure() {
+    let gate = FakeGate::start_tls(Auth::None);
+    let out = against(&gate)
+        .args(["diff", "--summary", "sample"])
+        .status(1)
+        .output();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "kujira-gen: error: TLS connection to Gate at {} failed: invalid peer certificate: UnknownIssuer (--ca-cert PATH trusts a private CA; --insecure skips verification)\n",
+            gate.url
+        )
+    );
+    against(&gate)
+        .args(["diff", "--summary", "--insecure", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+    against(&gate)
+        .write(".spin/config", "auth:\n  ignoreCertErrors: true\n")
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
+        .run();
+}
+
+/// Not a test: prints push and diff times for 40 applications with 100 ms per save, by
+/// `--parallel`. `cargo test --test diff_push measure -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn measure_push_and_diff_times() {
+    let sample =
+        std::fs::read_to_string(support::test::project_dir().join("examples/sample/value.json"))
+            .unwrap();
+    let team = |t: Test, i: usize| {
+        t.write(
+            &format!("teams/app{i:02}/value.json"),
+            sample.replace("\"sample\"", &format!("\"app{i:02}\"")),
+        )
+    };
+    for parallel in ["1", "4", "8"] {
+        let gate = FakeGate::start();
+        gate.task_polls(0);
+        gate.inject(
+            Target::Save,
+            Fault::Delay(std::time::Duration::from_millis(100)),
+            1000,
+        );
+        let mut t = Test::new();
+        for i in 0..40 {
+            t = team(t, i);
+        }
+        let started = std::time::Instant::now();
+        let out = t
+            .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+            .args(["push", "--parallel", parallel, "teams"])
+            .output();
+        let push = started.elapsed();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        let mut t = Test::new();
+        for i in 0..40 {
+            t = team(t, i);
+        }
+        let started = std::time::Instant::now();
+        let out = t
+            .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+            .args(["diff", "teams"])
+            .output();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        eprintln!(
+            "40 apps, 100 ms per save: push --parallel {parallel}: {:.2?}; diff afterwards: {:.2?}; max saves in flight {}",
+            push,
+            started.elapsed(),
+            gate.max_concurrent_saves()
+        );
+    }
+}

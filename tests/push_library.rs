@@ -1,0 +1,308 @@
+//! `plan::run` and `plan::apply` against the fake Gate, with bundles built in the test:
+//! many pipelines, bounded parallelism, mixed faults, and races between the plan and the
+//! writes.
+
+mod support;
+
+use kujira_gen::bundle::Bundle;
+use kujira_gen::gate::config::Settings;
+use kujira_gen::gate::{Client, RetryPolicy};
+use kujira_gen::plan::apply::{Outcome, apply};
+use kujira_gen::plan::planner::{Action, Flags, plan};
+use kujira_gen::plan::run::{self, DiffOptions, PushOptions, Status, declared, fetch_remote};
+use kujira_gen::term::Palette;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::fake_gate::{FakeGate, Fault, Target};
+
+fn bundle(app: &str, pipelines: usize) -> Bundle {
+    let ps: Vec<_> = (0..pipelines)
+        .map(|i| {
+            json!({"name": format!("pipeline-{i:02}"), "application": app,
+                "stages": [{"refId": "1", "type": "wait", "waitTime": i}]})
+        })
+        .collect();
+    let mut b = Bundle::from_rendered(
+        &format!("teams/{app}/value.json"),
+        json!({"application": {"name": app, "email": "t@example.com", "cloudProviders": "kubernetes"},
+            "pipelines": ps}),
+    )
+    .unwrap();
+    b.finalize();
+    b
+}
+
+fn client(gate: &FakeGate) -> Client {
+    Client::connect(&Settings::plain(&gate.url), RetryPolicy::fast()).unwrap()
+}
+
+fn push(client: &Client, bundles: &[Bundle], parallel: usize) -> (Status, String) {
+    let mut out = Vec::new();
+    let status = run::push(
+        client,
+        bundles,
+        &PushOptions {
+            flags: Flags::default(),
+            dry_run: false,
+            parallel,
+        },
+        &mut out,
+        &Palette::default(),
+        &mut |_| Ok(true),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    (status, String::from_utf8(out).unwrap())
+}
+
+fn in_sync(client: &Client, bundles: &[Bundle]) -> bool {
+    let mut out = Vec::new();
+    let status = run::diff(
+        client,
+        bundles,
+        &DiffOptions {
+            summary_only: true,
+            prune: true,
+        },
+        &mut out,
+        &Palette::default(),
+    )
+    .unwrap();
+    status == Status::InSync
+}
+
+#[test]
+fn writes_are_parallel_but_bounded() {
+    let gate = FakeGate::start();
+    gate.inject(Target::Save, Fault::Delay(Duration::from_millis(30)), 1000);
+    let bundles = [bundle("many", 12)];
+    let c = client(&gate);
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    let status = run::push(
+        &c,
+        &bundles,
+        &PushOptions {
+            flags: Flags::default(),
+            dry_run: false,
+            parallel: 3,
+        },
+        &mut out,
+        &Palette::default(),
+        &mut |_| Ok(true),
+        &mut |done, total| seen.push((done, total)),
+    )
+    .unwrap();
+    assert_eq!(status, Status::InSync);
+    assert!(
+        gate.max_concurrent_saves() <= 3,
+        "{}",
+        gate.max_concurrent_saves()
+    );
+    assert_eq!(seen, (1..=12).map(|d| (d, 12)).collect::<Vec<_>>());
+    assert_eq!(gate.pipelines("many").len(), 12);
+
+    // Results are reported in plan order, whatever order the writes finished in.
+    let text = String::from_utf8(out).unwrap();
+    let created: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("created many/"))
+        .collect();
+    let expected: Vec<String> = (0..12)
+        .map(|i| format!("created many/pipeline-{i:02}"))
+        .collect();
+    assert_eq!(created, expected);
+    assert!(in_sync(&c, &bundles));
+}
+
+#[test]
+fn one_writer_means_one_save_at_a_time() {
+    let gate = FakeGate::start();
+    gate.inject(Target::Save, Fault::Delay(Duration::from_millis(5)), 1000);
+    let bundles = [bundle("serial", 5)];
+    let (status, _) = push(&client(&gate), &bundles, 1);
+    assert_eq!(status, Status::InSync);
+    assert_eq!(gate.max_concurrent_saves(), 1);
+}
+
+#[test]
+fn nothing_is_lost_or_duplicated_under_mixed_faults() {
+    let gate = FakeGate::start();
+    for (fault, times) in [
+        (Fault::Drop, 3),
+        (Fault::DropAfter, 3),
+        (Fault::SaveTimeout { lands: true }, 2),
+        (Fault::SaveTimeout { lands: false }, 2),
+        (Fault::Status(503), 2),
+        (Fault::StatusAfter(502), 2),
+        (Fault::TooMany(None), 2),
+    ] {
+        gate.inject(Target::Save, fault, times);
+    }
+    gate.inject(Target::GetOne, Fault::Status(500), 2);
+    gate.inject(Target::List, Fault::Drop, 1);
+    let bundles = [bundle("alpha", 20), bundle("beta", 6)];
+    let c = client(&gate);
+    let (status, out) = push(&c, &bundles, 4);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert!(
+        out.ends_with("Pushed: 26 created, 0 updated, 0 unchanged, 0 pruned, 0 failed.\n"),
+        "{out}"
+    );
+    for (app, n) in [("alpha", 20), ("beta", 6)] {
+        let stored = gate.pipelines(app);
+        assert_eq!(stored.len(), n, "{app}");
+        let mut names: Vec<String> = stored
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "no duplicate names in {app}");
+    }
+    assert!(in_sync(&c, &bundles));
+}
+
+#[test]
+fn a_pipeline_created_by_someone_else_after_the_plan_is_not_overwritten() {
+    let gate = FakeGate::start();
+    let bundles = [bundle("race", 2)];
+    let c = client(&gate);
+    let apps = declared(&bundles).unwrap();
+    let remote = fetch_remote(&c, &apps).unwrap();
+    let p = plan(&apps, &remote, Flags::default());
+    assert_eq!(p.steps[0].action, Action::Create);
+    // Someone creates a pipeline of the same name in the UI meanwhile.
+    gate.add_pipeline(json!({"application": "race", "name": "Pipeline-00", "stages": []}));
+    let report = apply(&c, &p, 2, &mut |_, _| {});
+    assert_eq!(report.apps, vec![Ok(())]);
+    assert_eq!(
+        report.steps,
+        vec![
+            Outcome::Failed("POST /pipelines: 400 Bad Request: A pipeline with name pipeline-00 already exists in application race (another pipeline with this name appeared after the plan was made; run again)".into()),
+            Outcome::Created,
+        ]
+    );
+    let hand_made = gate.pipeline("race", "pipeline-00").unwrap();
+    assert_eq!(hand_made["name"], "Pipeline-00", "left alone");
+    assert_eq!(gate.pipelines("race").len(), 2);
+}
+
+#[test]
+fn a_prune_whose_answer_was_lost_is_confirmed_by_reading_back() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let (status, _) = push(&c, &[bundle("p", 3)], 2);
+    assert_eq!(status, Status::InSync);
+    gate.inject(Target::Delete, Fault::DropAfter, 1);
+    gate.inject(Target::Delete, Fault::Status(503), 1);
+    let smaller = [bundle("p", 1)];
+    let mut out = Vec::new();
+    let status = run::push(
+        &c,
+        &smaller,
+        &PushOptions {
+            flags: Flags {
+                prune: true,
+                ..Flags::default()
+            },
+            dry_run: false,
+            parallel: 1,
+        },
+        &mut out,
+        &Palette::default(),
+        &mut |_| Ok(true),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(status, Status::InSync, "{out}");
+    assert_eq!(
+        out,
+        "\
+= unchanged p/pipeline-00
+- prune p/pipeline-01: generated from teams/p/value.json, no longer declared
+- prune p/pipeline-02: generated from teams/p/value.json, no longer declared
+Plan: 0 to create, 0 to update, 1 unchanged, 2 to prune.
+pruned p/pipeline-01
+pruned p/pipeline-02
+Pushed: 0 created, 0 updated, 1 unchanged, 2 pruned, 0 failed.
+"
+    );
+    assert_eq!(gate.pipelines("p").len(), 1);
+    assert!(in_sync(&c, &smaller));
+}
+
+#[test]
+fn a_prune_never_deletes_a_pipeline_that_lost_its_marker_meanwhile() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    push(&c, &[bundle("q", 2)], 1);
+    let smaller = [bundle("q", 1)];
+    let apps = declared(&smaller).unwrap();
+    let remote = fetch_remote(&c, &apps).unwrap();
+    let p = plan(
+        &apps,
+        &remote,
+        Flags {
+            prune: true,
+            ..Flags::default()
+        },
+    );
+    assert_eq!(p.steps[1].action, Action::Prune);
+    // The first delete fails without effect; meanwhile someone replaces the pipeline
+    // with a hand-made one of the same name.
+    gate.inject(Target::Delete, Fault::Status(503), 1);
+    gate.edit_pipeline("q", "pipeline-01", |p| {
+        p.remove("kujiraGen");
+    });
+    let report = apply(&c, &p, 1, &mut |_, _| {});
+    assert_eq!(
+        report.steps[1],
+        Outcome::Failed("DELETE /pipelines/q/pipeline-01: 503 Service Unavailable: Service Unavailable; meanwhile a pipeline not created by kujira-gen has this name, so it was left alone".into())
+    );
+    assert!(gate.pipeline("q", "pipeline-01").is_some());
+}
+
+#[test]
+fn an_application_task_that_never_finishes_is_reported() {
+    let gate = FakeGate::start();
+    gate.task_polls(1_000_000);
+    let policy = RetryPolicy {
+        task_timeout: Duration::from_millis(100),
+        ..RetryPolicy::fast()
+    };
+    let c = Client::connect(&Settings::plain(&gate.url), policy).unwrap();
+    let (status, out) = push(&c, &[bundle("slow", 1)], 1);
+    assert_eq!(status, Status::Failed);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("failed application slow"))
+        .unwrap();
+    assert!(
+        line.starts_with("failed application slow: Create Application: slow: task 01FAKETASK000001 is still RUNNING after "),
+        "{line}"
+    );
+    assert!(
+        out.contains("failed slow/pipeline-00: not written: application slow could not be created")
+    );
+}
+
+#[test]
+fn retries_are_reported_as_notices() {
+    let gate = FakeGate::start();
+    gate.inject(Target::List, Fault::Status(503), 1);
+    let notes = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = notes.clone();
+    let c = client(&gate).with_notices(Arc::new(move |n: &str| {
+        sink.lock().unwrap().push(n.to_string())
+    }));
+    assert!(!in_sync(&c, &[bundle("n", 1)]));
+    assert_eq!(
+        *notes.lock().unwrap(),
+        vec![
+            "GET /applications/n/pipelineConfigs: 503 Service Unavailable: Service Unavailable; retrying in 5ms"
+        ]
+    );
+}
