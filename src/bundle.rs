@@ -4,6 +4,7 @@
 //! the template did not set one) and the kujira-gen marker (see [`crate::marker`]), so that
 //! `build -o`, `diff` and `push` all see the same bytes.
 
+use crate::diag::kind_of;
 use crate::marker;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
@@ -108,17 +109,6 @@ impl Bundle {
             Value::Array(self.pipelines.iter().cloned().map(Value::Object).collect()),
         );
         Value::Object(top)
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -127,6 +127,19 @@ pub fn count_errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics.iter().filter(|d| d.is_error()).count()
 }
 
+/// "a string", "an array"... for "expected X, got Y" messages that must not echo values.
+pub fn kind_of(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Key names that hold secrets; their values never appear in a message.
 const SECRET_WORDS: &[&str] = &[
     "password",

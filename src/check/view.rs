@@ -89,17 +89,7 @@ pub fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
-/// "a string", "an array"... for "expected X, got Y" messages that must not echo values.
-pub fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use crate::diag::kind_of;
 
 /// What a required, non-empty string field holds, for messages: `Ok(s)` when usable.
 pub enum Field<'a> {

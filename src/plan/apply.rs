@@ -222,22 +222,38 @@ fn save(
                 "{app}/{name}: cannot check whether the save landed: {read}"
             )),
         }
-        match backoff.next_delay(err.retry_after()) {
-            Some(d) => {
-                client.notice(&format!(
-                    "{app}/{name}: {err}; saving again in {}",
-                    human_duration(d)
-                ));
-                std::thread::sleep(d);
-            }
-            None => {
-                return Err(format!(
-                    "{err} (gave up after {} attempts in {})",
-                    backoff.attempts(),
-                    human_duration(backoff.elapsed())
-                ));
-            }
+        wait_before_retry(
+            client,
+            &mut backoff,
+            &err,
+            &format!("{app}/{name}"),
+            "saving",
+        )?;
+    }
+}
+
+/// Sleeps for the next back-off (saying why), or gives up when the retry budget is spent.
+fn wait_before_retry(
+    client: &Client,
+    backoff: &mut Backoff,
+    err: &GateError,
+    what: &str,
+    doing: &str,
+) -> Result<(), String> {
+    match backoff.next_delay(err.retry_after()) {
+        Some(d) => {
+            client.notice(&format!(
+                "{what}: {err}; {doing} again in {}",
+                human_duration(d)
+            ));
+            std::thread::sleep(d);
+            Ok(())
         }
+        None => Err(format!(
+            "{err} (gave up after {} attempts in {})",
+            backoff.attempts(),
+            human_duration(backoff.elapsed())
+        )),
     }
 }
 
@@ -283,21 +299,12 @@ fn prune(client: &Client, step: &Step) -> Result<(), String> {
                 "{app}/{name}: cannot check whether the delete landed: {read}"
             )),
         }
-        match backoff.next_delay(err.retry_after()) {
-            Some(d) => {
-                client.notice(&format!(
-                    "{app}/{name}: {err}; deleting again in {}",
-                    human_duration(d)
-                ));
-                std::thread::sleep(d);
-            }
-            None => {
-                return Err(format!(
-                    "{err} (gave up after {} attempts in {})",
-                    backoff.attempts(),
-                    human_duration(backoff.elapsed())
-                ));
-            }
-        }
+        wait_before_retry(
+            client,
+            &mut backoff,
+            &err,
+            &format!("{app}/{name}"),
+            "deleting",
+        )?;
     }
 }
