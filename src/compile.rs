@@ -45,6 +45,13 @@ pub struct Compiler {
 
 impl Compiler {
     pub fn new(options: &Options) -> Result<Self> {
+        // A mistyped directory would otherwise fall back to the built-in templates silently.
+        let named = options.templates.iter().map(|d| ("--templates", d));
+        for (flag, dir) in named.chain(options.jpath.iter().map(|d| ("-J", d))) {
+            if !dir.is_dir() {
+                anyhow::bail!("{flag} {}: not a directory", dir.display());
+            }
+        }
         Ok(Self {
             schema: ValueSchema::new()?,
             checker: Checker::new()?,

@@ -202,6 +202,22 @@ fn an_override_can_wrap_the_builtin_entry_point() {
 }
 
 #[test]
+fn a_template_directory_that_does_not_exist_is_an_error() {
+    Test::new()
+        .write("value.json", MINIMAL)
+        .args(["build", "value.json", "--templates", "platfrom"])
+        .status(1)
+        .stderr("kujira-gen: error: --templates platfrom: not a directory\n")
+        .run();
+    Test::new()
+        .write("value.json", MINIMAL)
+        .args(["validate", "value.json", "-J", "vendor"])
+        .status(1)
+        .stderr("kujira-gen: error: -J vendor: not a directory\n")
+        .run();
+}
+
+#[test]
 fn jpath_adds_library_directories() {
     let main = "local lib = import 'naming.libsonnet';\n\
                 function(values) { application: { name: values.Application, email: values.Email }, \

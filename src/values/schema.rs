@@ -594,6 +594,53 @@ mod tests {
         );
     }
 
+    /// Editors show `description` and offer `examples` through `"$schema"`: every key a
+    /// team can write has both (directly or through its `$ref`).
+    #[test]
+    fn every_property_is_documented_with_examples() {
+        fn walk(schema: &Value, node: &Value, at: &str, missing: &mut Vec<String>) {
+            let resolved = match node
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+            {
+                Some(r) => schema.pointer(r).unwrap(),
+                None => node,
+            };
+            if let Some(props) = node.get("properties").and_then(Value::as_object) {
+                for (k, p) in props {
+                    let target = match p
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix('#'))
+                    {
+                        Some(r) => schema.pointer(r).unwrap(),
+                        None => p,
+                    };
+                    for field in ["description", "examples"] {
+                        if p.get(field).is_none() && target.get(field).is_none() {
+                            missing.push(format!("{at}/{k}: {field}"));
+                        }
+                    }
+                    walk(schema, p, &format!("{at}/{k}"), missing);
+                }
+            }
+            for key in ["oneOf", "additionalProperties"] {
+                match resolved.get(key) {
+                    Some(Value::Array(alts)) => {
+                        alts.iter().for_each(|a| walk(schema, a, at, missing))
+                    }
+                    Some(v @ Value::Object(_)) => walk(schema, v, at, missing),
+                    _ => {}
+                }
+            }
+        }
+        let s = ValueSchema::new().unwrap();
+        let mut missing = Vec::new();
+        walk(s.schema(), s.schema(), "", &mut missing);
+        assert_eq!(missing, Vec::<String>::new());
+    }
+
     #[test]
     fn closest_accepts_typos_not_strangers() {
         let keys = ["Application", "Account", "Image"];
