@@ -140,24 +140,63 @@ pub fn kind_of(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Key names that hold secrets; their values never appear in a message.
+/// Words that make a key name a secret's (`DB_PASSWORD`, `apiToken`, `BASIC_AUTH`).
 const SECRET_WORDS: &[&str] = &[
     "password",
     "passwd",
+    "pwd",
     "secret",
     "token",
     "apikey",
-    "api_key",
     "credential",
-    "privatekey",
-    "private_key",
+    "credentials",
     "auth",
+    "authorization",
+    "privatekey",
+    "passphrase",
 ];
 
-/// Whether a key's name says that its value is a secret (`DB_PASSWORD`, `apiToken`...).
+/// Two-word secrets (`api_key`, `privateKey`, `accessKey`).
+const SECRET_PAIRS: &[(&str, &str)] = &[
+    ("api", "key"),
+    ("private", "key"),
+    ("access", "key"),
+    ("client", "key"),
+];
+
+/// Whether a key's name says that its value is a secret. The name is split into words
+/// (at `_`, `-`, `.` and camelCase humps) so that `AUTHOR` or `TOKENIZER_MODEL` are not
+/// taken for secrets while `BASIC_AUTH` and `clientSecret` are.
 pub fn is_secret_key(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|w| lower.contains(w))
+    let words = words(key);
+    words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
+        || words
+            .windows(2)
+            .any(|p| SECRET_PAIRS.contains(&(p[0].as_str(), p[1].as_str())))
+}
+
+fn words(key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// Replaces every occurrence of each secret in the messages and notes with `***`.
@@ -207,8 +246,15 @@ mod tests {
         assert!(is_secret_key("DB_PASSWORD"));
         assert!(is_secret_key("apiToken"));
         assert!(is_secret_key("ClientSecret"));
+        assert!(is_secret_key("BASIC_AUTH"));
+        assert!(is_secret_key("api_key"));
+        assert!(is_secret_key("privateKey"));
+        assert!(is_secret_key("credentials"));
         assert!(!is_secret_key("Replicas"));
         assert!(!is_secret_key("LOG_LEVEL"));
+        assert!(!is_secret_key("AUTHOR"));
+        assert!(!is_secret_key("TOKENIZER_MODEL"));
+        assert!(!is_secret_key("KEY_PREFIX"));
     }
 
     #[test]
