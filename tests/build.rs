@@ -75,6 +75,47 @@ fn same_input_gives_byte_identical_output() {
 }
 
 #[test]
+fn thread_count_does_not_change_the_output() {
+    let run = |jobs: &str| {
+        let out = Test::new()
+            .example("sample")
+            .example("scenario-test")
+            .example("manual-judgment")
+            .example("pubsub")
+            .args(["validate", "--format", "json", "-j", jobs, "."])
+            .output();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        let built = Test::new()
+            .example("sample")
+            .example("scenario-test")
+            .example("manual-judgment")
+            .example("pubsub")
+            .args(["build", ".", "-o", "out", "-j", jobs])
+            .output();
+        assert_eq!(built.status, 0, "{}", built.stderr);
+        let mut files: Vec<(String, String)> = walkdir::WalkDir::new(built.dir.path().join("out"))
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e
+                    .path()
+                    .strip_prefix(built.dir.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                (rel, std::fs::read_to_string(e.path()).unwrap())
+            })
+            .collect();
+        files.sort();
+        (out.stdout, files)
+    };
+    let one = run("1");
+    assert_eq!(one.1.len(), 8);
+    assert_eq!(one, run("4"));
+}
+
+#[test]
 fn output_directory_gets_one_file_per_application_and_pipeline() {
     let out = Test::new()
         .example("sample")
