@@ -4,7 +4,7 @@
 //! the template did not set one) and the kujira-gen marker (see [`crate::marker`]), so that
 //! `build -o`, `diff` and `push` all see the same bytes.
 
-use crate::diag::kind_of;
+use crate::describe::kind_of;
 use crate::marker;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};

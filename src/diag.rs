@@ -127,19 +127,6 @@ pub fn count_errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics.iter().filter(|d| d.is_error()).count()
 }
 
-/// "a string", "an array"... for "expected X, got Y" messages that must not echo values.
-pub fn kind_of(v: &serde_json::Value) -> &'static str {
-    use serde_json::Value;
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Words that make a key name a secret's (`DB_PASSWORD`, `apiToken`, `BASIC_AUTH`).
 const SECRET_WORDS: &[&str] = &[
     "password",

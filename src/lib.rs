@@ -14,6 +14,7 @@
 pub mod bundle;
 pub mod check;
 pub mod compile;
+pub mod describe;
 pub mod diag;
 pub mod gate;
 pub mod marker;

@@ -6,10 +6,10 @@
 //! under a key whose name looks secret.
 
 use super::path;
-use super::view::{kind_of, quote};
+use crate::describe::{self, kind_of};
 use crate::diag::is_secret_key;
 use jsonschema::paths::LocationSegment;
-use jsonschema::{JsonType, ValidationError, error::TypeKind, error::ValidationErrorKind};
+use jsonschema::{ValidationError, error::ValidationErrorKind};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -37,7 +37,7 @@ pub fn findings(
     base: &str,
 ) -> Vec<Finding> {
     let at = locate(root, error, base);
-    let got = describe(error.instance(), at.secret);
+    let got = describe::value(error.instance(), at.secret);
     let value_is_expression = error.instance().as_str().is_some_and(|s| s.contains("${"));
     let finding = |message: String| Finding {
         path: at.path.clone(),
@@ -61,7 +61,7 @@ pub fn findings(
                 .collect();
         }
         ValidationErrorKind::Type { kind } => {
-            format!("expected {}, got {got}", expected_types(kind))
+            format!("expected {}, got {got}", describe::expected_types(kind))
         }
         ValidationErrorKind::Required { property } => match property.as_str() {
             Some(p) => format!("missing required field `{p}`"),
@@ -71,7 +71,10 @@ pub fn findings(
             format!("expected {}, got {got}", one_of_values(options))
         }
         ValidationErrorKind::Constant { expected_value } => {
-            format!("expected {}, got {got}", short_json(expected_value))
+            format!(
+                "expected {}, got {got}",
+                describe::value(expected_value, false)
+            )
         }
         ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
             match branch_types(schema, error.schema_path().as_str()) {
@@ -197,24 +200,6 @@ fn locate(root: &Value, error: &ValidationError<'_>, base: &str) -> Located {
     out
 }
 
-/// A value for "got ...": short scalars quoted, containers by kind, secrets as `***`.
-fn describe(v: &Value, secret: bool) -> String {
-    match v {
-        Value::String(_) | Value::Number(_) | Value::Bool(_) if secret => "***".to_string(),
-        Value::String(s) => quote(&truncate(s, 60)),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => kind_of(other).to_string(),
-    }
-}
-
-fn truncate(s: &str, max_chars: usize) -> Cow<'_, str> {
-    match s.char_indices().nth(max_chars) {
-        Some((cut, _)) => Cow::Owned(format!("{}...", &s[..cut])),
-        None => Cow::Borrowed(s),
-    }
-}
-
 fn char_count(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{}", s.chars().count()),
@@ -234,56 +219,6 @@ fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn article(t: JsonType) -> &'static str {
-    match t {
-        JsonType::Null => "null",
-        JsonType::Boolean => "a boolean",
-        JsonType::Integer => "an integer",
-        JsonType::Number => "a number",
-        JsonType::String => "a string",
-        JsonType::Array => "an array",
-        JsonType::Object => "an object",
-    }
-}
-
-/// "a string", "a string or an integer". `null` is left out when something else is allowed:
-/// the Kubernetes schemas allow it almost everywhere, and a template should not emit it.
-fn expected_types(kind: &TypeKind) -> String {
-    let types: Vec<JsonType> = match kind {
-        TypeKind::Single(t) => vec![*t],
-        TypeKind::Multiple(set) => set.iter().collect(),
-    };
-    join_types(&types)
-}
-
-fn join_types(types: &[JsonType]) -> String {
-    let mut words: Vec<&str> = Vec::new();
-    let has_other = types.iter().any(|t| *t != JsonType::Null);
-    for t in types {
-        if *t == JsonType::Null && has_other {
-            continue;
-        }
-        let w = article(*t);
-        if !words.contains(&w) {
-            words.push(w);
-        }
-    }
-    words.join(" or ")
-}
-
-fn type_from_name(name: &str) -> Option<JsonType> {
-    Some(match name {
-        "null" => JsonType::Null,
-        "boolean" => JsonType::Boolean,
-        "integer" => JsonType::Integer,
-        "number" => JsonType::Number,
-        "string" => JsonType::String,
-        "array" => JsonType::Array,
-        "object" => JsonType::Object,
-        _ => return None,
-    })
-}
-
 /// When every branch of the `oneOf`/`anyOf` at `keyword_pointer` only constrains the type
 /// (int-or-string), the union of those types in words.
 fn branch_types(schema: &Value, keyword_pointer: &str) -> Option<String> {
@@ -295,16 +230,16 @@ fn branch_types(schema: &Value, keyword_pointer: &str) -> Option<String> {
             return None;
         }
         match b.get("type")? {
-            Value::String(t) => types.push(type_from_name(t)?),
+            Value::String(t) => types.push(t.as_str()),
             Value::Array(ts) => {
                 for t in ts {
-                    types.push(type_from_name(t.as_str()?)?);
+                    types.push(t.as_str()?);
                 }
             }
             _ => return None,
         }
     }
-    Some(join_types(&types))
+    Some(describe::expected_type_names(&types))
 }
 
 /// Why each branch of a failed `oneOf`/`anyOf` did not match, one note per branch.
@@ -353,21 +288,8 @@ fn allowed_fields<'s>(schema: &'s Value, keyword_pointer: &str) -> Vec<&'s str> 
 
 /// `, did you mean `x`?` for a close allowed field (a typo or a wrong case), else nothing.
 fn suggestion(field: &str, allowed: &[&str]) -> String {
-    let lower = field.to_lowercase();
-    let best = allowed
-        .iter()
-        .map(|a| {
-            let d = if a.to_lowercase() == lower {
-                0
-            } else {
-                strsim::damerau_levenshtein(field, a)
-            };
-            (d, *a)
-        })
-        .filter(|(d, a)| *d <= if a.len() <= 4 { 1 } else { 2.max(a.len() / 5) })
-        .min_by_key(|(d, a)| (*d, *a));
-    match best {
-        Some((_, a)) => format!(", did you mean `{a}`?"),
+    match describe::closest(field, allowed.iter().copied()) {
+        Some(a) => format!(", did you mean `{a}`?"),
         None => String::new(),
     }
 }
@@ -375,24 +297,20 @@ fn suggestion(field: &str, allowed: &[&str]) -> String {
 /// `"v1"`, `one of "ClusterIP", "NodePort"`: at most eight values listed.
 fn one_of_values(options: &Value) -> String {
     let Some(items) = options.as_array() else {
-        return short_json(options);
+        return describe::value(options, false);
     };
     if let [single] = items.as_slice() {
-        return short_json(single);
+        return describe::value(single, false);
     }
-    let mut listed: Vec<String> = items.iter().take(8).map(short_json).collect();
+    let mut listed: Vec<String> = items
+        .iter()
+        .take(8)
+        .map(|v| describe::value(v, false))
+        .collect();
     if items.len() > 8 {
         listed.push(format!("... ({} in all)", items.len()));
     }
     format!("one of {}", listed.join(", "))
-}
-
-fn short_json(v: &Value) -> String {
-    match v {
-        Value::String(s) => quote(&truncate(s, 60)),
-        Value::Array(_) | Value::Object(_) => kind_of(v).to_string(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -83,13 +83,7 @@ impl<'a> StageView<'a> {
     }
 }
 
-/// A string as JSON writes it, quoted and escaped, for messages.
-pub fn quote(s: &str) -> String {
-    // Serialising a string cannot fail.
-    serde_json::to_string(s).unwrap_or_default()
-}
-
-pub use crate::diag::kind_of;
+pub use crate::describe::{kind_of, quote};
 
 /// What a required, non-empty string field holds, for messages: `Ok(s)` when usable.
 pub enum Field<'a> {

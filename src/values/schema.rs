@@ -8,9 +8,10 @@
 //! secret are never echoed.
 
 use super::parse::escape_pointer;
+use crate::describe::{self, closest};
 use crate::diag::is_secret_key;
 use anyhow::{Context, Result};
-use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, ValidationError, Validator};
 use serde_json::Value;
 
@@ -80,7 +81,7 @@ impl ValueSchema {
 
     fn explain(&self, e: &ValidationError<'_>, out: &mut Vec<Issue>) {
         let pointer = e.instance_path().as_str().to_string();
-        let got = || describe_value(e.instance(), is_secret_pointer(&pointer));
+        let got = || describe::value(e.instance(), is_secret_pointer(&pointer));
         let node = || self.node_of_keyword(e.schema_path().as_str());
         let issue = |message: String| Issue {
             pointer: pointer.clone(),
@@ -118,7 +119,7 @@ impl ValueSchema {
             }
             ValidationErrorKind::Type { kind } => out.push(issue(format!(
                 "expected {}, got {}",
-                type_words(kind),
+                describe::expected_types(kind),
                 got()
             ))),
             ValidationErrorKind::Enum { options } => {
@@ -274,7 +275,7 @@ impl ValueSchema {
                     .join(", ");
                 let mut m = format!(
                     "`Type` must be one of {listed}; got {}",
-                    describe_value(t, false)
+                    describe::value(t, false)
                 );
                 if let Some(s) = t.as_str()
                     && let Some(best) = closest(s, types.iter().map(String::as_str))
@@ -292,13 +293,13 @@ impl ValueSchema {
                 let mut kinds: Vec<&'static str> = alternatives
                     .iter()
                     .filter_map(|b| b.get("type")?.as_str())
-                    .map(article)
+                    .map(describe::article)
                     .collect();
                 kinds.dedup();
                 format!(
                     "expected {}, got {}",
-                    join_or(&kinds),
-                    describe_value(e.instance(), is_secret_pointer(pointer))
+                    describe::join_or(&kinds),
+                    describe::value(e.instance(), is_secret_pointer(pointer))
                 )
             }
         };
@@ -389,74 +390,9 @@ fn first_sentence(text: &str) -> String {
         .to_string()
 }
 
-/// `"sample"`, `42`, `true`, `an object`; strings over 40 characters are shortened.
-pub fn describe_value(v: &Value, secret: bool) -> String {
-    match v {
-        // "an object" gives nothing away; a scalar under a secret-looking key might.
-        Value::String(_) | Value::Number(_) | Value::Bool(_) if secret => "***".into(),
-        Value::String(s) if s.chars().count() > 40 => {
-            let short: String = s.chars().take(37).collect();
-            format!(
-                "{}...\"",
-                Value::String(short).to_string().trim_end_matches('"')
-            )
-        }
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-        other => other.to_string(),
-    }
-}
-
 /// A value as it would be written in the file, without quotes for strings.
 fn plain(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_string)
-}
-
-fn article(t: &str) -> &'static str {
-    match t {
-        "string" => "a string",
-        "integer" => "an integer",
-        "number" => "a number",
-        "boolean" => "a boolean (true or false)",
-        "object" => "an object",
-        "array" => "an array",
-        "null" => "null",
-        _ => "a value",
-    }
-}
-
-fn type_words(kind: &TypeKind) -> String {
-    match kind {
-        TypeKind::Single(t) => article(&t.to_string()).to_string(),
-        TypeKind::Multiple(set) => {
-            let words: Vec<&str> = set.iter().map(|t| article(&t.to_string())).collect();
-            join_or(&words)
-        }
-    }
-}
-
-fn join_or(words: &[&str]) -> String {
-    match words {
-        [] => "another value".into(),
-        [one] => one.to_string(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-/// The closest candidate to a misspelt word, if one is close enough to be a likely typo:
-/// same letters in another case, or at most a third of the letters different.
-pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let candidates: Vec<&str> = candidates.collect();
-    if let Some(same) = candidates.iter().find(|c| c.eq_ignore_ascii_case(word)) {
-        return Some(same);
-    }
-    let lower = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.chars().count().max(3) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 fn unknown_key_message(key: &str, known: &[String]) -> String {
@@ -639,13 +575,5 @@ mod tests {
         let mut missing = Vec::new();
         walk(s.schema(), s.schema(), "", &mut missing);
         assert_eq!(missing, Vec::<String>::new());
-    }
-
-    #[test]
-    fn closest_accepts_typos_not_strangers() {
-        let keys = ["Application", "Account", "Image"];
-        assert_eq!(closest("Imgae", keys.into_iter()), Some("Image"));
-        assert_eq!(closest("Namespace", keys.into_iter()), None);
-        assert_eq!(closest("account", keys.into_iter()), Some("Account"));
     }
 }
