@@ -50,22 +50,12 @@ pub fn collect<'a>(view: &PipelineView<'a>, report: &mut Report) -> Vec<Found<'a
         match stage.stage_type() {
             Some("deployManifest") => {
                 let list_path = stage.field_path("manifests");
-                let items = match stage.stage.get("manifests") {
-                    Some(Value::Array(items)) => items,
-                    None | Some(Value::Null) => {
-                        report.error(
-                            &stage.path,
-                            "a deployManifest stage needs `manifests`, the objects to deploy",
-                        );
-                        continue;
-                    }
-                    Some(other) => {
-                        report.error(
-                            list_path,
-                            format!("`manifests` must be an array, got {}", kind_of(other)),
-                        );
-                        continue;
-                    }
+                let Some(items) = report.stage_array(
+                    stage,
+                    "manifests",
+                    "a deployManifest stage needs `manifests`, the objects to deploy",
+                ) else {
+                    continue;
                 };
                 if items.is_empty() {
                     report.warning(

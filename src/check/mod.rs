@@ -80,6 +80,30 @@ impl<'f> Report<'f> {
         self.add(Severity::Warning, path, message);
     }
 
+    /// The array a stage requires under `key`, or `None` after reporting that it is
+    /// missing (`missing` says what the stage needs it for) or not an array.
+    pub fn stage_array<'a>(
+        &mut self,
+        stage: &view::StageView<'a>,
+        key: &str,
+        missing: &str,
+    ) -> Option<&'a Vec<serde_json::Value>> {
+        match stage.stage.get(key) {
+            Some(serde_json::Value::Array(items)) => Some(items),
+            None | Some(serde_json::Value::Null) => {
+                self.error(&stage.path, missing);
+                None
+            }
+            Some(other) => {
+                self.error(
+                    stage.field_path(key),
+                    format!("`{key}` must be an array, got {}", view::kind_of(other)),
+                );
+                None
+            }
+        }
+    }
+
     /// Adds a diagnostic and hands it back, for notes.
     pub fn add(
         &mut self,

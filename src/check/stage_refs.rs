@@ -156,22 +156,12 @@ fn check_stage_enabled(view: &PipelineView, stage: &StageView, report: &mut Repo
 
 fn check_preconditions(view: &PipelineView, stage: &StageView, report: &mut Report) {
     let list_path = stage.field_path("preconditions");
-    let items = match stage.stage.get("preconditions") {
-        Some(Value::Array(items)) => items,
-        None | Some(Value::Null) => {
-            report.error(
-                &stage.path,
-                "a checkPreconditions stage needs `preconditions`",
-            );
-            return;
-        }
-        Some(other) => {
-            report.error(
-                list_path,
-                format!("`preconditions` must be an array, got {}", kind_of(other)),
-            );
-            return;
-        }
+    let Some(items) = report.stage_array(
+        stage,
+        "preconditions",
+        "a checkPreconditions stage needs `preconditions`",
+    ) else {
+        return;
     };
     for (i, item) in items.iter().enumerate() {
         let item_path = path::index(&list_path, i);
