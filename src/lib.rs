@@ -21,4 +21,5 @@ pub mod marker;
 pub mod plan;
 pub mod render;
 pub mod term;
+pub mod upstream;
 pub mod values;

@@ -20,12 +20,15 @@
   // Name of the generated release pipeline in each application.
   pipelineName: 'release',
 
-  // Upper bounds for the pipeline's jobs (Job activeDeadlineSeconds).
+  // Upper bounds for the pipeline's jobs (Job activeDeadlineSeconds). The wait, verify
+  // and rollback scripts stop by themselves 60 s earlier, so that what they printed can
+  // still be read. A rollback after a promotion may have to scale the previous version up
+  // again: give it the time your pods need to become ready.
   timeouts: {
     waitForPreviewSeconds: 900,
     promoteSeconds: 300,
     verifySeconds: 900,
-    rollbackSeconds: 300,
+    rollbackSeconds: 600,
   },
 
   // Finished jobs are deleted by Kubernetes after this long.

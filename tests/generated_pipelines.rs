@@ -128,16 +128,20 @@ fn every_valid_value_file_renders_to_a_pipeline_that_passes_every_check() {
         assert_eq!(unit.diagnostics, vec![], "{value}");
         let bundle = unit.bundle.as_ref().unwrap();
         let stages = bundle.pipelines[0]["stages"].as_array().unwrap();
-        let rollout = stages[0]["manifests"]
+        let deploy = stages
+            .iter()
+            .find(|s| s["type"] == "deployManifest")
+            .unwrap();
+        let rollout = deploy["manifests"]
             .as_array()
             .unwrap()
             .iter()
             .find(|m| m["kind"] == "Rollout")
             .unwrap();
-        let auto = value.get("AutoPromotion") == Some(&json!(true));
+        // The pipeline promotes, also with AutoPromotion (templates/release/manifests.libsonnet).
         assert_eq!(
             rollout["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"],
-            json!(auto),
+            json!(false),
             "{value}"
         );
         let has = |name: &str| stages.iter().any(|s| s["name"] == name);
@@ -146,6 +150,17 @@ fn every_valid_value_file_renders_to_a_pipeline_that_passes_every_check() {
             value.get("ScenarioTest").is_some(),
             "{value}"
         );
-        assert_eq!(has("Roll back"), !auto, "{value}");
+        let manual = value.pointer("/Trigger/Type") == Some(&json!("manual"));
+        assert_eq!(has("Check parameters"), manual, "{value}");
+        for always in [
+            "Deploy",
+            "Wait for preview",
+            "Promote",
+            "Verify",
+            "Roll back",
+            "Fail release",
+        ] {
+            assert!(has(always), "{always}: {value}");
+        }
     }
 }

@@ -155,7 +155,7 @@ fn validate_one(schemas: &Schemas, f: &Found, report: &mut Report) {
     );
     // The Rollout CRD and the Job schema as compiled leave the pod template (mostly)
     // unchecked: PodTemplateSpec checks it.
-    if matches!(schema_kind, Kind::Rollout | Kind::Job)
+    if matches!(schema_kind, Kind::Rollout | Kind::Job | Kind::Deployment)
         && let Some(template) = instance.pointer("/spec/template")
     {
         let at = path::key(&path::key(&f.path, "spec"), "template");

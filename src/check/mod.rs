@@ -7,7 +7,10 @@
 //! Each rule lives in its own file and reports into one [`Report`]; this module only walks
 //! the pipelines in order, so diagnostics come out grouped by pipeline, then by rule.
 
+mod artifact_binding;
 mod graph;
+mod job_outputs;
+mod job_permissions;
 mod manifests;
 mod path;
 mod pipeline;
@@ -50,9 +53,12 @@ impl Checker {
             graph::check(&view, &mut report);
             stage_refs::check(&view, &mut report);
             runjob::check(&view, &mut report);
+            job_outputs::check(&view, &mut report);
             let found = manifests::collect(&view, &mut report);
             manifests::validate(&self.schemas, &found, &mut report);
             rollout::check(&found, &mut report);
+            artifact_binding::check(&view, &mut report);
+            job_permissions::check(&view, &found, &mut report);
         }
         report.diagnostics
     }

@@ -9,6 +9,77 @@ use super::view::quote;
 use serde_json::Value;
 
 pub fn check(found: &[Found], report: &mut Report) {
+    check_services(found, report);
+    check_workload_refs(found, report);
+}
+
+/// `spec.workloadRef`: Argo Rollouts takes the pod template from the referenced object
+/// (rollout/templateref.go), which must exist when the Rollout is applied: the pipeline
+/// deploys it. A Rollout with both a reference and its own template is rejected ("template
+/// must be empty for workload reference rollout"). The Deployment must not run pods of its
+/// own: they would be the untested version, outside the preview.
+fn check_workload_refs(found: &[Found], report: &mut Report) {
+    for f in found.iter().filter(|f| f.kind() == Some("Rollout")) {
+        let Some(Value::Object(wref)) = f.value.pointer("/spec/workloadRef") else {
+            continue;
+        };
+        let spec_path = path::key(&f.path, "spec");
+        let ref_path = path::key(&spec_path, "workloadRef");
+        if f.value.pointer("/spec/template").is_some() {
+            report.error(
+                path::key(&spec_path, "template"),
+                "a Rollout with `workloadRef` must not have its own `template`: Argo Rollouts rejects it (\"template must be empty for workload reference rollout\")",
+            );
+        }
+        let (Some(kind), Some(name)) = (
+            wref.get("kind").and_then(Value::as_str),
+            wref.get("name").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let namespace = |m: &Found| {
+            m.value
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let target = found.iter().find(|m| {
+            m.deployed
+                && m.kind() == Some(kind)
+                && m.name() == Some(name)
+                && namespace(m) == namespace(f)
+        });
+        let Some(target) = target else {
+            report.error(
+                ref_path,
+                format!(
+                    "`workloadRef` names {kind} {}, but no deployManifest stage of this pipeline deploys it in the Rollout's namespace",
+                    quote(name)
+                ),
+            );
+            continue;
+        };
+        let scale_down = wref
+            .get("scaleDown")
+            .and_then(Value::as_str)
+            .unwrap_or("never");
+        let replicas = target
+            .value
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64);
+        if kind == "Deployment" && scale_down == "never" && replicas != Some(0) {
+            report.error(
+                path::key(&path::key(&target.path, "spec"), "replicas"),
+                format!(
+                    "the Deployment that Rollout {} takes its pod template from must have `replicas: 0` (its `workloadRef.scaleDown` is \"never\"): its own pods would run the new version outside the preview, untested",
+                    quote(f.name().unwrap_or("?"))
+                ),
+            );
+        }
+    }
+}
+
+fn check_services(found: &[Found], report: &mut Report) {
     // Any deployManifest stage of the pipeline counts, whatever its order.
     let services: Vec<&str> = found
         .iter()

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 /// The kinds we have a schema for, with the one apiVersion each is checked at.
 pub const KINDS: &[(&str, &str, Kind)] = &[
     ("Rollout", "argoproj.io/v1alpha1", Kind::Rollout),
+    ("Deployment", "apps/v1", Kind::Deployment),
     ("Service", "v1", Kind::Service),
     ("Job", "batch/v1", Kind::Job),
     ("ConfigMap", "v1", Kind::ConfigMap),
@@ -25,6 +26,7 @@ pub const KINDS: &[(&str, &str, Kind)] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Rollout,
+    Deployment,
     Service,
     Job,
     ConfigMap,
@@ -38,6 +40,7 @@ const ROLLOUT: &str = include_str!("../../schemas/argo-rollouts/rollout.strict.s
 const POD_TEMPLATE_SPEC: &str =
     include_str!("../../schemas/kubernetes-v1.32/podtemplatespec-v1.json");
 const JOB: &str = include_str!("../../schemas/kubernetes-v1.32/job-batch-v1.json");
+const DEPLOYMENT: &str = include_str!("../../schemas/kubernetes-v1.32/deployment-apps-v1.json");
 const SERVICE: &str = include_str!("../../schemas/kubernetes-v1.32/service-v1.json");
 const CONFIG_MAP: &str = include_str!("../../schemas/kubernetes-v1.32/configmap-v1.json");
 const SECRET: &str = include_str!("../../schemas/kubernetes-v1.32/secret-v1.json");
@@ -45,8 +48,9 @@ const SERVICE_ACCOUNT: &str = include_str!("../../schemas/kubernetes-v1.32/servi
 const ROLE: &str = include_str!("../../schemas/kubernetes-v1.32/role-rbac-v1.json");
 const ROLE_BINDING: &str = include_str!("../../schemas/kubernetes-v1.32/rolebinding-rbac-v1.json");
 
-/// Where the Job schema inlines its pod template, a copy of PodTemplateSpec.
-const JOB_TEMPLATE: &str = "/properties/spec/properties/template";
+/// Where the Job and Deployment schemas inline their pod template, a copy of
+/// PodTemplateSpec.
+const INLINED_TEMPLATE: &str = "/properties/spec/properties/template";
 
 pub struct Schema {
     pub validator: Validator,
@@ -59,6 +63,8 @@ pub struct Schemas {
     pub pod_template_spec: Schema,
     /// The Job schema without its pod template (see [`Schemas::compile`]).
     pub job: Schema,
+    /// The Deployment schema without its pod template, likewise.
+    pub deployment: Schema,
     pub service: Schema,
     pub config_map: Schema,
     pub secret: Schema,
@@ -82,15 +88,12 @@ impl Schemas {
         let (pod_template_spec, rest) = std::thread::scope(|scope| {
             let pts = scope.spawn(|| compile("PodTemplateSpec (v1)", parse(POD_TEMPLATE_SPEC)?));
             let rest = (|| -> Result<_> {
-                let mut job = parse(JOB)?;
-                let template = job
-                    .pointer_mut(JOB_TEMPLATE)
-                    .context("the Job schema has no spec.template")?;
-                // Anything goes here: PodTemplateSpec checks it.
-                *template = json!({});
+                let job = without_template(parse(JOB)?, "Job")?;
+                let deployment = without_template(parse(DEPLOYMENT)?, "Deployment")?;
                 Ok((
                     compile("Rollout (argoproj.io/v1alpha1)", parse(ROLLOUT)?)?,
                     compile("Job (batch/v1)", job)?,
+                    compile("Deployment (apps/v1)", deployment)?,
                     compile("Service (v1)", parse(SERVICE)?)?,
                     compile("ConfigMap (v1)", parse(CONFIG_MAP)?)?,
                     compile("Secret (v1)", parse(SECRET)?)?,
@@ -107,12 +110,22 @@ impl Schemas {
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("compiling PodTemplateSpec panicked")));
             (pts, rest)
         });
-        let (rollout, job, service, config_map, secret, service_account, role, role_binding) =
-            rest?;
+        let (
+            rollout,
+            job,
+            deployment,
+            service,
+            config_map,
+            secret,
+            service_account,
+            role,
+            role_binding,
+        ) = rest?;
         Ok(Self {
             rollout,
             pod_template_spec: pod_template_spec?,
             job,
+            deployment,
             service,
             config_map,
             secret,
@@ -127,6 +140,7 @@ impl Schemas {
             Kind::Rollout => &self.rollout,
             Kind::Service => &self.service,
             Kind::Job => &self.job,
+            Kind::Deployment => &self.deployment,
             Kind::ConfigMap => &self.config_map,
             Kind::Secret => &self.secret,
             Kind::ServiceAccount => &self.service_account,
@@ -134,6 +148,16 @@ impl Schemas {
             Kind::RoleBinding => &self.role_binding,
         }
     }
+}
+
+/// The schema with its inlined pod template replaced by `{}` (anything goes there:
+/// PodTemplateSpec checks it).
+fn without_template(mut schema: Value, kind: &str) -> Result<Value> {
+    let template = schema
+        .pointer_mut(INLINED_TEMPLATE)
+        .with_context(|| format!("the {kind} schema has no spec.template"))?;
+    *template = json!({});
+    Ok(schema)
 }
 
 fn parse(text: &str) -> Result<Value> {
@@ -190,7 +214,7 @@ mod tests {
         pts.as_object_mut()
             .map(|m: &mut Map<String, Value>| m.remove("$schema"));
         let mut out = Vec::new();
-        differences(job.pointer(JOB_TEMPLATE).unwrap(), &pts, "", &mut out);
+        differences(job.pointer(INLINED_TEMPLATE).unwrap(), &pts, "", &mut out);
         assert_eq!(
             out,
             vec![
@@ -205,7 +229,7 @@ mod tests {
         for (_, _, kind) in KINDS {
             assert!(s.get(*kind).raw.is_object());
         }
-        for text in [JOB, SERVICE, POD_TEMPLATE_SPEC] {
+        for text in [JOB, SERVICE, POD_TEMPLATE_SPEC, DEPLOYMENT] {
             assert_eq!(
                 parse(text).unwrap()["$schema"],
                 "http://json-schema.org/schema#"

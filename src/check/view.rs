@@ -122,3 +122,26 @@ impl Field<'_> {
         }
     }
 }
+
+/// Every string inside `value`, with its path from `base`, in document order.
+pub fn strings<'a>(value: &'a Value, base: &str) -> Vec<(String, &'a str)> {
+    fn walk<'a>(value: &'a Value, at: &str, out: &mut Vec<(String, &'a str)>) {
+        match value {
+            Value::String(s) => out.push((at.to_string(), s)),
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &path::index(at, i), out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, &path::key(at, k), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, base, &mut out);
+    out
+}

@@ -52,12 +52,17 @@ local stage(type, name, refId) = {
     notifications: [],
   },
 
-  // Fails the pipeline with `message` (the precondition `false` never holds).
-  failPipeline(name, refId, message):: stage('checkPreconditions', name, refId) + {
+  // Fails the pipeline with `message` when the SpEL `expression` (without `${}`) is not
+  // true; an expression that cannot be evaluated counts as false (Orca's
+  // ExpressionPreconditionTask).
+  precondition(name, refId, expression, message):: stage('checkPreconditions', name, refId) + {
     preconditions: [{
       type: 'expression',
-      context: { expression: 'false', failureMessage: message },
+      context: { expression: expression, failureMessage: message },
       failPipeline: true,
     }],
   },
+
+  // Fails the pipeline with `message` (the precondition `false` never holds).
+  failPipeline(name, refId, message):: self.precondition(name, refId, 'false', message),
 }

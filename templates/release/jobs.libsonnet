@@ -1,5 +1,16 @@
-// The Jobs the pipeline runs. Their shell scripts avoid `${`: Spinnaker would take it
-// for the start of a SpEL expression.
+// The Jobs the pipeline runs.
+//
+// Rules these follow, each traced to its upstream source in docs/spinnaker-rules.md:
+// - A job reports to the pipeline by printing `SPINNAKER_PROPERTY_<key>=<value>` lines;
+//   Clouddriver lower-cases the key (PropertyParser), skips lines with an empty value, and
+//   Orca stores the properties in the stage's context (and, for a job that succeeded, in
+//   its outputs too). So keys are printed in lower case, values are never empty, and the
+//   pipeline reads them from `context`, which also holds them after a failed job.
+// - A job killed at its `activeDeadlineSeconds` loses its pod, and with it its log: the
+//   scripts end by themselves WAIT_SECONDS before that deadline.
+// - Orca evaluates `${...}` in a Run Job's manifest when the stage starts: the scripts
+//   never contain `${` (shell's `$VAR` is fine), and values from earlier stages come in
+//   through expressions in `env` only.
 local kube = import '../lib/kube.libsonnet';
 local config = import '../config.libsonnet';
 local manifests = import 'manifests.libsonnet';
@@ -9,54 +20,174 @@ local labels(r, step) = {
   'kujira-gen.io/step': step,
 };
 
-// Waits until the new revision is up in the preview service and paused for promotion,
-// and says whether there is a new revision at all (re-deploying the running image gives
-// none: nothing to test or promote).
+// Margin between a script's own time budget and the Job's deadline.
+local marginSeconds = 60;
+
+// Reads the Rollout and its pod-template Deployment into shell variables. The Rollout's
+// status describes the Deployment's template only once `workloadObservedGeneration` equals
+// the Deployment's generation (the controller records it: rollout/sync.go), and its spec
+// once `observedGeneration` equals its generation; `controllerPause` true with no pause
+// condition means a promotion the controller has not acted on yet (the same rules as the
+// kubectl plugin's GetRolloutPhase, utils/rollout/rolloututil.go).
+local readState = |||
+  workload=$(kubectl get deployment "$WORKLOAD" -n "$NAMESPACE" -o jsonpath='{.metadata.generation}')
+  state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.metadata.generation}|{.status.observedGeneration}|{.status.workloadObservedGeneration}|{.status.controllerPause}|{.status.pauseConditions[*].reason}|{.status.blueGreen.activeSelector}|{.status.phase}|{.status.currentPodHash}|{.status.stableRS}|{.status.message}')
+  IFS='|' read -r generation observed workload_observed controller_pause reasons active phase current stable message <<EOF
+  $state
+  EOF
+  observed_all=no
+  if [ "$generation" = "$observed" ] && [ "$workload" = "$workload_observed" ]; then
+    if [ "$controller_pause" != true ] || [ -n "$reasons" ]; then
+      observed_all=yes
+    fi
+  fi
+|||;
+
+// Waits until the revision this release deployed is ready in the preview service and
+// paused for promotion, and reports:
+// - stable_revision, stable_hash: the revision that serves traffic now (the one a
+//   rollback returns to), as soon as the controller has seen the deployed template;
+// - new_revision: `true` when the deployed template is not the running one, `false` when
+//   it is (a re-deploy of the running image, or the first release, which Argo Rollouts
+//   sends traffic to at once: there is nothing to test it against or roll back to).
+// Exits 0 when the preview is paused for promotion or there is nothing new; 1 when the
+// Rollout is Degraded, the stable revision cannot be found, or time runs out.
 local waitScript = |||
   set -eu
-  while true; do
-    s=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.metadata.generation}|{.status.observedGeneration}|{.status.phase}|{.status.currentPodHash}|{.status.stableRS}|{.status.pauseConditions[*].reason}|{.status.message}')
-    generation=$(echo "$s" | cut -d'|' -f1)
-    observed=$(echo "$s" | cut -d'|' -f2)
-    phase=$(echo "$s" | cut -d'|' -f3)
-    current=$(echo "$s" | cut -d'|' -f4)
-    stable=$(echo "$s" | cut -d'|' -f5)
-    reasons=$(echo "$s" | cut -d'|' -f6)
-    if [ "$generation" = "$observed" ]; then
-      if [ -n "$current" ] && [ "$current" = "$stable" ] && [ "$phase" = "Healthy" ]; then
-        echo "No new revision: $ROLLOUT already runs it."
-        echo "SPINNAKER_PROPERTY_NEW_REVISION=false"
-        exit 0
+  polls=$((WAIT_SECONDS / 5))
+  phase=unknown
+  message=
+  reported=no
+  first_release=no
+  while [ "$polls" -gt 0 ]; do
+    polls=$((polls - 1))
+  %(readState)s
+    if [ "$observed_all" = yes ]; then
+      if [ -z "$stable" ]; then
+        first_release=yes
+        if [ "$phase" = Degraded ]; then
+          echo "The first revision of $ROLLOUT is Degraded: $message"
+          exit 1
+        fi
+      else
+        if [ "$reported" = no ]; then
+          revision=$(kubectl get replicasets -n "$NAMESPACE" -l "$POD_SELECTOR,rollouts-pod-template-hash=$stable" -o jsonpath='{.items[*].metadata.annotations.rollout\.argoproj\.io/revision}')
+          if [ -z "$revision" ]; then
+            echo "Cannot find the ReplicaSet of the stable revision $stable of $ROLLOUT."
+            exit 1
+          fi
+          echo "SPINNAKER_PROPERTY_stable_revision=$revision"
+          echo "SPINNAKER_PROPERTY_stable_hash=$stable"
+          if [ "$current" = "$stable" ]; then
+            echo "SPINNAKER_PROPERTY_new_revision=false"
+          else
+            echo "SPINNAKER_PROPERTY_new_revision=true"
+          fi
+          reported=yes
+        fi
+        if [ "$current" = "$stable" ]; then
+          if [ "$phase" = Healthy ]; then
+            if [ "$first_release" = yes ]; then
+              echo "First release of $ROLLOUT: Argo Rollouts sent traffic to revision $revision at once (there is no previous version to test against or roll back to)."
+            else
+              echo "No new revision: $ROLLOUT already runs revision $revision."
+            fi
+            exit 0
+          fi
+          if [ "$phase" = Degraded ]; then
+            echo "$ROLLOUT is Degraded and no new revision was deployed: $message"
+            exit 1
+          fi
+        else
+          if [ "$phase" = Degraded ]; then
+            echo "The new revision $current of $ROLLOUT is Degraded: $message"
+            exit 1
+          fi
+          case " $reasons " in
+            *" BlueGreenPause "*)
+              echo "The new revision $current of $ROLLOUT is ready in the preview service."
+              exit 0
+              ;;
+          esac
+        fi
       fi
-      if [ "$phase" = "Degraded" ]; then
-        echo "Rollout $ROLLOUT is Degraded: $(echo "$s" | cut -d'|' -f7)"
-        exit 1
-      fi
-      case " $reasons " in
-        *" BlueGreenPause "*)
-          echo "Revision $current is ready in the preview service."
-          echo "SPINNAKER_PROPERTY_NEW_REVISION=true"
-          exit 0
-          ;;
-      esac
     fi
     sleep 5
   done
-|||;
+  echo "Timed out after $WAIT_SECONDS s waiting for $ROLLOUT (phase $phase: $message)."
+  exit 1
+||| % { readState: readState };
+
+// After `abort` and `undo --to-revision` (the init containers), waits until the revision
+// that served traffic before this release is the Rollout's stable and active revision
+// again. When the promoted revision was already stable and the previous one scaled down
+// (a Verify that failed after scaleDownDelaySeconds), the previous revision comes back
+// through the preview and pauses for promotion like any update: it is promoted here,
+// with the patch `kubectl argo rollouts promote` sends (cmd/promote/promote.go).
+local settleScript = |||
+  set -eu
+  polls=$((WAIT_SECONDS / 5))
+  phase=unknown
+  message=
+  while [ "$polls" -gt 0 ]; do
+    polls=$((polls - 1))
+  %(readState)s
+    if [ "$observed_all" = yes ]; then
+      if [ "$current" != "$STABLE_HASH" ]; then
+        echo "$ROLLOUT runs template $current, not revision $STABLE_REVISION ($STABLE_HASH): the undo did not take effect, or another deploy started."
+        exit 1
+      fi
+      if [ "$stable" = "$STABLE_HASH" ] && [ "$active" = "$STABLE_HASH" ] && [ "$phase" = Healthy ]; then
+        echo "Rolled back: revision $STABLE_REVISION of $ROLLOUT serves traffic again."
+        exit 0
+      fi
+      case " $reasons " in
+        *" BlueGreenPause "*)
+          echo "Revision $STABLE_REVISION is back in the preview service: promoting it."
+          kubectl patch rollout "$ROLLOUT" -n "$NAMESPACE" --subresource=status --type=merge -p '{"status":{"pauseConditions":null}}'
+          ;;
+      esac
+      if [ "$phase" = Degraded ]; then
+        echo "Rolling back $ROLLOUT to revision $STABLE_REVISION failed, the Rollout is Degraded: $message"
+        exit 1
+      fi
+    fi
+    sleep 5
+  done
+  echo "Timed out after $WAIT_SECONDS s waiting for $ROLLOUT to return to revision $STABLE_REVISION (phase $phase: $message)."
+  exit 1
+||| % { readState: readState };
 
 local rolloutsCommand(r, name, args) =
   kube.container(name, config.images.rolloutsPlugin, args=args + [manifests.names(r).rollout, '--namespace', r.namespace],
                  resources=config.jobResources);
 
+local scriptContainer(r, name, script, deadline, env=[]) =
+  local n = manifests.names(r);
+  kube.container(name, config.images.kubectl, command=['/bin/sh', '-c'], args=[script],
+                 env=[
+                   { name: 'ROLLOUT', value: n.rollout },
+                   { name: 'WORKLOAD', value: n.podTemplate },
+                   { name: 'NAMESPACE', value: r.namespace },
+                   { name: 'POD_SELECTOR', value: std.join(',', ['%s=%s' % [k, manifests.podLabels(r)[k]] for k in std.objectFields(manifests.podLabels(r))]) },
+                   { name: 'WAIT_SECONDS', value: std.toString(deadline - marginSeconds) },
+                 ] + env,
+                 resources=config.jobResources);
+
 {
+  // The container that prints the wait job's properties (the stage's `propertyFile`).
+  waitContainer:: 'wait',
+
+  // Stage-context keys the wait job reports, for the pipeline's expressions.
+  outputs:: {
+    newRevision: 'new_revision',
+    stableRevision: 'stable_revision',
+    stableHash: 'stable_hash',
+  },
+
   waitForPreview(r):: kube.job(
     r.application + '-wait-preview-', r.namespace, labels(r, 'wait-preview'),
-    [kube.container('wait', config.images.kubectl, command=['/bin/sh', '-c'], args=[waitScript],
-                    env=[
-                      { name: 'ROLLOUT', value: manifests.names(r).rollout },
-                      { name: 'NAMESPACE', value: r.namespace },
-                    ],
-                    resources=config.jobResources)],
+    [scriptContainer(r, $.waitContainer, waitScript, config.timeouts.waitForPreviewSeconds)],
     serviceAccountName=manifests.names(r).releaseAccount,
     activeDeadlineSeconds=config.timeouts.waitForPreviewSeconds,
     ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
@@ -93,19 +224,30 @@ local rolloutsCommand(r, name, args) =
   // Returns once the Rollout is Healthy; fails when it turns Degraded or times out.
   verify(r):: kube.job(
     r.application + '-verify-', r.namespace, labels(r, 'verify'),
-    [rolloutsCommand(r, 'verify', ['status', '--timeout', '%ds' % (config.timeouts.verifySeconds - 30)])],
+    [rolloutsCommand(r, 'verify', ['status', '--timeout', '%ds' % (config.timeouts.verifySeconds - marginSeconds)])],
     serviceAccountName=manifests.names(r).releaseAccount,
     activeDeadlineSeconds=config.timeouts.verifySeconds,
     ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
   ),
 
-  // abort scales the preview down and leaves traffic on the stable version; undo then
-  // resets the Rollout's spec to that version so it is Healthy again. Init containers
-  // run in order, before the main container.
-  rollback(r):: kube.job(
+  // Returns the Rollout to the revision that served traffic before this release:
+  // `abort` (the preview is scaled down, traffic stays on or returns to the stable
+  // ReplicaSet), then `undo --to-revision` that revision (its template is written back
+  // into the pod-template Deployment), then the settle script. Undoing to a named
+  // revision, never to "the previous one", cannot move a running version backwards: when
+  // the template already is that revision, undo changes nothing. Init containers run in
+  // order, before the main container. `stableRevision` and `stableHash` are expressions
+  // over the wait stage's context, resolved by Orca when this stage starts.
+  rollback(r, stableRevision, stableHash):: kube.job(
     r.application + '-rollback-', r.namespace, labels(r, 'rollback'),
-    [rolloutsCommand(r, 'undo', ['undo'])],
-    initContainers=[rolloutsCommand(r, 'abort', ['abort'])],
+    [scriptContainer(r, 'settle', settleScript, config.timeouts.rollbackSeconds, env=[
+      { name: 'STABLE_REVISION', value: stableRevision },
+      { name: 'STABLE_HASH', value: stableHash },
+    ])],
+    initContainers=[
+      rolloutsCommand(r, 'abort', ['abort']),
+      rolloutsCommand(r, 'undo', ['undo', '--to-revision', stableRevision]),
+    ],
     serviceAccountName=manifests.names(r).releaseAccount,
     activeDeadlineSeconds=config.timeouts.rollbackSeconds,
     ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,

@@ -5,6 +5,8 @@ local config = import '../config.libsonnet';
 {
   names(r):: {
     rollout: r.application,
+    // Holds the pod template the Rollout runs (see `podTemplate` below).
+    podTemplate: r.application + '-pod-template',
     activeService: r.application,
     previewService: r.application + '-preview',
     // Identity of the pipeline's own jobs (promote, abort, undo, wait).
@@ -24,6 +26,47 @@ local config = import '../config.libsonnet';
     for name in std.objectFields(r.env)
   ],
 
+  // The pod template of the application, in a Deployment that never runs a pod itself.
+  //
+  // Why a Deployment: Spinnaker binds the trigger's `docker/image` artifact only into the
+  // containers of kinds whose Clouddriver handler has artifact replacers (Deployment,
+  // ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, Pod); a Rollout is an unregistered
+  // custom resource with none, and a required artifact bound nowhere fails the Deploy
+  // stage (docs/spinnaker-rules.md, "Artifact binding"). Clouddriver binds the image here;
+  // the Rollout reads the template through `workloadRef` (Argo Rollouts resolves and
+  // watches it: rollout/templateref.go). `replicas: 0` and `scaleDown: never`: Argo
+  // Rollouts owns the pods; this Deployment only carries the template.
+  //
+  // Its name differs from the Rollout's: the Deployment controller and Argo Rollouts name
+  // ReplicaSets `<owner>-<hash of the template>` with the same hash function, so equal
+  // names would make the two controllers collide on ReplicaSet names.
+  podTemplate(r):: {
+    local n = $.names(r),
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: kube.metadata(n.podTemplate, r.namespace, $.podLabels(r)),
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: $.podLabels(r) },
+      template: {
+        metadata: { labels: $.podLabels(r) },
+        spec: {
+          containers: [
+            // Clouddriver replaces the image with the trigger's artifact (values.libsonnet, inManifest).
+            kube.container(r.application, r.imageParts.inManifest, env=(if r.env == {} then null else $.env(r)), resources=r.resources) + {
+              ports: [{ name: 'http', containerPort: r.port, protocol: 'TCP' }],
+              readinessProbe: {
+                httpGet: { path: r.healthCheckPath, port: 'http' },
+                periodSeconds: 5,
+                failureThreshold: 3,
+              },
+            },
+          ],
+        },
+      },
+    },
+  },
+
   rollout(r):: {
     local n = $.names(r),
     apiVersion: 'argoproj.io/v1alpha1',
@@ -37,45 +80,43 @@ local config = import '../config.libsonnet';
       replicas: r.replicas,
       revisionHistoryLimit: config.revisionHistoryLimit,
       selector: { matchLabels: $.podLabels(r) },
-      template: {
-        metadata: { labels: $.podLabels(r) },
-        spec: {
-          containers: [
-            kube.container(r.application, r.image, env=(if r.env == {} then null else $.env(r)), resources=r.resources) + {
-              ports: [{ name: 'http', containerPort: r.port, protocol: 'TCP' }],
-              readinessProbe: {
-                httpGet: { path: r.healthCheckPath, port: 'http' },
-                periodSeconds: 5,
-                failureThreshold: 3,
-              },
-            },
-          ],
-        },
-      },
+      workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: n.podTemplate, scaleDown: 'never' },
       strategy: {
         blueGreen: {
           activeService: n.activeService,
           previewService: n.previewService,
-          // The pipeline tests the preview and promotes it itself.
-          autoPromotionEnabled: r.autoPromotion,
+          // Always false: the pipeline promotes (also with AutoPromotion, right after the
+          // preview is ready), so that it knows which revision it replaced and can switch
+          // back to it when Verify fails.
+          autoPromotionEnabled: false,
           scaleDownDelaySeconds: r.scaleDownDelaySeconds,
         },
       },
     },
   },
 
-  // Lets the pipeline's jobs read, promote, abort and undo Rollouts in the application's
-  // namespace, and nothing else.
+  // Exactly what the pipeline's jobs do, and nothing else (docs/spinnaker-rules.md,
+  // "Permissions of the release jobs", lists each call with its upstream source):
+  // - the wait and settle scripts (kubectl): get the Rollout and the pod-template
+  //   Deployment, list ReplicaSets by label, and promote by patching rollouts/status;
+  // - kubectl-argo-rollouts `promote`: get rollouts, patch rollouts/status (and rollouts,
+  //   when spec.paused is set);
+  // - `abort`: patch rollouts/status;
+  // - `undo`: get rollouts, list replicasets, patch the workloadRef Deployment;
+  // - `status`: list and watch rollouts, replicasets, pods, experiments, analysisruns
+  //   and deployments (its informers; it waits for their caches before its --timeout
+  //   starts counting, so a missing one hangs the job).
   releaseAccess(r)::
     local n = $.names(r);
     [
       kube.serviceAccount(n.releaseAccount, r.namespace),
       kube.role(n.releaseAccount, r.namespace, [
-        { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
-        // promote and abort patch the status subresource (Argo Rollouts >= 0.10).
-        { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['get', 'patch', 'update'] },
-        // undo reads the previous revision from its ReplicaSet.
-        { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] },
+        { apiGroups: ['argoproj.io'], resources: ['experiments', 'analysisruns'], verbs: ['list', 'watch'] },
+        { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'watch'] },
+        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
       ]),
       kube.roleBinding(n.releaseAccount, r.namespace, n.releaseAccount, n.releaseAccount),
     ],
@@ -97,6 +138,7 @@ local config = import '../config.libsonnet';
     + [
       kube.service($.names(r).activeService, r.namespace, $.podLabels(r), r.port),
       kube.service($.names(r).previewService, r.namespace, $.podLabels(r), r.port),
+      $.podTemplate(r),
       $.rollout(r),
     ],
 }

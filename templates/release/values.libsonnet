@@ -16,6 +16,11 @@ local parseImage(image) =
                       || first == 'localhost');
   local path = if hasHost then parts[1:] else if std.length(parts) == 1 then ['library'] + parts else parts;
   {
+    // Clouddriver binds the trigger's image into a container whose image has the same
+    // name, reading the name as the reference without its tag: the part before the last
+    // `:`. `host:5000/app` would read as `host`, so such an image gets a placeholder tag
+    // that the binding replaces (upstream/artifact_replacer.rs; docs/spinnaker-rules.md).
+    inManifest: if std.length(std.findSubstr(':', first)) > 0 && hasHost then image + ':from-trigger' else image,
     registry: if hasHost then first else 'index.docker.io',
     repository: std.join('/', path),
     organization: std.join('/', path[:std.length(path) - 1]),
