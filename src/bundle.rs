@@ -78,7 +78,8 @@ impl Bundle {
         self.application.get("name").and_then(Value::as_str)
     }
 
-    /// Adds what every generated pipeline carries: a deterministic id and the marker.
+    /// Adds what every generated pipeline carries: a deterministic id and the marker; and
+    /// resolves pipeline triggers that name a pipeline of this bundle.
     pub fn finalize(&mut self) {
         let app_name = self.application_name().map(str::to_string);
         for p in &mut self.pipelines {
@@ -92,6 +93,26 @@ impl Bundle {
                 && let (Some(app), Some(name)) = (app, name)
             {
                 p.insert("id".into(), Value::String(marker::pipeline_id(&app, &name)));
+            }
+        }
+        // A pipeline trigger may name a pipeline of this bundle (the templates cannot
+        // compute ids): it gets that pipeline's id. Before stamping, which digests it.
+        let ids: Vec<(String, Value)> = self
+            .pipelines
+            .iter()
+            .filter_map(|p| Some((p.get("name")?.as_str()?.to_string(), p.get("id")?.clone())))
+            .collect();
+        for p in &mut self.pipelines {
+            if let Some(Value::Array(triggers)) = p.get_mut("triggers") {
+                for t in triggers.iter_mut() {
+                    if t.get("type").and_then(Value::as_str) != Some("pipeline") {
+                        continue;
+                    }
+                    let named = t.get("pipeline").and_then(Value::as_str).map(str::to_string);
+                    if let Some((_, id)) = named.and_then(|n| ids.iter().find(|(name, _)| *name == n)) {
+                        t["pipeline"] = id.clone();
+                    }
+                }
             }
             marker::stamp(p, &self.source);
         }

@@ -7,6 +7,7 @@
 use crate::bundle::Bundle;
 use crate::check::Checker;
 use crate::diag::{self, Diagnostic};
+use crate::platform::{self, Platform};
 use crate::render::{self, Renderer, Resolver};
 use crate::values::{self, discover::Input, schema::ValueSchema};
 use anyhow::Result;
@@ -25,6 +26,9 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// Worker threads; 0 = one per core.
     pub threads: usize,
+    /// `--platform DIR`: the platform's defaults and policy [default: `.kujira` in the
+    /// repository root, when it exists].
+    pub platform: Option<PathBuf>,
 }
 
 /// The outcome for one value file: a bundle when it compiled without errors, and every
@@ -34,6 +38,9 @@ pub struct Unit {
     pub file: String,
     pub bundle: Option<Bundle>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The application the file declares, with the position of its `Application` value,
+    /// for the checks across files.
+    pub application: Option<(String, (usize, usize))>,
 }
 
 /// What is shared read-only by all workers.
@@ -41,6 +48,9 @@ pub struct Compiler {
     schema: ValueSchema,
     checker: Checker,
     resolver: Resolver,
+    platform: Platform,
+    /// Problems in the platform's own files, reported once.
+    pub platform_problems: Vec<Diagnostic>,
 }
 
 impl Compiler {
@@ -52,10 +62,16 @@ impl Compiler {
                 anyhow::bail!("{flag} {}: not a directory", dir.display());
             }
         }
+        let schema = ValueSchema::new()?;
+        let dir = platform::locate(options.platform.as_deref(), options.root.as_deref())?;
+        let (platform, platform_problems) =
+            platform::load(dir.as_deref(), &schema, &platform::today());
         Ok(Self {
-            schema: ValueSchema::new()?,
+            schema,
             checker: Checker::new()?,
             resolver: Resolver::new(options.templates.as_deref(), &options.jpath),
+            platform,
+            platform_problems,
         })
     }
 
@@ -65,6 +81,7 @@ impl Compiler {
             file: input.display.clone(),
             bundle: None,
             diagnostics: Vec::new(),
+            application: None,
         };
         let file = match values::load(input) {
             Ok(f) => f,
@@ -74,14 +91,33 @@ impl Compiler {
             }
         };
         let mut secrets = values::rules::secrets(&file.value);
-        unit.diagnostics.extend(values::check(&file, &self.schema));
+        let application = file
+            .value
+            .get("Application")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if !application.is_empty() {
+            unit.application = Some((application.clone(), file.position("/Application", false)));
+        }
+        let defaults = self
+            .platform
+            .defaults
+            .as_ref()
+            .map(|d| d.for_application(&application));
+        let (checked, resolved) = values::check_with(&file, &self.schema, defaults.as_ref());
+        unit.diagnostics.extend(checked);
         let loaded = values::files::load(&file);
         unit.diagnostics.extend(loaded.diagnostics);
         secrets.extend(loaded.secrets);
+        if let Some(policy) = &self.platform.policy {
+            unit.diagnostics
+                .extend(policy.check(&file, &application, &resolved.environments));
+        }
 
         // Rendering invalid values would only add confusing template errors.
         if diag::count_errors(&unit.diagnostics) == 0 {
-            match self.render(&file, loaded.files, renderer) {
+            match self.render(&file, &resolved, defaults.as_ref(), loaded.files, renderer) {
                 Ok(bundle) => {
                     // Whatever a template produced must pass the output checks; a bundle
                     // that does not is never printed, written or pushed.
@@ -106,24 +142,56 @@ impl Compiler {
     fn render(
         &self,
         file: &values::ValueFile,
+        resolved: &values::Resolved,
+        defaults: Option<&Map<String, Value>>,
         files: std::collections::BTreeMap<String, String>,
         renderer: &Renderer,
     ) -> Result<Bundle, Diagnostic> {
-        let mut input = file.value.clone();
-        if let Value::Object(m) = &mut input {
-            let mut k = Map::new();
-            k.insert("source".into(), Value::String(file.source.clone()));
-            k.insert(
-                "files".into(),
-                Value::Object(
-                    files
-                        .into_iter()
-                        .map(|(p, t)| (p, Value::String(t)))
-                        .collect(),
-                ),
-            );
-            m.insert("_kujira".into(), Value::Object(k));
-        }
+        let mut input = resolved.values.clone();
+        let mut k = Map::new();
+        k.insert("source".into(), Value::String(file.source.clone()));
+        k.insert(
+            "files".into(),
+            Value::Object(
+                files
+                    .into_iter()
+                    .map(|(p, t)| (p, Value::String(t)))
+                    .collect(),
+            ),
+        );
+        k.insert(
+            "environments".into(),
+            Value::Array(
+                resolved
+                    .environments
+                    .iter()
+                    .map(|e| {
+                        let mut m = Map::new();
+                        m.insert(
+                            "name".into(),
+                            e.name.clone().map_or(Value::Null, Value::String),
+                        );
+                        m.insert("values".into(), Value::Object(e.values.clone()));
+                        Value::Object(m)
+                    })
+                    .collect(),
+            ),
+        );
+        k.insert(
+            "platformDefaults".into(),
+            Value::Array(
+                defaults
+                    .map(|d| {
+                        d.keys()
+                            .filter(|key| !file.value.get(key.as_str()).is_some())
+                            .map(|key| Value::String(key.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+        );
+        input.insert("_kujira".into(), Value::Object(k));
+        let input = Value::Object(input);
         let rendered = renderer
             .render(&input)
             .map_err(|e| render::to_diagnostic(&e, &file.display))?;
@@ -144,16 +212,69 @@ impl Compiler {
 pub fn compile(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
     let (inputs, problems) = values::discover::discover(paths, options.root.as_deref());
     let compiler = Compiler::new(options)?;
+    // One unit per platform file, so that the summary counts files.
+    let mut platform_units: Vec<Unit> = Vec::new();
+    for d in &compiler.platform_problems {
+        match platform_units.iter_mut().find(|u| u.file == d.file) {
+            Some(u) => u.diagnostics.push(d.clone()),
+            None => platform_units.push(Unit {
+                file: d.file.clone(),
+                bundle: None,
+                diagnostics: vec![d.clone()],
+                application: None,
+            }),
+        }
+    }
     let mut units: Vec<Unit> = problems
         .into_iter()
         .map(|d| Unit {
             file: d.file.clone(),
             bundle: None,
             diagnostics: vec![d],
+            application: None,
         })
         .collect();
-    units.extend(compile_inputs(&compiler, &inputs, options.threads));
+    units.extend(platform_units);
+    let mut compiled = compile_inputs(&compiler, &inputs, options.threads);
+    check_across_files(&mut compiled);
+    units.extend(compiled);
     Ok(units)
+}
+
+/// What no single file shows: two value files declaring the same application (Front50
+/// compares application names case-insensitively). Both files get the error, naming the
+/// other, and neither is built: `build -o`, `diff` and `push` would refuse them, so
+/// `validate` (the pre-commit check) must too.
+pub fn check_across_files(units: &mut [Unit]) {
+    let declared: Vec<(usize, String)> = units
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.application.as_ref().map(|(a, _)| (i, a.to_lowercase())))
+        .collect();
+    for (i, app) in &declared {
+        let others: Vec<String> = declared
+            .iter()
+            .filter(|(j, other)| j != i && other == app)
+            .map(|(j, _)| units[*j].file.clone())
+            .collect();
+        if others.is_empty() {
+            continue;
+        }
+        let unit = &mut units[*i];
+        let (name, at) = unit.application.clone().unwrap_or_default();
+        unit.diagnostics.push(
+            Diagnostic::error(
+                unit.file.clone(),
+                format!(
+                    "application `{name}` is also declared by {}: an application is declared by one value file (list its environments under `Environments`)",
+                    others.join(", ")
+                ),
+            )
+            .at(Some(at))
+            .with_path("Application"),
+        );
+        unit.bundle = None;
+    }
 }
 
 /// Workers take the next input by index; results are put back in input order, so the

@@ -10,6 +10,9 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Information worth recording, not a problem (an exemption from the release policy
+    /// that applies, listed for audits).
+    Note,
     Warning,
     Error,
 }
@@ -17,6 +20,7 @@ pub enum Severity {
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
         }
@@ -46,6 +50,10 @@ impl Diagnostic {
 
     pub fn warning(file: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, file, message)
+    }
+
+    pub fn note(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Severity::Note, file, message)
     }
 
     fn new(severity: Severity, file: impl Into<String>, message: impl Into<String>) -> Self {
@@ -125,6 +133,13 @@ pub fn render_json(diagnostics: &[Diagnostic]) -> String {
 
 pub fn count_errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics.iter().filter(|d| d.is_error()).count()
+}
+
+pub fn count_warnings(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count()
 }
 
 /// Words that make a key name a secret's (`DB_PASSWORD`, `apiToken`, `BASIC_AUTH`).

@@ -18,6 +18,7 @@ pub mod describe;
 pub mod diag;
 pub mod gate;
 pub mod marker;
+pub mod platform;
 pub mod plan;
 pub mod render;
 pub mod term;

@@ -37,8 +37,9 @@ enum Command {
     Build(BuildArgs),
     /// Check value files and everything they render to; report every problem
     Validate(ValidateArgs),
-    /// Print the JSON Schema of value.json
-    Schema,
+    /// Print the JSON Schema of value.json (as this platform applies it), or of the
+    /// platform's defaults.json or policy.json
+    Schema(SchemaArgs),
     /// Compare the pipelines in Spinnaker with what the value files declare
     Diff(DiffArgs),
     /// Make Spinnaker's pipelines equal to what the value files declare
@@ -67,9 +68,25 @@ pub struct CompileArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
+    /// The platform team's settings: DIR/defaults.json (value defaults) and DIR/policy.json
+    /// (release policy) [default: .kujira in the repository root, when it exists]
+    #[arg(long, value_name = "DIR", env = "KUJIRA_PLATFORM")]
+    pub platform: Option<PathBuf>,
+
     /// Compile with N threads [default: one per core]
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+}
+
+#[derive(Args)]
+struct SchemaArgs {
+    /// Which file's schema
+    #[arg(value_enum, default_value_t = cmd::schema::Which::Value)]
+    which: cmd::schema::Which,
+
+    /// The platform's settings directory [default: .kujira in the repository root]
+    #[arg(long, value_name = "DIR", env = "KUJIRA_PLATFORM")]
+    platform: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -177,7 +194,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(a) => cmd::build::run(&a.compile, a.output.as_deref()),
         Command::Validate(a) => cmd::validate::run(&a.compile, a.format),
-        Command::Schema => cmd::schema::run(),
+        Command::Schema(a) => cmd::schema::run(a.which, a.platform.as_deref()),
         Command::Diff(a) => cmd::diff::run(&a.compile, &a.gate, a.summary, a.prune),
         Command::Push(a) => cmd::push::run(
             &a.compile,

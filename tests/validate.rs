@@ -5,8 +5,9 @@ mod support;
 
 use support::test::{Test, project_dir};
 
-/// Each directory of `tests/corpus/` holds one bad input (`value.json`, maybe the files
-/// it names, maybe a `templates/` override) and its exact diagnostics are a snapshot.
+/// Each directory of `tests/corpus/` holds one bad input (`value.json`, or several under
+/// `teams/`; maybe the files they name, a `templates/` override, the platform's `.kujira/`
+/// settings) and its exact diagnostics are a snapshot.
 #[test]
 fn corpus_of_bad_inputs() {
     let corpus = project_dir().join("tests/corpus");
@@ -23,11 +24,19 @@ fn corpus_of_bad_inputs() {
     for case in cases {
         let dir = corpus.join(&case);
         let mut cmd = std::process::Command::new(support::test::BIN);
+        // A case with `teams/` holds several value files; one with `.kujira/` has platform
+        // settings. Exemptions expire relative to a fixed day.
+        let target = if dir.join("teams").is_dir() { "teams" } else { "value.json" };
         cmd.current_dir(&dir)
-            .args(["validate", "value.json"])
-            .env_remove("KUJIRA_TEMPLATES");
+            .args(["validate", target])
+            .env_remove("KUJIRA_TEMPLATES")
+            .env_remove("KUJIRA_PLATFORM")
+            .env("KUJIRA_TODAY", "2026-12-02");
         if dir.join("templates").is_dir() {
             cmd.args(["--templates", "templates"]);
+        }
+        if dir.join(".kujira").is_dir() {
+            cmd.args(["--platform", ".kujira"]);
         }
         let out = cmd.output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -57,8 +66,8 @@ fn every_problem_in_every_file_in_one_run() {
              teams/b/value.json:1:52: error: Email: expected an email address, got \"nobody\"\n\
              teams/c/value.json:1:1: error: missing required key `Email` (Owner's email address; Spinnaker requires one to create the application)\n\
              teams/c/value.json:1:1: error: missing required key `Notification` (Where Slack notifications go: a channel name (all of starting, complete and failed are notified), or an object choosing the events)\n\
-             teams/c/value.json:1:1: error: missing required key `Account` (Spinnaker Kubernetes account (cluster) to deploy to)\n\
              teams/c/value.json:1:1: error: missing required key `Image` (Container image repository without tag or digest; the tag comes from the artifact that triggers the pipeline)\n\
+             teams/c/value.json:1:1: error: missing required key `Account` (Spinnaker Kubernetes account (cluster) to deploy to)\n\
              teams/c/value.json:3:15: error: Replicas: expected an integer, got \"2\"\n\
              7 errors in 2 of 3 files\n",
         )

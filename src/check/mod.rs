@@ -120,6 +120,7 @@ impl<'f> Report<'f> {
         let d = match severity {
             Severity::Error => Diagnostic::error(self.file, message),
             Severity::Warning => Diagnostic::warning(self.file, message),
+            Severity::Note => Diagnostic::note(self.file, message),
         }
         .with_path(path);
         self.diagnostics.push(d);

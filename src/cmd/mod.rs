@@ -19,6 +19,7 @@ impl CompileArgs {
             jpath: self.jpath.clone(),
             root: self.root.clone(),
             threads: self.jobs.map_or(0, usize::from),
+            platform: self.platform.clone(),
         }
     }
 }

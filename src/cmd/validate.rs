@@ -19,7 +19,7 @@ pub fn run(args: &CompileArgs, format: Format) -> Result<Outcome> {
             if errors > 0 {
                 eprintln!("{}", super::failure_summary(&units));
             } else {
-                let warnings = diagnostics.len();
+                let warnings = diag::count_warnings(&diagnostics);
                 let files = units.iter().filter(|u| u.bundle.is_some()).count();
                 let mut line = format!("{files} file{} ok", super::plural(files));
                 if warnings > 0 {

@@ -43,7 +43,23 @@ pub fn load(file: &ValueFile) -> Loaded {
         _ => Path::new(".").to_path_buf(),
     };
     let mut total = 0usize;
-    for (pointer, kind) in FILE_KEYS {
+    // The top-level keys, and the same keys in each environment.
+    let environments = file
+        .value
+        .get("Environments")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let keys: Vec<(String, Kind)> = FILE_KEYS
+        .iter()
+        .map(|(p, k)| (p.to_string(), *k))
+        .chain((0..environments).flat_map(|i| {
+            FILE_KEYS
+                .iter()
+                .map(move |(p, k)| (format!("/Environments/{i}{p}"), *k))
+        }))
+        .collect();
+    for (pointer, kind) in &keys {
+        let pointer = pointer.as_str();
         let Some(written) = file.value.pointer(pointer).and_then(Value::as_str) else {
             continue;
         };

@@ -2,6 +2,7 @@
 //! syntax (with positions), schema, cross-field rules, and the files it points at.
 
 pub mod discover;
+pub mod environments;
 pub mod files;
 pub mod parse;
 pub mod rules;
@@ -144,18 +145,55 @@ pub fn from_bytes(input: &Input, bytes: Vec<u8>) -> Result<ValueFile, Diagnostic
     })
 }
 
+/// What a value file means once the platform's defaults are under it.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// The top-level values, defaults filled in: the templates' `values`.
+    pub values: serde_json::Map<String, Value>,
+    pub environments: Vec<environments::Environment>,
+}
+
 /// Everything that can be said about a parsed value file without reading other files:
 /// duplicate keys, the schema, the cross-field rules.
 pub fn check(file: &ValueFile, schema: &schema::ValueSchema) -> Vec<Diagnostic> {
+    check_with(file, schema, None).0
+}
+
+/// [`check`] with the platform's defaults (already filled in for this application)
+/// applied: keys the platform sets are not required, and the values the templates and the
+/// policy see are resolved.
+pub fn check_with(
+    file: &ValueFile,
+    schema: &schema::ValueSchema,
+    defaults: Option<&serde_json::Map<String, Value>>,
+) -> (Vec<Diagnostic>, Resolved) {
     let mut out = duplicate_keys(file);
+    let empty = serde_json::Map::new();
+    let own = file.value.as_object().unwrap_or(&empty);
+    let resolved = match file.value.as_object() {
+        Some(own) => Resolved {
+            values: environments::top_level(own, defaults),
+            environments: environments::expand(own, defaults),
+        },
+        None => Resolved::default(),
+    };
+    let checked = match file.value.as_object() {
+        Some(_) => Value::Object(resolved.values.clone()),
+        None => file.value.clone(),
+    };
     out.extend(
         schema
-            .check(&file.value)
+            .check(&checked)
             .into_iter()
+            // A key the platform set is checked in the platform's file, not here.
+            .filter(|i| {
+                let top = i.pointer.split('/').nth(1).unwrap_or("");
+                top.is_empty() || own.contains_key(&top.replace("~1", "/").replace("~0", "~"))
+            })
             .map(|i| file.diagnostic(&i.pointer, i.at_key, i.message)),
     );
-    out.extend(rules::check(file));
-    out
+    out.extend(rules::check(file, &resolved.environments));
+    (out, resolved)
 }
 
 /// Keys written twice in one object: JSON parsers keep the last one silently.

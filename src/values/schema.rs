@@ -35,11 +35,17 @@ impl ValueSchema {
     pub fn new() -> Result<Self> {
         let schema: Value =
             serde_json::from_str(SCHEMA_TEXT).context("the embedded value schema is not JSON")?;
+        Self::with_schema(schema)
+    }
+
+    /// Another draft 2020-12 schema explained the same way (the platform's defaults and
+    /// policy files).
+    pub fn with_schema(schema: Value) -> Result<Self> {
         let validator = jsonschema::options()
             .with_draft(Draft::Draft202012)
             .should_validate_formats(true)
             .build(&schema)
-            .map_err(|e| anyhow::anyhow!("the embedded value schema does not compile: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("an embedded schema does not compile: {e}"))?;
         Ok(Self { validator, schema })
     }
 
@@ -106,8 +112,11 @@ impl ValueSchema {
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
+                // A `required` inside `if`/`then` has no `properties` beside it: at the top
+                // level, the document's own describe the key.
                 let about = node()
                     .and_then(|n| n.get("properties"))
+                    .or_else(|| pointer.is_empty().then(|| self.schema.get("properties")).flatten())
                     .and_then(|p| p.get(name))
                     .and_then(|p| p.get("description"))
                     .and_then(Value::as_str)

@@ -24,4 +24,18 @@
     source: source,
     expectedArtifactIds: artifactIds,
   },
+
+  // Starts the pipeline when `pipeline` of `application` ends with one of `statuses`
+  // (Orca's DependentPipelineStarter: `successful`, `failed`, `canceled`). The triggered
+  // execution receives the artifacts of the one that triggered it (its stages' outputs and
+  // its own trigger's artifacts). `pipeline` is the triggering pipeline's id; kujira-gen
+  // replaces the name of a pipeline of the same bundle by its id (src/bundle.rs).
+  pipeline(application, pipeline, statuses, artifactIds):: {
+    type: 'pipeline',
+    enabled: true,
+    application: application,
+    pipeline: pipeline,
+    status: statuses,
+    expectedArtifactIds: artifactIds,
+  },
 }

@@ -1,0 +1,124 @@
+//! The platform team's settings, kept in the GitOps repository beside the teams' value
+//! files: defaults for value files (`defaults.json`) and the release policy
+//! (`policy.json`), both in one directory, `.kujira/` at the repository root unless
+//! `--platform DIR` (or `KUJIRA_PLATFORM`) names another. Without the directory, or
+//! without either file, nothing changes: the built-in settings require every key, and the
+//! built-in policy is empty. See docs/platform.md.
+
+pub mod defaults;
+pub mod policy;
+
+use crate::diag::Diagnostic;
+use crate::values::schema::ValueSchema;
+use std::path::{Path, PathBuf};
+
+/// Where the platform settings live by default, under the repository root.
+pub const DEFAULT_DIR: &str = ".kujira";
+
+#[derive(Debug, Default)]
+pub struct Platform {
+    pub defaults: Option<defaults::Defaults>,
+    pub policy: Option<policy::Policy>,
+}
+
+/// The platform directory: `explicit` (which must exist), else `.kujira` in the
+/// repository root (`root`, or the nearest directory above the current one that holds
+/// `.git`), when it exists.
+pub fn locate(explicit: Option<&Path>, root: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(dir) = explicit {
+        if !dir.is_dir() {
+            anyhow::bail!("--platform {}: not a directory", dir.display());
+        }
+        return Ok(Some(dir.to_path_buf()));
+    }
+    let root = match root {
+        Some(r) => Some(r.to_path_buf()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|cwd| cwd.ancestors().find(|a| a.join(".git").exists()).map(Path::to_path_buf)),
+    };
+    Ok(root
+        .map(|r| r.join(DEFAULT_DIR))
+        .filter(|d| d.is_dir()))
+}
+
+/// Reads the platform's files in `dir`. Problems in them are diagnostics of their own
+/// file; a file with errors is left out (its defaults are not applied, its policy not
+/// enforced: the errors fail the run anyway).
+pub fn load(dir: Option<&Path>, value_schema: &ValueSchema, today: &str) -> (Platform, Vec<Diagnostic>) {
+    let mut platform = Platform::default();
+    let mut problems = Vec::new();
+    let Some(dir) = dir else {
+        return (platform, problems);
+    };
+    let defaults_path = dir.join(defaults::FILE_NAME);
+    if defaults_path.exists() {
+        match defaults::load(&defaults_path, value_schema) {
+            Ok((d, mut ds)) => {
+                let failed = crate::diag::count_errors(&ds) > 0;
+                problems.append(&mut ds);
+                if !failed {
+                    platform.defaults = Some(d);
+                }
+            }
+            Err(d) => problems.push(d),
+        }
+    }
+    let policy_path = dir.join(policy::FILE_NAME);
+    if policy_path.exists() {
+        match policy::load(&policy_path, today) {
+            Ok((p, mut ds)) => {
+                let failed = crate::diag::count_errors(&ds) > 0;
+                problems.append(&mut ds);
+                if !failed {
+                    platform.policy = Some(p);
+                }
+            }
+            Err(d) => problems.push(d),
+        }
+    }
+    problems.sort_by_key(|d| (d.file.clone(), d.line, d.column));
+    (platform, problems)
+}
+
+/// Today as `YYYY-MM-DD` (UTC), or `KUJIRA_TODAY` when set (for reproducible tests and
+/// audits of a past date).
+pub fn today() -> String {
+    if let Ok(t) = std::env::var("KUJIRA_TODAY")
+        && policy::is_date(&t)
+    {
+        return t;
+    }
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    civil_date(days as i64)
+}
+
+/// The proleptic Gregorian date of a day number (days since 1970-01-01), after Howard
+/// Hinnant's `civil_from_days`.
+pub fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(19_723), "2024-01-01");
+        assert_eq!(civil_date(20_789), "2026-12-02");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+    }
+}
