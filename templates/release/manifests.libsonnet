@@ -98,7 +98,8 @@ local config = import '../config.libsonnet';
   // Exactly what the pipeline's jobs do, and nothing else (docs/spinnaker-rules.md,
   // "Permissions of the release jobs", lists each call with its upstream source):
   // - the wait and settle scripts (kubectl): get the Rollout and the pod-template
-  //   Deployment, list ReplicaSets by label, and promote by patching rollouts/status;
+  //   Deployment, list ReplicaSets by label, and promote by patching rollouts/status
+  //   (`kubectl patch --subresource=status` gets the subresource first);
   // - kubectl-argo-rollouts `promote`: get rollouts, patch rollouts/status (and rollouts,
   //   when spec.paused is set);
   // - `abort`: patch rollouts/status;
@@ -112,7 +113,8 @@ local config = import '../config.libsonnet';
       kube.serviceAccount(n.releaseAccount, r.namespace),
       kube.role(n.releaseAccount, r.namespace, [
         { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'list', 'watch', 'patch'] },
-        { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] },
+        // kubectl patch --subresource=status reads the subresource before patching it.
+        { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['get', 'patch'] },
         { apiGroups: ['argoproj.io'], resources: ['experiments', 'analysisruns'], verbs: ['list', 'watch'] },
         { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'watch'] },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
