@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod fake_gate;
+pub mod fake_kube;
 pub mod test;
