@@ -1,6 +1,9 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod argo_model;
 pub mod fake_gate;
+pub mod fake_kube;
+pub mod orca;
 pub mod spel;
 pub mod test;
