@@ -108,8 +108,13 @@ impl Bundle {
                     if t.get("type").and_then(Value::as_str) != Some("pipeline") {
                         continue;
                     }
-                    let named = t.get("pipeline").and_then(Value::as_str).map(str::to_string);
-                    if let Some((_, id)) = named.and_then(|n| ids.iter().find(|(name, _)| *name == n)) {
+                    let named = t
+                        .get("pipeline")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    if let Some((_, id)) =
+                        named.and_then(|n| ids.iter().find(|(name, _)| *name == n))
+                    {
                         t["pipeline"] = id.clone();
                     }
                 }

@@ -183,7 +183,7 @@ impl Compiler {
                 defaults
                     .map(|d| {
                         d.keys()
-                            .filter(|key| !file.value.get(key.as_str()).is_some())
+                            .filter(|key| file.value.get(key.as_str()).is_none())
                             .map(|key| Value::String(key.clone()))
                             .collect()
                     })

@@ -29,6 +29,9 @@
     promoteSeconds: 300,
     verifySeconds: 900,
     rollbackSeconds: 600,
+    // How long Verify watches the promoted version under live traffic (part of
+    // verifySeconds).
+    verifySoakSeconds: 120,
   },
 
   // Finished jobs are deleted by Kubernetes after this long.

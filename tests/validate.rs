@@ -26,7 +26,11 @@ fn corpus_of_bad_inputs() {
         let mut cmd = std::process::Command::new(support::test::BIN);
         // A case with `teams/` holds several value files; one with `.kujira/` has platform
         // settings. Exemptions expire relative to a fixed day.
-        let target = if dir.join("teams").is_dir() { "teams" } else { "value.json" };
+        let target = if dir.join("teams").is_dir() {
+            "teams"
+        } else {
+            "value.json"
+        };
         cmd.current_dir(&dir)
             .args(["validate", target])
             .env_remove("KUJIRA_TEMPLATES")

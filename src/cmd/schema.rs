@@ -32,9 +32,19 @@ pub fn run(which: Which, platform_dir: Option<&Path>) -> Result<Outcome> {
             let dir = platform::locate(platform_dir, None)?;
             let schema = ValueSchema::new()?;
             let (p, problems) = platform::load(dir.as_deref(), &schema, &platform::today());
-            eprint!("{}", kujira_gen::diag::render_human(&problems.into_iter().filter(|d| d.is_error()).collect::<Vec<_>>()));
+            eprint!(
+                "{}",
+                kujira_gen::diag::render_human(
+                    &problems
+                        .into_iter()
+                        .filter(|d| d.is_error())
+                        .collect::<Vec<_>>()
+                )
+            );
             match p.defaults {
-                Some(d) => kujira_gen::bundle::to_pretty(&defaults::annotate_schema(schema.schema(), &d)),
+                Some(d) => {
+                    kujira_gen::bundle::to_pretty(&defaults::annotate_schema(schema.schema(), &d))
+                }
                 None => SCHEMA_TEXT.to_string(),
             }
         }

@@ -44,7 +44,9 @@ impl Defaults {
 fn substitute(v: &Value, application: &str) -> Value {
     match v {
         Value::String(s) => Value::String(s.replace(PLACEHOLDER, application)),
-        Value::Array(items) => Value::Array(items.iter().map(|x| substitute(x, application)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|x| substitute(x, application)).collect())
+        }
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, x)| (k.clone(), substitute(x, application)))
@@ -65,18 +67,28 @@ pub fn schema_for_defaults(value_schema: &Value) -> Value {
         }
         m.insert(
             "description".into(),
-            Value::String("The platform's defaults for kujira-gen value files (`.kujira/defaults.json`).".into()),
+            Value::String(
+                "The platform's defaults for kujira-gen value files (`.kujira/defaults.json`)."
+                    .into(),
+            ),
         );
     }
     s
 }
 
 /// Reads and validates the defaults file. `Err` when it cannot be read or parsed at all.
-pub fn load(path: &Path, value_schema: &ValueSchema) -> Result<(Defaults, Vec<Diagnostic>), Diagnostic> {
+pub fn load(
+    path: &Path,
+    value_schema: &ValueSchema,
+) -> Result<(Defaults, Vec<Diagnostic>), Diagnostic> {
     let file = read(path)?;
     let mut problems = values::duplicate_keys(&file);
     let Value::Object(map) = &file.value else {
-        return Err(file.diagnostic("", false, "the platform's defaults must be a JSON object of value-file keys"));
+        return Err(file.diagnostic(
+            "",
+            false,
+            "the platform's defaults must be a JSON object of value-file keys",
+        ));
     };
     if map.contains_key("Application") {
         problems.push(file.diagnostic(
@@ -99,7 +111,9 @@ pub fn load(path: &Path, value_schema: &ValueSchema) -> Result<(Defaults, Vec<Di
             .and_then(Value::as_str)
             .is_some_and(|s| s.contains(PLACEHOLDER))
         {
-            d = d.with_note(format!("checked with {PLACEHOLDER} read as `{SAMPLE_APPLICATION}`"));
+            d = d.with_note(format!(
+                "checked with {PLACEHOLDER} read as `{SAMPLE_APPLICATION}`"
+            ));
         }
         problems.push(d);
     }

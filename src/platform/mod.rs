@@ -33,19 +33,26 @@ pub fn locate(explicit: Option<&Path>, root: Option<&Path>) -> anyhow::Result<Op
     }
     let root = match root {
         Some(r) => Some(r.to_path_buf()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|cwd| cwd.ancestors().find(|a| a.join(".git").exists()).map(Path::to_path_buf)),
+        // Relative to the current directory (`../../.kujira`), so that messages name it as
+        // a person in the repository would.
+        None => std::env::current_dir().ok().and_then(|cwd| {
+            cwd.ancestors()
+                .enumerate()
+                .find(|(_, a)| a.join(".git").exists())
+                .map(|(up, _)| (0..up).map(|_| "..").collect::<PathBuf>())
+        }),
     };
-    Ok(root
-        .map(|r| r.join(DEFAULT_DIR))
-        .filter(|d| d.is_dir()))
+    Ok(root.map(|r| r.join(DEFAULT_DIR)).filter(|d| d.is_dir()))
 }
 
 /// Reads the platform's files in `dir`. Problems in them are diagnostics of their own
-/// file; a file with errors is left out (its defaults are not applied, its policy not
-/// enforced: the errors fail the run anyway).
-pub fn load(dir: Option<&Path>, value_schema: &ValueSchema, today: &str) -> (Platform, Vec<Diagnostic>) {
+/// file. Defaults with errors are not applied (the errors fail the run anyway); a policy's
+/// valid rules are enforced whatever else is wrong in it.
+pub fn load(
+    dir: Option<&Path>,
+    value_schema: &ValueSchema,
+    today: &str,
+) -> (Platform, Vec<Diagnostic>) {
     let mut platform = Platform::default();
     let mut problems = Vec::new();
     let Some(dir) = dir else {
@@ -66,13 +73,12 @@ pub fn load(dir: Option<&Path>, value_schema: &ValueSchema, today: &str) -> (Pla
     }
     let policy_path = dir.join(policy::FILE_NAME);
     if policy_path.exists() {
+        // Kept with errors too: a rule that is wrong is left out, an exemption that expired
+        // no longer exempts, and the other rules still apply.
         match policy::load(&policy_path, today) {
             Ok((p, mut ds)) => {
-                let failed = crate::diag::count_errors(&ds) > 0;
                 problems.append(&mut ds);
-                if !failed {
-                    platform.policy = Some(p);
-                }
+                platform.policy = Some(p);
             }
             Err(d) => problems.push(d),
         }

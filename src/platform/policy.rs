@@ -92,8 +92,12 @@ pub fn is_date(s: &str) -> bool {
 }
 
 fn strings(v: Option<&Value>) -> Option<Vec<String>> {
-    v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+    v.and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    })
 }
 
 fn location(file: &ValueFile, pointer: &str) -> String {
@@ -105,8 +109,12 @@ fn location(file: &ValueFile, pointer: &str) -> String {
 pub fn load(path: &Path, today: &str) -> Result<(Policy, Vec<Diagnostic>), Diagnostic> {
     let file = super::defaults::read(path)?;
     let mut problems = values::duplicate_keys(&file);
-    let schema_value: Value = serde_json::from_str(SCHEMA_TEXT)
-        .map_err(|e| Diagnostic::error(file.display.clone(), format!("the embedded policy schema is not JSON: {e}")))?;
+    let schema_value: Value = serde_json::from_str(SCHEMA_TEXT).map_err(|e| {
+        Diagnostic::error(
+            file.display.clone(),
+            format!("the embedded policy schema is not JSON: {e}"),
+        )
+    })?;
     let schema = ValueSchema::with_schema(schema_value)
         .map_err(|e| Diagnostic::error(file.display.clone(), format!("{e:#}")))?;
     let issues = schema.check(&file.value);
@@ -122,23 +130,53 @@ pub fn load(path: &Path, today: &str) -> Result<(Policy, Vec<Diagnostic>), Diagn
     if !schema_ok {
         return Ok((policy, problems));
     }
-    let rules = file.value.get("Rules").and_then(Value::as_array).cloned().unwrap_or_default();
+    let rules = file
+        .value
+        .get("Rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for (i, r) in rules.iter().enumerate() {
         let pointer = format!("/Rules/{i}");
-        let name = r.get("Name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = r
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if policy.rules.iter().any(|x| x.name == name) {
-            problems.push(file.diagnostic(&format!("{pointer}/Name"), false, format!("a second rule named `{name}`: exemptions name rules, so names must be unique")));
+            problems.push(file.diagnostic(
+                &format!("{pointer}/Name"),
+                false,
+                format!(
+                    "a second rule named `{name}`: exemptions name rules, so names must be unique"
+                ),
+            ));
             continue;
         }
-        let present: Vec<&str> = CHECK_KEYS.iter().copied().filter(|k| r.get(*k).is_some()).collect();
+        let present: Vec<&str> = CHECK_KEYS
+            .iter()
+            .copied()
+            .filter(|k| r.get(*k).is_some())
+            .collect();
         let check = match present.as_slice() {
             ["RequireTestOrJudgment"] => Check::RequireTestOrJudgment,
             ["ForbidAutoPromotion"] => Check::ForbidAutoPromotion,
             ["MinReplicas"] => Check::MinReplicas(r["MinReplicas"].as_i64().unwrap_or(1)),
-            ["AllowedRegistries"] => Check::AllowedRegistries(strings(r.get("AllowedRegistries")).unwrap_or_default()),
-            ["RequireNotificationOn"] => Check::RequireNotificationOn(strings(r.get("RequireNotificationOn")).unwrap_or_default()),
+            ["AllowedRegistries"] => {
+                Check::AllowedRegistries(strings(r.get("AllowedRegistries")).unwrap_or_default())
+            }
+            ["RequireNotificationOn"] => Check::RequireNotificationOn(
+                strings(r.get("RequireNotificationOn")).unwrap_or_default(),
+            ),
             [] => {
-                problems.push(file.diagnostic(&pointer, false, format!("rule `{name}` has no check: give it one of {}", CHECK_KEYS.join(", "))));
+                problems.push(file.diagnostic(
+                    &pointer,
+                    false,
+                    format!(
+                        "rule `{name}` has no check: give it one of {}",
+                        CHECK_KEYS.join(", ")
+                    ),
+                ));
                 continue;
             }
             more => {
@@ -149,22 +187,44 @@ pub fn load(path: &Path, today: &str) -> Result<(Policy, Vec<Diagnostic>), Diagn
         policy.rules.push(Rule {
             name,
             location: location(&file, &pointer),
-            description: r.get("Description").and_then(Value::as_str).map(str::to_string),
+            description: r
+                .get("Description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             environments: strings(r.get("Environments")),
             accounts: strings(r.get("Accounts")),
             check,
         });
     }
-    let exemptions = file.value.get("Exemptions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let exemptions = file
+        .value
+        .get("Exemptions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for (i, e) in exemptions.iter().enumerate() {
         let pointer = format!("/Exemptions/{i}");
-        let field = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-        let (application, rule, reason, expires) = (field("Application"), field("Rule"), field("Reason"), field("Expires"));
+        let field = |k: &str| {
+            e.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (application, rule, reason, expires) = (
+            field("Application"),
+            field("Rule"),
+            field("Reason"),
+            field("Expires"),
+        );
         if !policy.rules.iter().any(|r| r.name == rule) {
             let hint = closest(&rule, policy.rules.iter().map(|r| r.name.as_str()))
                 .map(|b| format!("; did you mean `{b}`?"))
                 .unwrap_or_default();
-            problems.push(file.diagnostic(&format!("{pointer}/Rule"), false, format!("names rule `{rule}`, which this policy does not have{hint}")));
+            problems.push(file.diagnostic(
+                &format!("{pointer}/Rule"),
+                false,
+                format!("names rule `{rule}`, which this policy does not have{hint}"),
+            ));
             continue;
         }
         let expired = expires.as_str() < today;
@@ -225,23 +285,33 @@ fn violation(rule: &Rule, env: &Environment) -> Option<Violation> {
     match &rule.check {
         Check::RequireTestOrJudgment => {
             let tested = v.get("ScenarioTest").is_some_and(Value::is_object);
-            let judged = v.get("ManualJudgment").is_some_and(|j| j != &Value::Bool(false));
+            let judged = v
+                .get("ManualJudgment")
+                .is_some_and(|j| j != &Value::Bool(false));
             (!tested && !judged).then(|| Violation {
                 key: None,
                 problem: "it has no ScenarioTest and no ManualJudgment".into(),
                 fix: "add a `ScenarioTest`, or `\"ManualJudgment\": true`".into(),
             })
         }
-        Check::ForbidAutoPromotion => (v.get("AutoPromotion") == Some(&Value::Bool(true))).then(|| Violation {
-            key: Some("AutoPromotion"),
-            problem: "`AutoPromotion` is true".into(),
-            fix: "remove `AutoPromotion`".into(),
-        }),
+        Check::ForbidAutoPromotion => {
+            (v.get("AutoPromotion") == Some(&Value::Bool(true))).then(|| Violation {
+                key: Some("AutoPromotion"),
+                problem: "`AutoPromotion` is true".into(),
+                fix: "remove `AutoPromotion`".into(),
+            })
+        }
         Check::MinReplicas(min) => {
-            let replicas = v.get("Replicas").and_then(Value::as_i64).unwrap_or(DEFAULT_REPLICAS);
+            let replicas = v
+                .get("Replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(DEFAULT_REPLICAS);
             (replicas < *min).then(|| Violation {
                 key: v.contains_key("Replicas").then_some("Replicas"),
-                problem: format!("it runs {replicas} replica{}", if replicas == 1 { "" } else { "s" }),
+                problem: format!(
+                    "it runs {replicas} replica{}",
+                    if replicas == 1 { "" } else { "s" }
+                ),
                 fix: format!("set `\"Replicas\": {min}` or more"),
             })
         }
@@ -250,13 +320,21 @@ fn violation(rule: &Rule, env: &Environment) -> Option<Violation> {
             (!prefixes.iter().any(|p| image.starts_with(p.as_str()))).then(|| Violation {
                 key: Some("Image"),
                 problem: format!("its image `{image}` is not from an approved registry"),
-                fix: format!("use an image under {}", prefixes.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")),
+                fix: format!(
+                    "use an image under {}",
+                    prefixes
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             })
         }
         Check::RequireNotificationOn(events) => {
             let when: Vec<String> = match v.get("Notification") {
                 Some(Value::String(_)) => ALL_EVENTS.iter().map(|e| e.to_string()).collect(),
-                Some(Value::Object(n)) => strings(n.get("When")).unwrap_or_else(|| ALL_EVENTS.iter().map(|e| e.to_string()).collect()),
+                Some(Value::Object(n)) => strings(n.get("When"))
+                    .unwrap_or_else(|| ALL_EVENTS.iter().map(|e| e.to_string()).collect()),
                 _ => Vec::new(),
             };
             let missing: Vec<&String> = events.iter().filter(|e| !when.contains(e)).collect();
@@ -264,9 +342,20 @@ fn violation(rule: &Rule, env: &Environment) -> Option<Violation> {
                 key: Some("Notification"),
                 problem: format!(
                     "its Notification does not notify on {}",
-                    missing.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+                    missing
+                        .iter()
+                        .map(|e| format!("`{e}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
-                fix: format!("add {} to `Notification.When`", missing.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", ")),
+                fix: format!(
+                    "add {} to `Notification.When`",
+                    missing
+                        .iter()
+                        .map(|e| format!("\"{e}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             })
         }
     }
@@ -274,7 +363,12 @@ fn violation(rule: &Rule, env: &Environment) -> Option<Violation> {
 
 impl Policy {
     /// The violations (errors) and exempted violations (notes) of one value file.
-    pub fn check(&self, file: &ValueFile, application: &str, environments: &[Environment]) -> Vec<Diagnostic> {
+    pub fn check(
+        &self,
+        file: &ValueFile,
+        application: &str,
+        environments: &[Environment],
+    ) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for env in environments {
             let env_words = match &env.name {
@@ -282,7 +376,9 @@ impl Policy {
                 None => "the release".to_string(),
             };
             for rule in self.rules.iter().filter(|r| r.applies_to(env)) {
-                let Some(v) = violation(rule, env) else { continue };
+                let Some(v) = violation(rule, env) else {
+                    continue;
+                };
                 // Point at the key that breaks the rule when the value file set it, else at
                 // the environment (or the file) that lacks what the rule asks.
                 let origin = v.key.and_then(|k| env.origin_of(k, None));
@@ -307,7 +403,10 @@ impl Policy {
                 let mut d = file.diagnostic(&pointer, v.key.is_some() && !from_platform, message);
                 if let Some(e) = exemption {
                     d.severity = Severity::Note;
-                    d = d.with_note(format!("exempted until {} ({}): {}", e.expires, e.location, e.reason));
+                    d = d.with_note(format!(
+                        "exempted until {} ({}): {}",
+                        e.expires, e.location, e.reason
+                    ));
                 } else if let Some(why) = &rule.description {
                     d = d.with_note(why.clone());
                 }

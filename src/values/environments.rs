@@ -105,29 +105,57 @@ fn apply(
 
 /// The file's values with the platform's top-level defaults under them: what the templates
 /// receive as `values` (without `_kujira`).
-pub fn top_level(file: &Map<String, Value>, platform: Option<&Map<String, Value>>) -> Map<String, Value> {
+pub fn top_level(
+    file: &Map<String, Value>,
+    platform: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
     let mut values = Map::new();
     let mut origins = BTreeMap::new();
     if let Some(p) = platform {
-        apply(&mut values, &mut origins, p, None, &|ptr| Origin::Platform(ptr), "");
+        apply(
+            &mut values,
+            &mut origins,
+            p,
+            None,
+            &|ptr| Origin::Platform(ptr),
+            "",
+        );
     }
-    apply(&mut values, &mut origins, file, None, &|ptr| Origin::File(ptr), "");
-    if let Some(envs) = file.get("Environments").or_else(|| platform.and_then(|p| p.get("Environments"))) {
+    apply(
+        &mut values,
+        &mut origins,
+        file,
+        None,
+        &|ptr| Origin::File(ptr),
+        "",
+    );
+    if let Some(envs) = file
+        .get("Environments")
+        .or_else(|| platform.and_then(|p| p.get("Environments")))
+    {
         values.insert("Environments".into(), envs.clone());
     }
     values
 }
 
 /// The environments of a value file, in order.
-pub fn expand(file: &Map<String, Value>, platform: Option<&Map<String, Value>>) -> Vec<Environment> {
+pub fn expand(
+    file: &Map<String, Value>,
+    platform: Option<&Map<String, Value>>,
+) -> Vec<Environment> {
     let platform_envs: Vec<&Map<String, Value>> = platform
         .and_then(|p| p.get("Environments"))
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_object).collect())
         .unwrap_or_default();
-    let name_of = |e: &Map<String, Value>| e.get("Name").and_then(Value::as_str).map(str::to_string);
+    let name_of =
+        |e: &Map<String, Value>| e.get("Name").and_then(Value::as_str).map(str::to_string);
     // (name, the file's entry and its pointer, the platform's entry and its pointer)
-    type Entry<'a> = (Option<String>, Option<(&'a Map<String, Value>, String)>, Option<(&'a Map<String, Value>, String)>);
+    type Entry<'a> = (
+        Option<String>,
+        Option<(&'a Map<String, Value>, String)>,
+        Option<(&'a Map<String, Value>, String)>,
+    );
     let entries: Vec<Entry> = match file.get("Environments").and_then(Value::as_array) {
         Some(list) => list
             .iter()
@@ -156,14 +184,42 @@ pub fn expand(file: &Map<String, Value>, platform: Option<&Map<String, Value>>) 
             let mut values = Map::new();
             let mut origins = BTreeMap::new();
             if let Some(p) = platform {
-                apply(&mut values, &mut origins, p, None, &|ptr| Origin::Platform(ptr), "");
+                apply(
+                    &mut values,
+                    &mut origins,
+                    p,
+                    None,
+                    &|ptr| Origin::Platform(ptr),
+                    "",
+                );
             }
-            apply(&mut values, &mut origins, file, None, &|ptr| Origin::File(ptr), "");
+            apply(
+                &mut values,
+                &mut origins,
+                file,
+                None,
+                &|ptr| Origin::File(ptr),
+                "",
+            );
             if let Some((p, at)) = &from_platform {
-                apply(&mut values, &mut origins, p, Some(ENVIRONMENT_KEYS), &|ptr| Origin::Platform(ptr), at);
+                apply(
+                    &mut values,
+                    &mut origins,
+                    p,
+                    Some(ENVIRONMENT_KEYS),
+                    &|ptr| Origin::Platform(ptr),
+                    at,
+                );
             }
             if let Some((e, at)) = &own {
-                apply(&mut values, &mut origins, e, Some(ENVIRONMENT_KEYS), &|ptr| Origin::File(ptr), at);
+                apply(
+                    &mut values,
+                    &mut origins,
+                    e,
+                    Some(ENVIRONMENT_KEYS),
+                    &|ptr| Origin::File(ptr),
+                    at,
+                );
             }
             if values.get("ScenarioTest") == Some(&Value::Bool(false)) {
                 values.remove("ScenarioTest");
@@ -200,7 +256,10 @@ mod tests {
         assert_eq!(envs.len(), 1);
         assert_eq!(envs[0].name, None);
         assert_eq!(envs[0].values["Replicas"], json!(3));
-        assert_eq!(envs[0].origin_of("Replicas", None), Some(Origin::File("/Replicas".into())));
+        assert_eq!(
+            envs[0].origin_of("Replicas", None),
+            Some(Origin::File("/Replicas".into()))
+        );
     }
 
     #[test]
@@ -222,12 +281,21 @@ mod tests {
         let (staging, prod) = (&envs[0], &envs[1]);
         assert_eq!(staging.values["Account"], json!("gke-team"));
         assert_eq!(staging.values["Env"], json!({"A": "1", "B": "2"}));
-        assert_eq!(staging.origin_of("Env", Some("B")), Some(Origin::File("/Environments/0/Env/B".into())));
-        assert_eq!(staging.origin_of("Env", Some("A")), Some(Origin::File("/Env/A".into())));
+        assert_eq!(
+            staging.origin_of("Env", Some("B")),
+            Some(Origin::File("/Environments/0/Env/B".into()))
+        );
+        assert_eq!(
+            staging.origin_of("Env", Some("A")),
+            Some(Origin::File("/Env/A".into()))
+        );
         assert!(staging.values.contains_key("ScenarioTest"));
         // The platform's production entry beats the file's top level...
         assert_eq!(prod.values["Account"], json!("gke-prod"));
-        assert_eq!(prod.origin_of("Account", None), Some(Origin::Platform("/Environments/0/Account".into())));
+        assert_eq!(
+            prod.origin_of("Account", None),
+            Some(Origin::Platform("/Environments/0/Account".into()))
+        );
         assert_eq!(prod.values["ManualJudgment"], json!(true));
         // ... and the file's production entry beats everything.
         assert_eq!(prod.values["Replicas"], json!(4));
@@ -238,12 +306,20 @@ mod tests {
 
     #[test]
     fn the_platform_may_list_the_environments() {
-        let platform = obj(json!({"Environments": [{"Name": "staging"}, {"Name": "production", "Replicas": 3}]}));
+        let platform = obj(
+            json!({"Environments": [{"Name": "staging"}, {"Name": "production", "Replicas": 3}]}),
+        );
         let file = obj(json!({"Application": "a"}));
         let envs = expand(&file, Some(&platform));
         let names: Vec<_> = envs.iter().map(|e| e.name.clone().unwrap()).collect();
         assert_eq!(names, vec!["staging", "production"]);
-        assert_eq!(envs[1].declared, Some(Origin::Platform("/Environments/1".into())));
-        assert_eq!(top_level(&file, Some(&platform))["Environments"], platform["Environments"]);
+        assert_eq!(
+            envs[1].declared,
+            Some(Origin::Platform("/Environments/1".into()))
+        );
+        assert_eq!(
+            top_level(&file, Some(&platform))["Environments"],
+            platform["Environments"]
+        );
     }
 }

@@ -89,7 +89,10 @@ fn check_environments(file: &ValueFile, environments: &[Environment], out: &mut 
                 format!("environment `{name}` has no `Account` (the Spinnaker Kubernetes account to deploy to): set it here, or at the top level for every environment"),
             ));
         }
-        if let Some(first) = environments[..i].iter().find(|e| e.name.as_ref() == Some(name)) {
+        if let Some(first) = environments[..i]
+            .iter()
+            .find(|e| e.name.as_ref() == Some(name))
+        {
             let first_at = match &first.declared {
                 Some(Origin::File(p)) => {
                     let (l, c) = file.position(p, false);
@@ -105,7 +108,12 @@ fn check_environments(file: &ValueFile, environments: &[Environment], out: &mut 
             continue;
         }
         let place = |e: &Environment| {
-            let account = e.values.get("Account").and_then(Value::as_str).unwrap_or_default().to_string();
+            let account = e
+                .values
+                .get("Account")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let namespace = e
                 .values
                 .get("Namespace")

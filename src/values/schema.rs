@@ -116,7 +116,12 @@ impl ValueSchema {
                 // level, the document's own describe the key.
                 let about = node()
                     .and_then(|n| n.get("properties"))
-                    .or_else(|| pointer.is_empty().then(|| self.schema.get("properties")).flatten())
+                    .or_else(|| {
+                        pointer
+                            .is_empty()
+                            .then(|| self.schema.get("properties"))
+                            .flatten()
+                    })
                     .and_then(|p| p.get(name))
                     .and_then(|p| p.get("description"))
                     .and_then(Value::as_str)

@@ -158,6 +158,38 @@ local settleScript = |||
   exit 1
 ||| % { readState: readState };
 
+// Watches the promoted revision for SOAK_SECONDS (see `verify` below).
+local soakScript = |||
+  set -eu
+  polls=$((SOAK_SECONDS / 5))
+  unhealthy=0
+  while [ "$polls" -gt 0 ]; do
+    polls=$((polls - 1))
+    state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.phase}|{.status.availableReplicas}|{.spec.replicas}|{.status.message}')
+    IFS='|' read -r phase available replicas message <<EOF
+  $state
+  EOF
+    case "$phase" in
+      Healthy)
+        unhealthy=0
+        ;;
+      Degraded)
+        echo "$ROLLOUT is Degraded under live traffic: $message"
+        exit 1
+        ;;
+      *)
+        unhealthy=$((unhealthy + 1))
+        if [ "$unhealthy" -ge 3 ]; then
+          echo "$ROLLOUT is not Healthy under live traffic ($phase: $message; $available of $replicas replicas available)."
+          exit 1
+        fi
+        ;;
+    esac
+    sleep 5
+  done
+  echo "$ROLLOUT stayed Healthy for $SOAK_SECONDS s under live traffic."
+|||;
+
 local rolloutsCommand(r, name, args) =
   kube.container(name, config.images.rolloutsPlugin, args=args + [manifests.names(r).rollout, '--namespace', r.namespace],
                  resources=config.jobResources);
@@ -221,10 +253,20 @@ local scriptContainer(r, name, script, deadline, env=[]) =
     ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
   ),
 
-  // Returns once the Rollout is Healthy; fails when it turns Degraded or times out.
+  // Verifies the promoted revision under live traffic. `kubectl argo rollouts status` (the
+  // init container) returns as soon as the Rollout is Healthy, which a blue-green Rollout
+  // is the moment its already-available preview becomes active: it catches a switch that
+  // does not happen, not a version that breaks under traffic. The soak script then keeps
+  // watching for `verifySoakSeconds`: Degraded, or not Healthy for 15 s running (pods
+  // crashing, readiness failing), fails the stage, and the release rolls back.
   verify(r):: kube.job(
     r.application + '-verify-', r.namespace, labels(r, 'verify'),
-    [rolloutsCommand(r, 'verify', ['status', '--timeout', '%ds' % (config.timeouts.verifySeconds - marginSeconds)])],
+    [scriptContainer(r, 'soak', soakScript, config.timeouts.verifySeconds, env=[
+      { name: 'SOAK_SECONDS', value: std.toString(config.timeouts.verifySoakSeconds) },
+    ])],
+    initContainers=[
+      rolloutsCommand(r, 'verify', ['status', '--timeout', '%ds' % (config.timeouts.verifySeconds - marginSeconds - config.timeouts.verifySoakSeconds)]),
+    ],
     serviceAccountName=manifests.names(r).releaseAccount,
     activeDeadlineSeconds=config.timeouts.verifySeconds,
     ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,

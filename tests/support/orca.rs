@@ -50,7 +50,12 @@ pub trait World {
     /// A Deploy (Manifest) stage: `Err` when Clouddriver fails it.
     fn deploy(&mut self, stage: &Map<String, Value>, trigger: &Value) -> Result<(), String>;
     /// A Run Job (Manifest) stage, its manifest already evaluated by Orca.
-    fn run_job(&mut self, stage_name: &str, job: &Value, property_container: Option<&str>) -> JobResult;
+    fn run_job(
+        &mut self,
+        stage_name: &str,
+        job: &Value,
+        property_container: Option<&str>,
+    ) -> JobResult;
     fn judge(&mut self, stage_name: &str) -> Judgment;
 }
 
@@ -124,7 +129,10 @@ impl Execution {
 fn failure_status(config: &Map<String, Value>) -> &'static str {
     if config.get("continuePipeline") == Some(&Value::Bool(true)) {
         "FAILED_CONTINUE"
-    } else if matches!(config.get("failPipeline"), None | Some(Value::Null) | Some(Value::Bool(true))) {
+    } else if matches!(
+        config.get("failPipeline"),
+        None | Some(Value::Null) | Some(Value::Bool(true))
+    ) {
         "TERMINAL"
     } else {
         "STOPPED"
@@ -132,7 +140,6 @@ fn failure_status(config: &Map<String, Value>) -> &'static str {
 }
 
 const DONE_OK: [&str; 3] = ["SUCCEEDED", "FAILED_CONTINUE", "SKIPPED"];
-const HALTED: [&str; 3] = ["TERMINAL", "STOPPED", "CANCELED"];
 
 /// Runs `pipeline` (as Front50 stores it) started by `trigger` to its end.
 pub fn run(pipeline: &Value, trigger: Value, spel: &mut Spel, world: &mut dyn World) -> Execution {
@@ -141,7 +148,10 @@ pub fn run(pipeline: &Value, trigger: Value, spel: &mut Spel, world: &mut dyn Wo
         .map(|a| a.iter().filter_map(|s| s.as_object().cloned()).collect())
         .unwrap_or_default();
     let mut ex = Execution {
-        application: pipeline["application"].as_str().unwrap_or_default().to_string(),
+        application: pipeline["application"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         name: pipeline["name"].as_str().unwrap_or_default().to_string(),
         trigger,
         stages: stages
@@ -152,16 +162,33 @@ pub fn run(pipeline: &Value, trigger: Value, spel: &mut Spel, world: &mut dyn Wo
                     context.remove(k);
                 }
                 StageRun {
-                    name: s.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    ref_id: s.get("refId").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    stage_type: s.get("type").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    name: s
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    ref_id: s
+                        .get("refId")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    stage_type: s
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                     status: "NOT_STARTED".into(),
                     context,
                     outputs: Map::new(),
                     requisites: s
                         .get("requisiteStageRefIds")
                         .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     note: String::new(),
                 }
@@ -197,11 +224,16 @@ pub fn run(pipeline: &Value, trigger: Value, spel: &mut Spel, world: &mut dyn Wo
     }
     .to_string();
     debug_assert!(ex.stages.iter().all(|s| s.status != "RUNNING"));
-    let _ = HALTED;
     ex
 }
 
-fn run_stage(ex: &mut Execution, i: usize, config: &Map<String, Value>, spel: &mut Spel, world: &mut dyn World) {
+fn run_stage(
+    ex: &mut Execution,
+    i: usize,
+    config: &Map<String, Value>,
+    spel: &mut Spel,
+    world: &mut dyn World,
+) {
     let ref_id = ex.stages[i].ref_id.clone();
     let optional = spel.is_optional(&ex.to_json(), &ref_id);
     if optional.skip {
@@ -217,8 +249,16 @@ fn run_stage(ex: &mut Execution, i: usize, config: &Map<String, Value>, spel: &m
     let (status, note) = match ex.stages[i].stage_type.as_str() {
         "checkPreconditions" => {
             let mut failed = None;
-            for p in config.get("preconditions").and_then(Value::as_array).into_iter().flatten() {
-                let expression = p.pointer("/context/expression").and_then(Value::as_str).unwrap_or("false");
+            for p in config
+                .get("preconditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let expression = p
+                    .pointer("/context/expression")
+                    .and_then(Value::as_str)
+                    .unwrap_or("false");
                 let result = spel.precondition(expression, &ex.to_json(), &ref_id);
                 if result.status == TaskStatus::Terminal
                     && p.get("failPipeline") != Some(&Value::Bool(false))
@@ -241,7 +281,12 @@ fn run_stage(ex: &mut Execution, i: usize, config: &Map<String, Value>, spel: &m
             Err(m) => (failure_status(config), m),
         },
         "runJobManifest" => {
-            let job = evaluate_strings(&config.get("manifest").cloned().unwrap_or(Value::Null), spel, ex, &ref_id);
+            let job = evaluate_strings(
+                &config.get("manifest").cloned().unwrap_or(Value::Null),
+                spel,
+                ex,
+                &ref_id,
+            );
             let container = config
                 .get("propertyFile")
                 .and_then(Value::as_str)
@@ -270,14 +315,18 @@ fn run_stage(ex: &mut Execution, i: usize, config: &Map<String, Value>, spel: &m
         "manualJudgment" => match world.judge(&name) {
             Judgment::Continue(input) => {
                 let stage = &mut ex.stages[i];
-                stage.context.insert("judgmentStatus".into(), json!("continue"));
+                stage
+                    .context
+                    .insert("judgmentStatus".into(), json!("continue"));
                 if let Some(input) = &input {
                     stage.context.insert("judgmentInput".into(), json!(input));
                 }
                 ("SUCCEEDED", format!("continued with {input:?}"))
             }
             Judgment::Stop => {
-                ex.stages[i].context.insert("judgmentStatus".into(), json!("stop"));
+                ex.stages[i]
+                    .context
+                    .insert("judgmentStatus".into(), json!("stop"));
                 (failure_status(config), "stopped".to_string())
             }
         },
@@ -291,7 +340,12 @@ fn run_stage(ex: &mut Execution, i: usize, config: &Map<String, Value>, spel: &m
 fn evaluate_strings(v: &Value, spel: &mut Spel, ex: &Execution, ref_id: &str) -> Value {
     match v {
         Value::String(s) if s.contains("${") => spel.evaluate(s, &ex.to_json(), ref_id).value,
-        Value::Array(items) => Value::Array(items.iter().map(|x| evaluate_strings(x, spel, ex, ref_id)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|x| evaluate_strings(x, spel, ex, ref_id))
+                .collect(),
+        ),
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, x)| (k.clone(), evaluate_strings(x, spel, ex, ref_id)))

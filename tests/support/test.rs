@@ -71,6 +71,25 @@ impl Test {
         self
     }
 
+    /// Copies `examples/<name>/` of the project, with everything under it, to the root of
+    /// the test directory (an example that is a repository of its own).
+    pub fn example_tree(self, name: &str) -> Self {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).expect("create directory");
+            for entry in std::fs::read_dir(from).expect("read example") {
+                let entry = entry.expect("read example entry");
+                let target = to.join(entry.file_name());
+                if entry.path().is_dir() {
+                    copy(&entry.path(), &target);
+                } else {
+                    std::fs::copy(entry.path(), target).expect("copy example file");
+                }
+            }
+        }
+        copy(&project_dir().join("examples").join(name), self.dir.path());
+        self
+    }
+
     /// Copies `examples/<name>/` of the project to `<name>/` in the test directory.
     pub fn example(self, name: &str) -> Self {
         let from = project_dir().join("examples").join(name);
