@@ -162,6 +162,22 @@ fn validate_one(schemas: &Schemas, f: &Found, report: &mut Report) {
         let pts = &schemas.pod_template_spec;
         run(pts, template, &at, Severity::Error, &mut findings);
     }
+    // So do an AnalysisTemplate's Job metrics (schemas.rs cuts their template out).
+    if schema_kind == Kind::AnalysisTemplate
+        && let Some(Value::Array(metrics)) = instance.pointer("/spec/metrics")
+    {
+        let list = path::key(&path::key(&f.path, "spec"), "metrics");
+        for (i, metric) in metrics.iter().enumerate() {
+            if let Some(template) = metric.pointer("/provider/job/spec/template") {
+                let mut at = path::index(&list, i);
+                for key in ["provider", "job", "spec", "template"] {
+                    at = path::key(&at, key);
+                }
+                let pts = &schemas.pod_template_spec;
+                run(pts, template, &at, Severity::Error, &mut findings);
+            }
+        }
+    }
     if f.evaluated {
         // `"replicas": "${ #toInt(parameters.replicas) }"` becomes an integer before
         // Kubernetes sees it (an expression that is the whole string keeps its result's

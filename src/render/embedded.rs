@@ -26,7 +26,9 @@ embed!(
     "release/jobs.libsonnet",
     "release/manifests.libsonnet",
     "release/pipeline.libsonnet",
+    "release/slo.libsonnet",
     "release/values.libsonnet",
+    "slo-platform.libsonnet",
 );
 
 /// The entry point: evaluates to `function(values) {application, pipelines}`.

@@ -1,9 +1,12 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod argo_analysis;
 pub mod argo_model;
 pub mod fake_gate;
 pub mod fake_kube;
 pub mod orca;
+pub mod prometheus;
+pub mod slo;
 pub mod spel;
 pub mod test;

@@ -1,0 +1,605 @@
+// SLO-gated releases: the Argo Rollouts analysis of the new version's metrics, the
+// error-budget gate, and the canary strategy. Pure functions of a team's normalized SLO
+// settings (`normalize`, below) and the normalized release `r` (values.libsonnet).
+// Design, formulas and the upstream behaviour relied on: docs/slo.md.
+//
+// Every PromQL query is built from "good" and "total" request rates, each a query with
+// two placeholders: `$window` (the range the rates are computed over) and `$selector`
+// (label matchers choosing the measured pods). The SLI over a range is
+//
+//   sum(good) / sum(total)
+//
+// and every generated query returns exactly one sample: the SLI, or -1 when there is no
+// data (no series, or no requests: 0/0 is NaN, which `>= 0` drops). So a measurement is
+// never an error because of an empty answer, and conditions only compare `result[0]`
+// (Argo Rollouts gives a vector's values to the conditions as a list of floats:
+// metricproviders/prometheus/prometheus.go `processResponse`).
+local kube = import '../lib/kube.libsonnet';
+local config = import '../config.libsonnet';
+local defaultPlatform = import '../slo-platform.libsonnet';
+
+local get(o, k, default) = if o != null && std.objectHas(o, k) then o[k] else default;
+
+// Replaces each `$name` of `values` in `text`; longer names first, so that `$le` never
+// eats the start of a longer placeholder.
+local fill(text, values) =
+  local names = std.sort(std.objectFields(values), function(n) -std.length(n));
+  std.foldl(function(s, n) std.strReplace(s, '$' + n, values[n]), names, text);
+
+local noPlaceholderLeft(text, what) =
+  if std.length(std.findSubstr('$', text)) > 0
+  then error '%s: unknown placeholder in %s (allowed: see docs/slo.md)' % [what, text]
+  else text;
+
+local pad(s, width) = std.repeat('0', width - std.length(s)) + s;
+local trimZeros(s) = std.rstripChars(s, '0');
+
+// A number with at most `decimals` decimals as exact decimal digits: 99.9 -> 999000 with
+// decimals = 4. Computing thresholds from these integers keeps them exact (99.9 / 100 is
+// 0.9990000000000001 in floating point, which a measured 0.999 would fail).
+local scaled(x, decimals, what) =
+  local factor = std.pow(10, decimals);
+  local n = std.floor(x * factor + 0.5);
+  if std.abs(x * factor - n) > 1e-6 then error '%s: %s has more than %d decimals' % [what, std.toString(x), decimals]
+  else n;
+
+// n / 10^decimals as a decimal string without trailing zeros: (999000, 6) -> "0.999".
+local decimalString(n, decimals) =
+  local factor = std.pow(10, decimals);
+  local whole = std.floor(n / factor);
+  local frac = trimZeros(pad(std.toString(n - whole * factor), decimals));
+  std.toString(whole) + (if frac == '' then '' else '.' + frac);
+
+// The `le` label of a histogram bucket at `seconds`, as a regular expression in a PromQL
+// string: Go's client writes 1 as "1", Python's as "1.0", and both write 0.3 as "0.3".
+local leRegex(seconds, what) =
+  local text = decimalString(scaled(seconds, 6, what), 6);
+  if std.length(std.findSubstr('.', text)) > 0
+  then std.strReplace(text, '.', '\\\\.')
+  else text + '(\\\\.0)?';
+
+local analysisArg = 'pod-template-hash';
+local tokenArg = 'prometheus-token';
+
+local objective(name, o, platform, r) =
+  local what = 'SLO.Objectives.' + name;
+  // The objective in ten-thousandths of a percent is the fraction of good requests
+  // needed in parts per million: 99.9 -> 999000.
+  local ppm = scaled(o.Objective, 4, what + '.Objective');
+  local threshold = get(o, 'ThresholdSeconds', null);
+  local fromMetric = std.objectHas(o, 'Metric');
+  local labels = get(o, 'Labels', {});
+  // In a template, `$selector` is the service's matchers, the SLO's labels, then the pod
+  // matcher (left as `$selector` until the query is built for a context).
+  local templateSelector = std.join(',', [fill(platform.serviceMatchers, { namespace: r.namespace, application: r.application })]
+                                         + ['%s="%s"' % [k, labels[k]] for k in std.objectFields(labels)]
+                                         + ['$selector']);
+  local templates = platform.queryTemplates[if o.Type == 'Latency' then 'latency' else 'availability'];
+  local fromTemplate(t) = fill(t, {
+    metric: o.Metric,
+    le: if threshold == null then '$le' else leRegex(threshold, what + '.ThresholdSeconds'),
+    selector: templateSelector,
+  });
+  {
+    name: name,
+    type: o.Type,
+    objectivePercent: decimalString(ppm, 4),
+    // The SLI must reach `target`; the error budget is the fraction `allowed` of bad requests.
+    target: decimalString(ppm, 6),
+    allowed: decimalString(1000000 - ppm, 6),
+    window: get(o, 'Window', '28d'),
+    thresholdSeconds: threshold,
+    good: if fromMetric then fromTemplate(templates.good) else o.Good,
+    total: if fromMetric then fromTemplate(templates.total) else o.Total,
+  };
+
+{
+  // The value file's `SLO` (null when absent) with every default applied, against the
+  // platform's settings (slo-platform.libsonnet). Defaults are those documented in
+  // schemas/slo.schema.json and schemas/platform-slo.schema.json.
+  normalize(values, r, platform=defaultPlatform)::
+    if values == null then null
+    else if platform.provider == null then
+      error 'SLO: the platform has no metric provider. Set `provider` (address and auth of the Prometheus HTTP API) in slo-platform.libsonnet of the templates (docs/slo.md, "Platform settings").'
+    else
+      local analysis = get(values, 'Analysis', {});
+      local auth = platform.provider.auth;
+      {
+        objectives: [objective(name, values.Objectives[name], platform, r) for name in std.objectFields(values.Objectives)],
+        previewAnalysis: get(values, 'PreviewAnalysis', true),
+        postPromotionAnalysis: get(values, 'PostPromotionAnalysis', true),
+        budgetGate: get(values, 'ErrorBudgetGate', true),
+        analysis: platform.analysis {
+          interval: get(analysis, 'Interval', platform.analysis.interval),
+          count: get(analysis, 'Count', platform.analysis.count),
+          timeoutSeconds: get(platform.analysis, 'timeoutSeconds', 30),
+        },
+        provider: {
+          // Argo Rollouts' Prometheus provider cannot authenticate to Google: with
+          // workload identity the controller reads the frontend proxy.
+          analysisAddress: if auth.type == 'gcpWorkloadIdentity' then auth.analysisAddress else platform.provider.address,
+          budgetAddress: platform.provider.address,
+          auth: auth,
+          insecure: get(platform.provider, 'insecure', false),
+        },
+        matchers: {
+          pods: fill(platform.podMatcher, { hash: '{{args.%s}}' % analysisArg, rollout: r.application }),
+          allPods: fill(platform.allPodsMatcher, { rollout: r.application }),
+        },
+        budget: {
+          timeoutSeconds: platform.budget.timeoutSeconds,
+          image: get(platform.budget, 'image', config.images.kubectl),
+        },
+      },
+
+  // The value file's `Canary` (null when absent), normalized.
+  normalizeCanary(values)::
+    if values == null then null
+    else
+      local weights = [s.Weight for s in values.Steps];
+      if weights != std.sort(weights) || std.length(std.set(weights)) != std.length(weights)
+      then error 'Canary.Steps: weights must increase from step to step, got %s' % std.toString(weights)
+      else {
+        steps: [{ weight: s.Weight, pause: get(s, 'Pause', null) } for s in values.Steps],
+        analysis: get(values, 'Analysis', 'Steps'),
+        httpRoute: get(get(values, 'TrafficRouting', null), 'HTTPRoute', null),
+      },
+
+  names(r):: {
+    analysisTemplate: r.application + '-slo',
+    // Canary background analysis: the same metrics, measured until the rollout ends.
+    backgroundTemplate: r.application + '-slo-background',
+    canaryService: r.application + '-canary',
+    stableService: r.application,
+    // The containers whose logs hold the jobs' outputs (the stages' `propertyFile`).
+    budgetContainer: 'budget',
+    analysisContainer: 'analysis',
+  },
+
+  // The name of the Rollout's analysis argument carrying the measured pod-template hash,
+  // and of the Gateway API traffic router plugin (as the plugin registers itself).
+  analysisArg:: analysisArg,
+  gatewayApiPlugin:: 'argoproj-labs/gatewayAPI',
+
+  // The SLI of objective `o` over `window` for the series `selector` matches: one sample,
+  // the ratio of good to total requests, or -1 without data.
+  sli(o, selector, window)::
+    local q = fill('((sum(%s) / sum(%s)) >= 0) or on() vector(-1)' % [o.good, o.total], { selector: selector, window: window });
+    noPlaceholderLeft(q, 'SLO.Objectives.' + o.name),
+
+  // The analysis query: the measured ReplicaSet's pods only (its hash comes in as the
+  // analysis argument), over the analysis window.
+  analysisQuery(s, o):: $.sli(o, s.matchers.pods, s.analysis.window),
+
+  // The error-budget query: every pod, over the SLO's window.
+  budgetQuery(s, o):: $.sli(o, s.matchers.allPods, o.window),
+
+  // Argo Rollouts `successCondition` / `failureCondition` (utils/evaluate/evaluate.go:
+  // success and failure both false is Inconclusive). -1 (no data) is neither a failure
+  // nor, unless the platform lets it pass, a success.
+  conditions(s, o):: {
+    successCondition: (if s.analysis.noData == 'pass' then 'result[0] < 0 || ' else '') + 'result[0] >= ' + o.target,
+    failureCondition: 'result[0] >= 0 && result[0] < ' + o.target,
+  },
+
+  analysisMetric(s, o, counted=true):: {
+    name: o.name,
+    interval: s.analysis.interval,
+    failureLimit: s.analysis.failureLimit,
+    consecutiveErrorLimit: s.analysis.consecutiveErrorLimit,
+    provider: {
+      prometheus: {
+        address: s.provider.analysisAddress,
+        query: $.analysisQuery(s, o),
+        timeout: s.analysis.timeoutSeconds,
+      } + (if s.provider.insecure then { insecure: true } else {})
+        + (if s.provider.auth.type == 'bearer'
+           then { headers: [{ key: 'Authorization', value: 'Bearer {{args.%s}}' % tokenArg }] }
+           else {}),
+    },
+  } + $.conditions(s, o)
+    + (if counted then { count: s.analysis.count } else {}),
+
+  // One metric per objective. Without `count` (background analysis) each metric measures
+  // every interval until the Rollout ends the run.
+  analysisTemplate(r, s, name, counted=true):: {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AnalysisTemplate',
+    metadata: kube.metadata(name, r.namespace, { 'kujira-gen.io/application': r.application }, {
+      // The Rollout names it: deployed in place, never as name-v001 (like the Rollout, a
+      // kind Clouddriver does not know).
+      'strategy.spinnaker.io/versioned': 'false',
+    }),
+    spec: {
+      args: [{ name: analysisArg }]
+            + (if s.provider.auth.type == 'bearer'
+               then [{ name: tokenArg, valueFrom: { secretKeyRef: { name: s.provider.auth.secret, key: s.provider.auth.key } } }]
+               else []),
+      metrics: [$.analysisMetric(s, o, counted) for o in s.objectives],
+    },
+  },
+
+  // The AnalysisTemplates the Rollout refers to, for the Deploy stage. `c` is the
+  // normalized canary (null for blue-green).
+  analysisTemplates(r, s, c=null)::
+    if s == null then []
+    else
+      local counted = if c == null then s.previewAnalysis || s.postPromotionAnalysis else s.previewAnalysis && c.analysis == 'Steps';
+      local background = c != null && s.previewAnalysis && c.analysis == 'Background';
+      (if counted then [$.analysisTemplate(r, s, $.names(r).analysisTemplate)] else [])
+      + (if background then [$.analysisTemplate(r, s, $.names(r).backgroundTemplate, counted=false)] else []),
+
+  // A Rollout's reference to an analysis of the newest ReplicaSet's pods: the preview
+  // before promotion, the promoted version after it, the canary (utils/analysis/factory.go
+  // `BuildArgumentsForRolloutAnalysisRun`: `Latest` is the new ReplicaSet, `Stable` the
+  // stable one; any other value leaves the argument empty, silently).
+  analysisRef(r, template):: {
+    templates: [{ templateName: template }],
+    args: [{ name: analysisArg, valueFrom: { podTemplateHashValue: 'Latest' } }],
+  },
+
+  // Fields to add to the Rollout's `spec.strategy.blueGreen`.
+  blueGreen(r, s)::
+    if s == null then {}
+    else (if s.previewAnalysis then { prePromotionAnalysis: $.analysisRef(r, $.names(r).analysisTemplate) } else {})
+         + (if s.postPromotionAnalysis then { postPromotionAnalysis: $.analysisRef(r, $.names(r).analysisTemplate) } else {}),
+
+  // The Rollout's `spec.strategy.canary`. `s` may be null (weights and pauses only).
+  // `testFirst`: pause once the canary runs, so that the pipeline tests it (through the
+  // canary Service) before the next step; with the Gateway API router that is before any
+  // real traffic (one canary pod at weight 0), without it at the first weight.
+  canary(r, s, c, testFirst=false)::
+    local n = $.names(r);
+    local routed = c.httpRoute != null;
+    local analyse = s != null && s.previewAnalysis;
+    local perStep = analyse && c.analysis == 'Steps';
+    local weightSteps(i, st) =
+      [{ setWeight: st.weight }]
+      + (if testFirst && !routed && i == 0 then [{ pause: {} }] else [])
+      + (if perStep then [{ analysis: $.analysisRef(r, n.analysisTemplate) }] else [])
+      + (if st.pause == null then [] else [{ pause: { duration: st.pause } }]);
+    local before = if testFirst && routed
+    then [{ setCanaryScale: { replicas: 1 } }, { pause: {} }, { setCanaryScale: { matchTrafficWeight: true } }]
+    else [];
+    {
+      canaryService: n.canaryService,
+      steps: before + std.flattenArrays([weightSteps(i, c.steps[i]) for i in std.range(0, std.length(c.steps) - 1)]),
+    }
+    + (if routed then {
+         stableService: n.stableService,
+         trafficRouting: { plugins: { [$.gatewayApiPlugin]: { httpRoute: c.httpRoute, namespace: r.namespace } } },
+       } else {})
+    + (if analyse && !perStep then {
+         analysis: $.analysisRef(r, n.backgroundTemplate) { startingStep: std.length(before) },
+       } else {}),
+
+  // --- The error-budget gate -------------------------------------------------------
+
+  // The pipeline parameter that lets a release through an exhausted budget: its value is
+  // the reason, recorded in the execution (parameters) and in the job's outputs.
+  overrideParameter:: {
+    name: 'budgetOverride',
+    label: 'Error-budget override',
+    description: 'Deploy even though an error budget is exhausted: write why (for example the incident this release fixes). Leave empty otherwise.',
+    required: false,
+    default: '',
+    hasOptions: false,
+    options: [],
+    pinned: false,
+  },
+
+  // The keys the budget job prints (lower case: Clouddriver lower-cases them).
+  budgetOutputs(s):: {
+    result: 'budget_result',  // passed, blocked, overridden
+    exhausted: 'budget_exhausted',  // names of exhausted SLOs, comma-separated, or none
+    message: 'budget_message',  // one line for people (Slack)
+    overrideReason: 'budget_override_reason',  // only when overridden
+    perObjective: {
+      [o.name]: {
+        status: 'budget_%s_status' % o.name,  // ok, exhausted, no_data, error
+        spentPercent: 'budget_%s_spent_percent' % o.name,  // e.g. 42.5, or no_data / error
+        window: 'budget_%s_window' % o.name,
+      }
+      for o in s.objectives
+    },
+  },
+
+  // POSIX shell (sh, curl, jq 1.6+). Orca evaluates `${...}` in a Run Job's
+  // manifest, and the kubelet expands `$(NAME)` of known variables and `$$` in args:
+  // neither appears here.
+  budgetScript(s)::
+    local out = $.budgetOutputs(s);
+    local quote(text) = "'" + std.strReplace(text, "'", "'\\''") + "'";
+    local check(o) =
+      local k = out.perObjective[o.name];
+      |||
+        measure %(name)s %(window)s %(objective)s %(target)s %(allowed)s %(query)s
+        echo "SPINNAKER_PROPERTY_%(status)s=$status"
+        echo "SPINNAKER_PROPERTY_%(spent)s=$spent"
+        echo "SPINNAKER_PROPERTY_%(windowKey)s=%(window)s"
+      ||| % {
+        name: o.name,
+        window: o.window,
+        objective: o.objectivePercent,
+        target: o.target,
+        allowed: o.allowed,
+        query: quote($.budgetQuery(s, o)),
+        status: k.status,
+        spent: k.spentPercent,
+        windowKey: k.window,
+      };
+    |||
+      set -u
+      insecure=
+      if [ "$INSECURE" = true ]; then insecure=-k; fi
+      token=
+      case "$AUTH" in
+        bearer)
+          token=$TOKEN
+          ;;
+        gcpWorkloadIdentity)
+          token=$(curl -sS --fail --max-time 30 -H 'Metadata-Flavor: Google' "$METADATA_TOKEN_URL" | jq -r '.access_token // empty') || token=
+          if [ -z "$token" ]; then
+            echo "Cannot get an access token from the GKE metadata server ($METADATA_TOKEN_URL): is the job's service account bound to a Google service account (Workload Identity)?"
+          fi
+          ;;
+      esac
+
+      # Prints the single value of an instant query (the generated queries always answer
+      # one sample), or fails with Prometheus' answer.
+      query() {
+        if [ -n "$token" ]; then
+          answer=$(curl -sS $insecure --max-time "$QUERY_TIMEOUT_SECONDS" -H "Authorization: Bearer $token" --data-urlencode "query=$1" "$PROMETHEUS_URL/api/v1/query" 2>&1) || { echo "$answer"; return 1; }
+        else
+          answer=$(curl -sS $insecure --max-time "$QUERY_TIMEOUT_SECONDS" --data-urlencode "query=$1" "$PROMETHEUS_URL/api/v1/query" 2>&1) || { echo "$answer"; return 1; }
+        fi
+        printf '%%s' "$answer" | jq -er 'if .status == "success" and .data.resultType == "vector" and (.data.result | length) == 1 then .data.result[0].value[1] else error("unexpected answer") end' 2>/dev/null || { echo "$answer" | head -c 500; return 1; }
+      }
+
+      exhausted=
+      errors=
+      summary=
+      # measure NAME WINDOW OBJECTIVE TARGET ALLOWED QUERY: sets status and spent.
+      # spent = (1 - SLI) / ALLOWED, in percent of the budget; exhausted when the SLI is at
+      # or below TARGET (docs/slo.md, "Error budget").
+      measure() {
+        if value=$(query "$6"); then
+          verdict=$(jq -nr --arg v "$value" --arg target "$4" --arg allowed "$5" '
+            ($v | tonumber) as $sli
+            | if $sli < 0 then "no_data no_data"
+              else (((1 - $sli) / ($allowed | tonumber) * 1000 | round) / 10) as $spent
+              | (if $sli <= ($target | tonumber) then "exhausted" else "ok" end) + " " + ($spent | tostring)
+              end') || verdict="error error"
+        else
+          echo "$1: querying $PROMETHEUS_URL failed: $value"
+          verdict="error error"
+        fi
+        status=$(echo "$verdict" | cut -d' ' -f1)
+        spent=$(echo "$verdict" | cut -d' ' -f2)
+        case "$status" in
+          exhausted)
+            exhausted="$exhausted,$1"
+            summary="$summary $1 spent $spent%% of its $2 budget (objective $3%%);"
+            ;;
+          ok)
+            summary="$summary $1 spent $spent%% of its $2 budget;"
+            ;;
+          no_data)
+            summary="$summary $1 had no requests in $2;"
+            ;;
+          *)
+            errors="$errors,$1"
+            summary="$summary $1 could not be measured;"
+            ;;
+        esac
+        echo "SLO $1 (objective $3%% over $2): $status, $spent%% of the error budget spent."
+      }
+
+      %(checks)s
+      exhausted=$(echo "$exhausted" | sed 's/^,//')
+      errors=$(echo "$errors" | sed 's/^,//')
+      reason=$(printf '%%s' "$BUDGET_OVERRIDE" | tr '\r\n\t' '   ' | sed 's/^ *//; s/ *$//')
+      summary=$(echo "$summary" | sed 's/^ //; s/;$//')
+      if [ -z "$exhausted" ] && [ -z "$errors" ]; then
+        result=passed
+        message="Error budgets left: $summary."
+      elif [ -n "$reason" ]; then
+        result=overridden
+        message="Error budget gate overridden ($reason): $summary."
+      else
+        result=blocked
+        if [ -n "$exhausted" ]; then
+          message="Error budget exhausted: $summary. To release anyway, start the pipeline with the parameter %(parameter)s set to the reason."
+        else
+          message="Error budgets could not be checked ($errors): $summary. To release anyway, start the pipeline with the parameter %(parameter)s set to the reason."
+        fi
+      fi
+      echo "SPINNAKER_PROPERTY_%(exhausted)s=$(if [ -n "$exhausted" ]; then echo "$exhausted"; else echo none; fi)"
+      echo "SPINNAKER_PROPERTY_%(result)s=$result"
+      echo "SPINNAKER_PROPERTY_%(message)s=$message"
+      if [ "$result" = overridden ]; then
+        echo "SPINNAKER_PROPERTY_%(reason)s=$reason"
+      fi
+      echo "$message"
+      if [ "$result" = blocked ]; then
+        exit 1
+      fi
+      exit 0
+    ||| % {
+      checks: std.join('', [check(o) for o in s.objectives]),
+      parameter: $.overrideParameter.name,
+      exhausted: out.exhausted,
+      result: out.result,
+      message: out.message,
+      reason: out.overrideReason,
+    },
+
+  // The Run Job checking every objective's remaining error budget; exits 1 when one is
+  // exhausted (or cannot be measured) unless `override` is non-empty. `override` is what
+  // the pipeline passes: "${parameters['budgetOverride'] ?: ''}" (the Elvis operator,
+  // because an expression evaluating to null would leave its own text, non-empty, behind).
+  budgetJob(r, s, override=''):: kube.job(
+    r.application + '-error-budget-', r.namespace,
+    { 'kujira-gen.io/application': r.application, 'kujira-gen.io/step': 'error-budget' },
+    [kube.container(
+      $.names(r).budgetContainer, s.budget.image, command=['/bin/sh', '-c'], args=[$.budgetScript(s)],
+      env=[
+        { name: 'PROMETHEUS_URL', value: std.rstripChars(s.provider.budgetAddress, '/') },
+        { name: 'AUTH', value: s.provider.auth.type },
+        { name: 'INSECURE', value: std.toString(s.provider.insecure) },
+        { name: 'QUERY_TIMEOUT_SECONDS', value: std.toString(std.max(5, std.floor(s.budget.timeoutSeconds / 5))) },
+        { name: 'BUDGET_OVERRIDE', value: override },
+      ] + (if s.provider.auth.type == 'bearer'
+           then [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: s.provider.auth.secret, key: s.provider.auth.key } } }]
+           else [])
+        + (if s.provider.auth.type == 'gcpWorkloadIdentity'
+           then [{ name: 'METADATA_TOKEN_URL', value: 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token' }]
+           else []),
+      resources=config.jobResources,
+    )],
+    serviceAccountName=if s.provider.auth.type == 'gcpWorkloadIdentity' then s.provider.auth.serviceAccount else null,
+    activeDeadlineSeconds=s.budget.timeoutSeconds,
+    ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
+  ),
+
+  // --- The analysis result, for the pipeline ----------------------------------------
+
+  // Where the Rollout's status names the AnalysisRun of each kind (pkg/apis/rollouts/
+  // v1alpha1/types.go: BlueGreenStatus, CanaryStatus).
+  analysisStatus:: {
+    prePromotion: '.status.blueGreen.prePromotionAnalysisRunStatus',
+    postPromotion: '.status.blueGreen.postPromotionAnalysisRunStatus',
+    canaryStep: '.status.canary.currentStepAnalysisRunStatus',
+    canaryBackground: '.status.canary.currentBackgroundAnalysisRunStatus',
+  },
+
+  // The keys the analysis wait job prints.
+  analysisOutputs:: {
+    result: 'analysis_result',  // successful, failed, error, inconclusive, aborted, timeout
+    slo: 'analysis_slo',  // the SLO (metric) that did not pass, or none
+    measured: 'analysis_measured',  // e.g. 99.5%, no data, error, or none
+    threshold: 'analysis_threshold',  // e.g. at least 99.9% of requests succeeding, or none
+    message: 'analysis_message',  // one line for people (Slack)
+  },
+
+  // POSIX shell (sh, kubectl, jq 1.6+): waits until the AnalysisRun the Rollout's status
+  // names (`which`: a field of analysisStatus) for the current revision has completed,
+  // and reports which SLO failed, what was measured and what it needed.
+  analysisWaitScript(s, which)::
+    local out = $.analysisOutputs;
+    local slos = {
+      [o.name]: {
+        sli: if o.type == 'Latency' && o.thresholdSeconds != null
+        then 'of requests within %s s' % std.toString(o.thresholdSeconds)
+        else if o.type == 'Latency' then 'of requests fast enough'
+        else 'of requests succeeding',
+        objective: o.objectivePercent + '%',
+      }
+      for o in s.objectives
+    };
+    |||
+      set -u
+      polls=$((WAIT_SECONDS / POLL_SECONDS))
+      while [ "$polls" -gt 0 ]; do
+        polls=$((polls - 1))
+        state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{%(status)s.name}|{.status.phase}|{.status.message}') || state='|||'
+        current=$(echo "$state" | cut -d'|' -f1)
+        name=$(echo "$state" | cut -d'|' -f2)
+        phase=$(echo "$state" | cut -d'|' -f3)
+        message=$(echo "$state" | cut -d'|' -f4-)
+        report=running
+        if [ -n "$name" ] && run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json); then
+          report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '
+            def measured: if . == null then "no value"
+              else (ltrimstr("[") | rtrimstr("]") | split(",")[0] | tonumber) as $v
+              | if $v < 0 then "no data" else (($v * 100000 | round) / 1000 | tostring) + "%%" end end;
+            (.status.phase // "Running") as $phase
+            | if (.metadata.labels["rollouts-pod-template-hash"] // "") != $hash then "running"
+              elif ($phase == "Successful" or $phase == "Failed" or $phase == "Error" or $phase == "Inconclusive") | not then "running"
+              else
+                ([.status.metricResults[]? | select(.phase == "Failed")]
+                 + [.status.metricResults[]? | select(.phase == "Error")]
+                 + [.status.metricResults[]? | select(.phase == "Inconclusive")]) as $bad
+                | if $phase == "Successful" or ($bad | length) == 0 then
+                    ["done 0", "successful", "none", "none", "none", "Every SLO was met (analysis " + .metadata.name + ")."]
+                  else
+                    $bad[0] as $m
+                    | ($slos[$m.name] // {sli: "", objective: "its objective"}) as $slo
+                    | ([$m.measurements[]? | select(.phase == $m.phase)] | last) as $last
+                    | (if $m.phase == "Error" then "error" else ($last.value | measured) end) as $value
+                    | ["done 1", ($phase | ascii_downcase), $m.name, $value, "at least " + $slo.objective + " " + $slo.sli,
+                       "SLO " + $m.name + ": measured " + $value + " " + $slo.sli + ", needs at least " + $slo.objective
+                       + " (analysis " + .metadata.name + " " + $phase
+                       + (if $m.phase == "Error" then ": " + (($last.message // $m.message // "") | gsub("[\r\n]"; " ")) else "" end) + ")."]
+                  end
+                | .[]
+              end') || report=running
+        fi
+        case "$report" in
+          "done "*)
+            echo "SPINNAKER_PROPERTY_%(result)s=$(echo "$report" | sed -n 2p)"
+            echo "SPINNAKER_PROPERTY_%(slo)s=$(echo "$report" | sed -n 3p)"
+            echo "SPINNAKER_PROPERTY_%(measured)s=$(echo "$report" | sed -n 4p)"
+            echo "SPINNAKER_PROPERTY_%(threshold)s=$(echo "$report" | sed -n 5p)"
+            echo "SPINNAKER_PROPERTY_%(message)s=$(echo "$report" | sed -n 6p)"
+            echo "$report" | sed -n 6p
+            exit "$(echo "$report" | sed -n 1p | cut -d' ' -f2)"
+            ;;
+        esac
+        if [ -z "$name" ] && [ "$phase" = Degraded ]; then
+          echo "SPINNAKER_PROPERTY_%(result)s=aborted"
+          echo "SPINNAKER_PROPERTY_%(slo)s=none"
+          echo "SPINNAKER_PROPERTY_%(measured)s=none"
+          echo "SPINNAKER_PROPERTY_%(threshold)s=none"
+          echo "SPINNAKER_PROPERTY_%(message)s=$ROLLOUT is Degraded before its analysis started: $message"
+          echo "$ROLLOUT is Degraded before its analysis started: $message"
+          exit 1
+        fi
+        sleep "$POLL_SECONDS"
+      done
+      echo "SPINNAKER_PROPERTY_%(result)s=timeout"
+      echo "SPINNAKER_PROPERTY_%(slo)s=none"
+      echo "SPINNAKER_PROPERTY_%(measured)s=none"
+      echo "SPINNAKER_PROPERTY_%(threshold)s=none"
+      echo "SPINNAKER_PROPERTY_%(message)s=The analysis of $ROLLOUT did not complete within $WAIT_SECONDS s."
+      echo "The analysis of $ROLLOUT did not complete within $WAIT_SECONDS s."
+      exit 1
+    ||| % {
+      status: $.analysisStatus[which],
+      slos: std.manifestJsonMinified(slos),
+      result: out.result,
+      slo: out.slo,
+      measured: out.measured,
+      threshold: out.threshold,
+      message: out.message,
+    },
+
+  // The Run Job running analysisWaitScript for the Rollout `rollout` as `serviceAccount`,
+  // the release's (it reads the Rollout and the AnalysisRun: releaseRoleRules). Exits 0
+  // when every SLO was met. Names come in as arguments so that manifests.libsonnet, which
+  // names them, can import this file without an import cycle.
+  analysisWaitJob(r, s, which, deadlineSeconds, rollout, serviceAccount):: kube.job(
+    r.application + '-analysis-', r.namespace,
+    { 'kujira-gen.io/application': r.application, 'kujira-gen.io/step': 'analysis' },
+    [kube.container(
+      $.names(r).analysisContainer, config.images.kubectl, command=['/bin/sh', '-c'], args=[$.analysisWaitScript(s, which)],
+      env=[
+        { name: 'ROLLOUT', value: rollout },
+        { name: 'NAMESPACE', value: r.namespace },
+        // Stop 60 s before the deadline, so that the log can still be read.
+        { name: 'WAIT_SECONDS', value: std.toString(deadlineSeconds - 60) },
+        { name: 'POLL_SECONDS', value: '10' },
+      ],
+      resources=config.jobResources,
+    )],
+    serviceAccountName=serviceAccount,
+    activeDeadlineSeconds=deadlineSeconds,
+    ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
+  ),
+
+  // Rules the release jobs' Role needs on top of manifests.libsonnet's to read the
+  // AnalysisRun named in the Rollout's status (docs/slo.md, "Permissions").
+  releaseRoleRules:: [
+    { apiGroups: ['argoproj.io'], resources: ['analysisruns'], verbs: ['get'] },
+  ],
+}
