@@ -808,6 +808,10 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
     );
     assert_eq!(inconclusive.status, 1);
     assert_eq!(
+        props(&inconclusive)[4].1,
+        "SLO latency: no requests were measured, it needs at least 99% of requests within 0.3 s (analysis sample-0000000000-3-pre Inconclusive)."
+    );
+    assert_eq!(
         &props(&inconclusive)[..4],
         [
             ("analysis_result", "inconclusive"),
@@ -826,7 +830,12 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
     );
     assert_eq!(error.status, 1);
     assert_eq!(props(&error)[2], ("analysis_measured", "error"));
-    assert!(props(&error)[4].1.ends_with("(analysis sample-6c9f7b5d4f-3-pre Error: Post \"http://prometheus:9090/api/v1/query\": dial tcp 10.0.0.1:9090: connect: connection refused)."), "{}", error.log);
+    assert_eq!(
+        props(&error)[4].1,
+        "SLO availability could not be measured: Post \"http://prometheus:9090/api/v1/query\": dial tcp 10.0.0.1:9090: connect: connection refused (analysis sample-6c9f7b5d4f-3-pre Error).",
+        "{}",
+        error.log
+    );
     // A run of another revision, or one still running, is waited for until the time is up.
     let stale = wait_for_analysis(
         "7d8b9c6f5a|sample-6c9f7b5d4f-3-pre|Progressing||",

@@ -202,7 +202,7 @@ local releaseStages(r) =
         slo.analysisWaitJob(r, r.slo, 'prePromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount))
     .withRequisites([if test == null then wait else test])
     .withPropertyFile(slo.names(r).analysisContainer)
-    .withEnabledExpression(c.ready)
+    .withEnabledExpression(std.join(' and ', [c.ready] + (if test == null then [] else [succeeded(names.test)])))
     .withContinueOnFailure();
   local beforeApproval = [st for st in [analysePreview, test, wait] if st != null][0];
   local approve = if r.manualJudgment == null then null else

@@ -548,10 +548,13 @@ local objective(name, o, platform, r) =
             | ($slos[$m.name] // {sli: "", objective: "its objective"}) as $slo
             | ([$m.measurements[]? | select(.phase == $m.phase)] | last) as $last
             | (if $m.phase == "Error" then "error" else ($last.value | measured) end) as $value
-            | ["done 1", ($phase | ascii_downcase), $m.name, $value, "at least " + $slo.objective + " " + $slo.sli,
-               "SLO " + $m.name + ": measured " + $value + " " + $slo.sli + ", needs at least " + $slo.objective
-               + " (analysis " + .metadata.name + " " + $phase
-               + (if $m.phase == "Error" then ": " + (($last.message // $m.message // "") | gsub("[\r\n]"; " ")) else "" end) + ")."]
+            | ("at least " + $slo.objective + " " + $slo.sli) as $threshold
+            | ["done 1", ($phase | ascii_downcase), $m.name, $value, $threshold,
+               "SLO " + $m.name
+               + (if $m.phase == "Error" then " could not be measured: " + (($last.message // $m.message // "") | gsub("[\r\n]"; " "))
+                  elif $value == "no data" then ": no requests were measured, it needs " + $threshold
+                  else ": measured " + $value + " " + $slo.sli + ", needs at least " + $slo.objective end)
+               + " (analysis " + .metadata.name + " " + $phase + ")."]
           end
         | .[]
       end

@@ -1099,6 +1099,7 @@ impl ArgoModel {
                 "phase": self.phase,
                 "message": self.message,
                 "blueGreen": {},
+                "canary": {},
             });
             if self.workload_observed_generation > 0 {
                 status["workloadObservedGeneration"] =
@@ -1110,11 +1111,29 @@ impl ArgoModel {
             if let Some(s) = &self.stable {
                 status["stableRS"] = json!(s);
             }
-            if let Some(a) = &self.active {
-                status["blueGreen"]["activeSelector"] = json!(a);
+            if !self.is_canary() {
+                if let Some(a) = &self.active {
+                    status["blueGreen"]["activeSelector"] = json!(a);
+                }
+                if let Some(p) = &self.preview {
+                    status["blueGreen"]["previewSelector"] = json!(p);
+                }
             }
-            if let Some(p) = &self.preview {
-                status["blueGreen"]["previewSelector"] = json!(p);
+            if let Some(i) = self.step_index {
+                status["currentStepIndex"] = json!(i);
+            }
+            // The current runs (RolloutAnalysisRunStatus: name, status, message).
+            for (kind, name) in &self.current_runs {
+                let Some(run) = self.runs.iter().find(|r| &r.name == name) else {
+                    continue;
+                };
+                let (group, field) = match kind {
+                    RunKind::PrePromotion => ("blueGreen", "prePromotionAnalysisRunStatus"),
+                    RunKind::PostPromotion => ("blueGreen", "postPromotionAnalysisRunStatus"),
+                    RunKind::Step(_) => ("canary", "currentStepAnalysisRunStatus"),
+                    RunKind::Background => ("canary", "currentBackgroundAnalysisRunStatus"),
+                };
+                status[group][field] = json!({"name": run.name, "status": format!("{:?}", run.phase), "message": run.message});
             }
             if self.controller_pause {
                 status["controllerPause"] = json!(true);
@@ -1124,6 +1143,7 @@ impl ArgoModel {
             }
             let available = match (&self.active, self.phase.as_str()) {
                 (Some(_), "Healthy" | "Paused") => self.replicas,
+                (Some(_), _) if self.is_canary() => self.replicas,
                 _ => 0,
             };
             status["availableReplicas"] = json!(available);
@@ -1142,10 +1162,43 @@ impl ArgoModel {
                 "spec": {"replicas": self.replicas,
                          "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment",
                                          "name": format!("{}-pod-template", self.app)},
-                         "strategy": {"blueGreen": {"activeService": self.app,
-                                                    "previewService": format!("{}-preview", self.app),
-                                                    "autoPromotionEnabled": false}}},
+                         "strategy": match &self.strategy {
+                             Strategy::Canary { steps, .. } => json!({"canary": {
+                                 "canaryService": format!("{}-canary", self.app), "steps": steps}}),
+                             _ => json!({"blueGreen": {"activeService": self.app,
+                                                       "previewService": format!("{}-preview", self.app),
+                                                       "autoPromotionEnabled": false}}),
+                         }},
                 "status": status,
+            }));
+        }
+        for run in &self.runs {
+            let rollout_type = match run.kind {
+                RunKind::PrePromotion => "PrePromotion",
+                RunKind::PostPromotion => "PostPromotion",
+                RunKind::Step(_) => "Step",
+                RunKind::Background => "Background",
+            };
+            out.push(json!({
+                "apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRun",
+                "metadata": {"name": run.name, "namespace": self.namespace,
+                             "labels": {"app": self.app, "rollouts-pod-template-hash": run.hash,
+                                        "rollout-type": rollout_type}},
+                "spec": {"metrics": run.metrics, "terminate": run.terminated},
+                "status": {
+                    "phase": format!("{:?}", run.phase),
+                    "message": run.message,
+                    "metricResults": run.results.iter().map(|r| json!({
+                        "name": r.name,
+                        "phase": format!("{:?}", r.phase),
+                        "measurements": r.measurements.iter().map(|m| {
+                            let mut v = json!({"phase": format!("{:?}", m.phase)});
+                            if let Some(x) = &m.value { v["value"] = json!(x); }
+                            if let Some(x) = &m.message { v["message"] = json!(x); }
+                            v
+                        }).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                },
             }));
         }
         for rs in &self.replica_sets {
