@@ -1371,6 +1371,53 @@ fn the_table_catches_the_old_defects() {
     );
 }
 
+/// The Role of a release with SLOs is exactly enough, and the table notices less: without
+/// `get analysisruns` the analysis job cannot read the AnalysisRun the Rollout names, and
+/// the release that would have been promoted rolls back instead.
+#[test]
+fn the_table_catches_a_role_without_the_analysis_rule() {
+    let Some(mut e) = engines() else { return };
+    let config = Config {
+        slo: Some(Slo {
+            preview: true,
+            post: false,
+            budget: false,
+            no_data_passes: false,
+        }),
+        ..Config::blue_green("docker", true, false, false)
+    };
+    let bundle = build_with(&config.value_file(), config.platform().as_ref());
+    let run = |e: &mut Engines, pipeline: &Value| {
+        let before = initial_cluster(Promoted);
+        let trigger = trigger_for(pipeline, &config, Promoted, &mut e.spel);
+        let run = run_release(e, pipeline, trigger, before.clone(), Promoted);
+        compare(&run, &before, &config, Promoted, pipeline, &mut e.spel)
+            .map(|()| run.execution.describe())
+    };
+    assert_eq!(run(&mut e, &bundle["pipelines"][0]).map(|_| ()), Ok(()));
+    let mut pipeline = bundle["pipelines"][0].clone();
+    let deploy = pipeline["stages"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["type"] == "deployManifest")
+        .unwrap();
+    for m in deploy["manifests"].as_array_mut().unwrap() {
+        if m["kind"] == "Role" {
+            let rules = m["rules"].as_array_mut().unwrap();
+            let before = rules.len();
+            rules.retain(|r| r != &json!({"apiGroups": ["argoproj.io"], "resources": ["analysisruns"], "verbs": ["get"]}));
+            assert_eq!(rules.len(), before - 1, "the Role has the rule");
+        }
+    }
+    let why = run(&mut e, &pipeline).expect_err("a Role without get analysisruns must break it");
+    assert!(
+        why.contains("Analyse preview: FAILED_CONTINUE (expected SUCCEEDED)"),
+        "{why}"
+    );
+    assert!(why.contains("Previous serves (expected New)"), "{why}");
+}
+
 /// Orca's DependentPipelineStarter: a pipeline trigger on `parent`'s pipeline fires when
 /// the parent execution ends with one of its statuses (SUCCEEDED is `successful`), and the
 /// triggered execution receives the parent's artifacts (its stages' output artifacts, then
@@ -1472,9 +1519,37 @@ fn two_environments() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// The controller model against the behaviour it models (rollout/bluegreen.go, sync.go).
+/// The controller model against the behaviour it models (rollout/bluegreen.go, sync.go,
+/// canary.go, analysis.go).
 mod argo_model {
-    use super::support::argo_model::{ArgoModel, Health};
+    use super::support::argo_analysis::Phase;
+    use super::support::argo_model::{ArgoModel, Health, RunKind, Sli};
+    use serde_json::{Value, json};
+
+    /// An AnalysisTemplate `t` with one metric as kujira-gen generates it (five
+    /// measurements, no failure tolerated, no data inconclusive).
+    fn template() -> Value {
+        json!({"metadata": {"name": "t"}, "spec": {"metrics": [{
+            "name": "availability", "interval": "1m", "count": 5, "failureLimit": 0,
+            "consecutiveErrorLimit": 4,
+            "successCondition": "result[0] >= 0.999",
+            "failureCondition": "result[0] >= 0 && result[0] < 0.999"}]}})
+    }
+
+    fn reference() -> Value {
+        json!({"templates": [{"templateName": "t"}]})
+    }
+
+    fn blue_green(pre: bool, post: bool) -> Value {
+        let mut bg = json!({"activeService": "app", "previewService": "app-preview"});
+        if pre {
+            bg["prePromotionAnalysis"] = reference();
+        }
+        if post {
+            bg["postPromotionAnalysis"] = reference();
+        }
+        json!({"spec": {"strategy": {"blueGreen": bg}}})
+    }
 
     fn settle(m: &mut ArgoModel, ticks: u32) {
         for _ in 0..ticks {
@@ -1513,6 +1588,128 @@ mod argo_model {
         assert_eq!(m.phase, "Healthy");
         assert_eq!(m.serving().as_deref(), Some("img:1"));
         assert_eq!(m.current, m.stable);
+    }
+
+    #[test]
+    fn the_pause_comes_after_the_pre_promotion_analysis() {
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1");
+        m.apply_rollout(&blue_green(true, false), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 4);
+        // The preview is available and measured; no pause yet.
+        let run = m.run(RunKind::PrePromotion).expect("a pre-promotion run");
+        assert_eq!(
+            run.name,
+            format!("app-{}-2-pre", ArgoModel::hash_of("img:2"))
+        );
+        assert!(m.pause_conditions.is_empty());
+        assert_eq!(m.message, "active service cutover pending");
+        settle(&mut m, 5);
+        assert_eq!(
+            m.run(RunKind::PrePromotion).unwrap().phase,
+            Phase::Successful
+        );
+        assert_eq!(m.pause_conditions, vec!["BlueGreenPause"]);
+    }
+
+    #[test]
+    fn a_failed_pre_promotion_analysis_aborts_with_its_reason() {
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1").with_sli(
+            "img:2",
+            Sli::BreaksAvailability,
+            Sli::Met,
+        );
+        let stable = m.stable.clone();
+        m.apply_rollout(&blue_green(true, false), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 6);
+        assert_eq!(m.phase, "Degraded");
+        assert!(
+            m.message.ends_with("Blue/green pre-promotion analysis phase error/failed: Metric \"availability\" assessed Failed due to failed (1) > failureLimit (0)"),
+            "{}",
+            m.message
+        );
+        assert_eq!(m.active, stable);
+    }
+
+    #[test]
+    fn a_failed_post_promotion_analysis_switches_back() {
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1").with_sli(
+            "img:2",
+            Sli::Met,
+            Sli::BreaksAvailability,
+        );
+        let old = m.stable.clone();
+        m.apply_rollout(&blue_green(false, true), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 4);
+        m.clear_pause_conditions();
+        m.tick();
+        // Active, not stable, until the post-promotion analysis passed.
+        assert_eq!(m.active, m.current);
+        assert_eq!(m.stable, old);
+        assert_eq!(m.message, "waiting for analysis to complete");
+        settle(&mut m, 2);
+        assert_eq!(m.phase, "Degraded");
+        assert_eq!(m.active, old, "traffic switched back");
+        assert!(m.rs(old.as_deref().unwrap()).unwrap().replicas > 0);
+    }
+
+    #[test]
+    fn no_data_is_inconclusive_when_the_template_says_so() {
+        let mut m =
+            ArgoModel::running("app", "ns", 2, "img:1").with_sli("img:2", Sli::NoData, Sli::Met);
+        m.apply_rollout(&blue_green(true, false), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 6);
+        assert_eq!(m.pause_conditions, vec!["InconclusiveAnalysis"]);
+        assert_eq!(m.phase, "Paused");
+    }
+
+    #[test]
+    fn canary_steps_hold_measure_and_complete() {
+        let rollout = json!({"spec": {"rollbackWindow": {"revisions": 1}, "strategy": {"canary": {
+            "canaryService": "app-canary",
+            "steps": [{"setWeight": 25}, {"pause": {}}, {"analysis": reference()},
+                      {"pause": {"duration": "1m"}}, {"setWeight": 50}]}}}});
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1");
+        m.apply_rollout(&rollout, &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 4);
+        assert_eq!(m.pause_conditions, vec!["CanaryPauseStep"]);
+        assert_eq!(m.step_index, Some(1));
+        m.clear_pause_conditions();
+        settle(&mut m, 3);
+        assert_eq!(m.step_index, Some(2));
+        assert!(m.run(RunKind::Step(2)).is_some());
+        settle(&mut m, 12);
+        assert_eq!(m.phase, "Healthy");
+        assert_eq!(m.stable, m.current);
+        assert_eq!(m.serving().as_deref(), Some("img:2"));
+        // Back to the previous revision within the rollback window: no steps.
+        m.set_template("img:1");
+        settle(&mut m, 4);
+        assert_eq!(m.serving().as_deref(), Some("img:1"));
+        assert_eq!(m.phase, "Healthy");
+    }
+
+    #[test]
+    fn a_failed_canary_step_aborts_back_to_the_first_step() {
+        let rollout = json!({"spec": {"strategy": {"canary": {
+            "steps": [{"setWeight": 25}, {"analysis": reference()}, {"setWeight": 50}]}}}});
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1").with_sli(
+            "img:2",
+            Sli::Unreachable,
+            Sli::Met,
+        );
+        m.apply_rollout(&rollout, &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 10);
+        assert_eq!(m.phase, "Degraded");
+        assert_eq!(m.step_index, Some(0));
+        assert!(m.message.contains("Step-based analysis phase error/failed: Metric \"availability\" assessed Error due to consecutiveErrors (5) > consecutiveErrorLimit (4)"), "{}", m.message);
+        let canary = m.current.clone().unwrap();
+        assert_eq!(m.rs(&canary).unwrap().replicas, 0);
     }
 
     #[test]

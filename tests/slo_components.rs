@@ -557,6 +557,36 @@ fn the_budget_script_survives_orca_and_the_kubelet() {
     }
 }
 
+/// The same for the jobs that wait for an analysis and for a canary's steps: nothing Orca
+/// or the kubelet would change, every key they print literal and lower case, and every key
+/// of analysisOutputs printed.
+#[test]
+fn the_analysis_wait_scripts_survive_orca_and_the_kubelet() {
+    let mut values = with_slo(json!({"Objectives": objectives()}));
+    values["Values"]["Canary"] = json!({"Steps": [{"Weight": 10}]});
+    let out = render(&values);
+    for job in ["analysisWaitJob", "canaryWaitJob"] {
+        let container = &out[job]["spec"]["template"]["spec"]["containers"][0];
+        let script = container["args"][0].as_str().unwrap();
+        assert!(!script.contains("${"), "{job}: `${{` in the script");
+        assert!(!script.contains("$$"), "{job}: `$$` in the script");
+        for var in container["env"].as_array().unwrap() {
+            let reference = format!("$({})", var["name"].as_str().unwrap());
+            assert!(
+                !script.contains(&reference),
+                "{job}: {reference} in the script"
+            );
+        }
+        let printed = kujira_gen::upstream::property_parser::printed_keys(script);
+        assert!(!printed.dynamic, "{job}: {printed:?}");
+        for key in out["analysisOutputs"].as_object().unwrap().values() {
+            let key = key.as_str().unwrap().to_string();
+            assert!(printed.keys.contains(&key), "{job}: {key} not printed");
+        }
+        assert!(printed.keys.iter().all(|k| *k == k.to_lowercase()), "{job}");
+    }
+}
+
 #[test]
 fn generated_manifests() {
     let out = render(&with_slo(json!({"Objectives": objectives()})));

@@ -572,6 +572,10 @@ local objective(name, o, platform, r) =
     exit "$(echo "$report" | sed -n 1p | cut -d' ' -f2)"
   ||| % out,
 
+  // After a failed `kubectl get analysisrun` (its output in `$run`): a refusal will not
+  // change by waiting, so it ends the job at once; anything else is retried.
+  local forbidden = 'case "$run" in *Forbidden*|*forbidden*) ended error "Cannot read AnalysisRun $name: $(echo "$run" | tr \'\\n\' \' \')" ;; esac',
+
   // Shell lines reporting an end without an analysis result: `$1` the result, `$2` the
   // message (a function, `ended`).
   local endedFunction(out) = |||
@@ -611,8 +615,12 @@ local objective(name, o, platform, r) =
         reasons=$(echo "$state" | cut -d'|' -f4)
         message=$(echo "$state" | cut -d'|' -f5-)
         report=running
-        if [ -n "$name" ] && run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json); then
-          report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '%(program)s') || report=running
+        if [ -n "$name" ]; then
+          if run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json 2>&1); then
+            report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '%(program)s') || report=running
+          else
+            %(forbidden)s
+          fi
         fi
         case "$report" in
           "done 0"*)
@@ -639,6 +647,7 @@ local objective(name, o, platform, r) =
       program: std.strReplace(reportProgram, "'", "'\\''"),
       print: std.join('\n', ['        ' + l for l in std.split(std.rstripChars(printReport(out), '\n'), '\n')]),
       ended: std.rstripChars(endedFunction(out), '\n'),
+      forbidden: forbidden,
     },
 
   // The Run Job running analysisWaitScript for the Rollout `rollout` as `serviceAccount`,
@@ -705,13 +714,15 @@ local objective(name, o, platform, r) =
         fi
         if [ "$stopped" = yes ]; then
           for name in $step_run $background_run; do
-            if run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json); then
+            if run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json 2>&1); then
               report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '%(program)s') || report=running
               case "$report" in
                 "done 1"*)
       %(print)s
                   ;;
               esac
+            else
+              %(forbidden)s
             fi
           done
           ended aborted "The canary release of $ROLLOUT stopped ($phase): $message"
@@ -724,6 +735,7 @@ local objective(name, o, platform, r) =
       program: std.strReplace(reportProgram, "'", "'\\''"),
       print: std.join('\n', ['            ' + l for l in std.split(std.rstripChars(printReport(out), '\n'), '\n')]),
       ended: std.rstripChars(endedFunction(out), '\n'),
+      forbidden: forbidden,
       result: out.result,
       slo: out.slo,
       measured: out.measured,
