@@ -199,7 +199,8 @@ impl Compiler {
 /// Discovers and compiles every input. Problems finding inputs come first, as units of
 /// their own.
 pub fn compile(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
-    let (inputs, problems) = values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
+    let (inputs, problems) =
+        values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
     let compiler = Compiler::new(options)?;
     let mut units: Vec<Unit> = problems
         .into_iter()

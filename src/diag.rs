@@ -403,8 +403,14 @@ mod tests {
         let mut d = Diagnostic::error("t", "boom");
         d.affects = (0..25).map(|i| format!("f{i}")).collect();
         let line = d.affects_line().unwrap();
-        assert!(line.starts_with("while rendering 25 value files: f0, f1,"), "{line}");
-        assert!(line.ends_with("f19 and 5 more (--format json lists all)"), "{line}");
+        assert!(
+            line.starts_with("while rendering 25 value files: f0, f1,"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("f19 and 5 more (--format json lists all)"),
+            "{line}"
+        );
     }
 
     #[test]

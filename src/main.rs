@@ -281,7 +281,6 @@ pub struct ManArgs {
     pub output: Option<PathBuf>,
 }
 
-
 #[derive(Args)]
 struct ValidateArgs {
     #[command(flatten)]

@@ -67,7 +67,7 @@ new: new
   diff of teams/alpha/value.json:
 --- old/alpha/release.json
 +++ new/alpha/release.json
-@@ -1,7 +1,7 @@
+@@ -1,6 +1,6 @@
  {
    "application": "alpha",
 -  "description": "Release of alpha",
@@ -75,7 +75,7 @@ new: new
    "id": "ID",
    "kujiraGen": {
      "source": "teams/alpha/value.json"
-@@ -13,7 +13,7 @@
+@@ -12,7 +12,7 @@
        "refId": "wait",
        "requisiteStageRefIds": [],
        "type": "wait",
@@ -112,7 +112,9 @@ fn different_changes_are_different_groups_largest_first() {
     let out = repo()
         .write("teams/gamma/value.json", B.replace("beta", "gamma"))
         .write("new/main.jsonnet", new)
-        .args(["impact", "teams", "--old", "old", "--new", "new", "--format", "json"])
+        .args([
+            "impact", "teams", "--old", "old", "--new", "new", "--format", "json",
+        ])
         .status(3)
         .output();
     assert_eq!(out.status, 3, "{}", out.stderr);
@@ -139,30 +141,42 @@ fn different_changes_are_different_groups_largest_first() {
     let graph = &groups[0]["graphs"][0];
     assert_eq!(graph["pipeline"], "release");
     assert!(
-        graph["new"]
-            .as_str()
-            .unwrap()
-            .contains("only if #quot;Wait#quot; succeeded and #quot;Wait#quot; reported READY = true"),
+        graph["new"].as_str().unwrap().contains(
+            "only if #quot;Wait#quot; succeeded and #quot;Wait#quot; reported READY = true"
+        ),
         "{graph}"
     );
-    assert!(groups[0]["diff"].as_str().unwrap().starts_with("--- old/beta/release.json\n"));
+    assert!(
+        groups[0]["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- old/beta/release.json\n")
+    );
 }
 
 #[test]
 fn markdown_has_a_summary_table_and_folded_diffs() {
     let out = repo()
         .write("new/main.jsonnet", templates(60, "Release of"))
-        .args(["impact", "teams", "--old", "old", "--new", "new", "--format", "markdown"])
+        .args([
+            "impact", "teams", "--old", "old", "--new", "new", "--format", "markdown",
+        ])
         .status(3)
         .output();
     assert_eq!(out.status, 3, "{}", out.stderr);
     let md = out.stdout;
-    assert!(md.starts_with("### kujira-gen impact: 2 of 2 teams change\n\n"), "{md}");
+    assert!(
+        md.starts_with("### kujira-gen impact: 2 of 2 teams change\n\n"),
+        "{md}"
+    );
     assert!(
         md.contains("| teams | change |\n|---:|---|\n| 2 | `pipelines[release].stages[Wait].waitTime`: `30` → `60` |\n"),
         "{md}"
     );
-    assert!(md.contains("<details><summary>2 teams: 1 change</summary>"), "{md}");
+    assert!(
+        md.contains("<details><summary>2 teams: 1 change</summary>"),
+        "{md}"
+    );
     assert!(md.contains("```diff\n--- old/alpha/release.json\n"), "{md}");
     assert!(md.contains("\n</details>\n"), "{md}");
 }
@@ -170,12 +184,16 @@ fn markdown_has_a_summary_table_and_folded_diffs() {
 #[test]
 fn an_error_in_the_new_templates_is_reported_once_for_every_team() {
     repo()
-        .write("new/main.jsonnet", "function(values)\n  error 'no pipelines for ' + 'anyone'\n")
+        .write(
+            "new/main.jsonnet",
+            "function(values)\n  error 'no pipelines for ' + 'anyone'\n",
+        )
         .args(["impact", "teams", "--old", "old", "--new", "new"])
         .status(1)
         .stderr(
             "new/main.jsonnet:2:3: error: no pipelines for anyone\n    \
              at new/main.jsonnet:2:3: error statement\n    \
+             during TLA call\n    \
              while rendering 2 value files: teams/alpha/value.json, teams/beta/value.json\n",
         )
         .stdout("old: old\nnew: new\n2 teams compared: 0 change, 0 unchanged, 2 failed\n")
@@ -195,7 +213,11 @@ fn a_git_revision_is_read_without_a_checkout() {
             .env("GIT_COMMITTER_EMAIL", "t@example.com")
             .output()
             .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     std::fs::remove_dir(test.path().join(".git")).unwrap();
     git(&["init", "-q"]);
@@ -204,7 +226,9 @@ fn a_git_revision_is_read_without_a_checkout() {
     // The working tree changes after the commit; the revision keeps the old text.
     let test = test.write("tpl/main.jsonnet", templates(45, "Release of"));
     let out = test
-        .args(["impact", "teams", "--old", "HEAD:tpl", "--new", "tpl", "--format", "json"])
+        .args([
+            "impact", "teams", "--old", "HEAD:tpl", "--new", "tpl", "--format", "json",
+        ])
         .status(3)
         .output();
     assert_eq!(out.status, 3, "{}", out.stderr);
@@ -226,7 +250,8 @@ fn an_error_in_a_git_revision_names_the_revision() {
         .output();
     assert_eq!(out.status, 1);
     assert!(
-        out.stderr.starts_with("kujira-gen: error: HEAD:tpl: cannot list the templates: git: "),
+        out.stderr
+            .starts_with("kujira-gen: error: HEAD:tpl: cannot list the templates: git: "),
         "{}",
         out.stderr
     );
@@ -249,5 +274,10 @@ fn the_builtin_set_against_itself_changes_nothing() {
         .args(["impact", "teams", "--old", "builtin", "--new", "builtin"])
         .output();
     assert_eq!(out.status, 0, "{}", out.stderr);
-    assert!(out.stdout.ends_with("2 teams compared: 0 change, 2 unchanged\n"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .ends_with("2 teams compared: 0 change, 2 unchanged\n"),
+        "{}",
+        out.stdout
+    );
 }

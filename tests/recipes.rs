@@ -59,7 +59,9 @@ fn kujira_commands(script: &str) -> Vec<Vec<String>> {
                 .map(String::as_str);
             if rest.next() == Some("kujira-gen") {
                 let args: Vec<String> = rest
-                    .take_while(|w| !w.starts_with('>') && !w.starts_with("2>") && !w.starts_with('<'))
+                    .take_while(|w| {
+                        !w.starts_with('>') && !w.starts_with("2>") && !w.starts_with('<')
+                    })
                     .map(str::to_string)
                     .collect();
                 out.push(args);
@@ -69,17 +71,23 @@ fn kujira_commands(script: &str) -> Vec<Vec<String>> {
     out
 }
 
-/// Runs `kujira-gen ARGS --help` in the project directory.
+/// Runs `kujira-gen ARGS --help` in the project directory (`--version` is run as is).
 fn accepted(args: &[String]) -> Result<(), String> {
+    let version = args == ["--version"];
     let out = std::process::Command::new(BIN)
         .args(args)
-        .arg("--help")
+        .args(if version { None } else { Some("--help") })
         .current_dir(project_dir())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected = if version {
+        "kujira-gen "
+    } else {
+        "Usage: kujira-gen"
+    };
     match out.status.code() {
-        Some(0) if stdout.contains("Usage: kujira-gen") => Ok(()),
+        Some(0) if stdout.contains(expected) => Ok(()),
         _ => Err(format!(
             "kujira-gen {}: {}",
             args.join(" "),
@@ -114,7 +122,9 @@ fn the_check_itself_rejects_what_does_not_exist() {
     assert!(bad(&["frobnicate"]).is_err());
     assert!(bad(&["validate", "--format", "github", "teams"]).is_ok());
     assert_eq!(
-        kujira_commands("x=1 kujira-gen diff a || test $? -eq 3; if [ 1 ]; then kujira-gen push --yes b > out; fi"),
+        kujira_commands(
+            "x=1 kujira-gen diff a || test $? -eq 3; if [ 1 ]; then kujira-gen push --yes b > out; fi"
+        ),
         vec![vec!["diff", "a"], vec!["push", "--yes", "b"]]
     );
     assert!(kujira_commands("command -v kujira-gen || cargo install kujira-gen").is_empty());
@@ -180,7 +190,10 @@ fn pre_commit_hooks() {
         commands.extend(kujira_commands(&format!("{entry} teams/a/value.json")));
     }
     check_all(".pre-commit-hooks.yaml", &commands, hooks.len());
-    let languages: Vec<&str> = hooks.iter().filter_map(|h| h["language"].as_str()).collect();
+    let languages: Vec<&str> = hooks
+        .iter()
+        .filter_map(|h| h["language"].as_str())
+        .collect();
     for language in ["rust", "system", "docker"] {
         assert!(languages.contains(&language), "no `{language}` hook");
     }
@@ -199,7 +212,10 @@ fn the_dockerfile_builds_as_the_readme_says_with_a_recent_enough_rust() {
         run_lines.iter().any(|l| l.contains(install)),
         "the Dockerfile does not run `{install}`"
     );
-    assert!(readme.contains(install), "the README does not document `{install}`");
+    assert!(
+        readme.contains(install),
+        "the README does not document `{install}`"
+    );
     // The ENTRYPOINT is the installed binary.
     assert!(docker.contains("COPY --from=build /out/bin/kujira-gen /usr/local/bin/kujira-gen"));
     assert!(docker.contains("ENTRYPOINT [\"kujira-gen\"]"));

@@ -12,7 +12,10 @@ pub fn run(args: &GraphArgs) -> Result<Outcome> {
         Err(outcome) => return Ok(outcome),
     };
     let name = |p: &serde_json::Map<String, Value>| {
-        p.get("name").and_then(Value::as_str).unwrap_or("").to_string()
+        p.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
     };
     let mut chosen = Vec::new();
     for b in &bundles {
@@ -27,11 +30,16 @@ pub fn run(args: &GraphArgs) -> Result<Outcome> {
     match args.format {
         GraphFormat::Mermaid => {
             let [(_, _, stages)] = chosen.as_slice() else {
-                let names: Vec<String> = chosen.iter().map(|(a, p, _)| format!("{a}/{p}")).collect();
+                let names: Vec<String> =
+                    chosen.iter().map(|(a, p, _)| format!("{a}/{p}")).collect();
                 bail!(
                     "Mermaid text holds one pipeline and {} match ({}); choose one with --pipeline NAME and one value file, or use --format markdown",
                     chosen.len(),
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 );
             };
             out.write_all(graph::mermaid::flowchart(stages).as_bytes())?;

@@ -21,7 +21,14 @@ pub fn run(args: &ImpactArgs) -> Result<Outcome> {
     }
     let counts = impact::counts(&teams, &diagnostics);
     let groups = impact::group(&teams);
-    let report = report::build(old.label(), new.label(), &teams, &groups, counts, diagnostics);
+    let report = report::build(
+        old.label(),
+        new.label(),
+        &teams,
+        &groups,
+        counts,
+        diagnostics,
+    );
 
     let mut out = std::io::stdout().lock();
     match args.format {

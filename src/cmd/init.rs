@@ -5,7 +5,7 @@
 use crate::{InitArgs, Outcome};
 use anyhow::{Context, Result, bail};
 use kujira_gen::values::discover::{VALUE_FILE_NAME, git_root};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -33,34 +33,47 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
             .context("cannot name the application after this directory; give --application")?,
     };
     let root = match &args.root {
-        Some(r) => Some(r.canonicalize().with_context(|| format!("cannot read {}", r.display()))?),
+        Some(r) => Some(
+            r.canonicalize()
+                .with_context(|| format!("cannot read {}", r.display()))?,
+        ),
         None => git_root(&abs.join(VALUE_FILE_NAME)),
     };
     let schema = match &args.schema {
         Some(s) => s.clone(),
-        None => relative_to(&abs, &root.clone().unwrap_or_else(|| abs.clone())).join(SCHEMA_FILE)
+        None => relative_to(&abs, &root.clone().unwrap_or_else(|| abs.clone()))
+            .join(SCHEMA_FILE)
             .to_string_lossy()
             .replace('\\', "/"),
     };
 
-    let mut v = Map::new();
-    v.insert("$schema".into(), Value::String(schema.clone()));
-    v.insert("Application".into(), Value::String(application.clone()));
     let channel = args
         .channel
         .clone()
         .unwrap_or_else(|| format!("{application}-releases"));
-    v.insert("Notification".into(), Value::String(channel));
-    v.insert("Repo".into(), Value::String("github".into()));
-    let empty = |o: &Option<String>| Value::String(o.clone().unwrap_or_default());
-    v.insert("Email".into(), empty(&args.email));
-    v.insert("Account".into(), empty(&args.account));
-    v.insert("Image".into(), empty(&args.image));
-    let mut text = serde_json::to_string_pretty(&Value::Object(v))?;
-    text.push('\n');
+    let or_empty = |o: &Option<String>| o.clone().unwrap_or_default();
+    // In the order a person reads the file (a serde_json map would sort the keys).
+    let fields = [
+        ("$schema", schema.clone()),
+        ("Application", application.clone()),
+        ("Notification", channel),
+        ("Repo", "github".to_string()),
+        ("Email", or_empty(&args.email)),
+        ("Account", or_empty(&args.account)),
+        ("Image", or_empty(&args.image)),
+    ];
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("  {}: {}", Value::from(*k), Value::from(v.as_str())))
+        .collect();
+    let text = format!("{{\n{}\n}}\n", body.join(",\n"));
 
     // create_new: never overwrite a team's file, also not one created a moment ago.
-    let mut f = match std::fs::OpenOptions::new().write(true).create_new(true).open(&target) {
+    let mut f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             bail!("{} already exists; not overwriting it", target.display())
@@ -71,11 +84,15 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
         .with_context(|| format!("cannot write {}", target.display()))?;
 
     eprintln!("wrote {}", target.display());
-    let missing: Vec<&str> = [("Email", &args.email), ("Account", &args.account), ("Image", &args.image)]
-        .into_iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(k, _)| k)
-        .collect();
+    let missing: Vec<&str> = [
+        ("Email", &args.email),
+        ("Account", &args.account),
+        ("Image", &args.image),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_none())
+    .map(|(k, _)| k)
+    .collect();
     if !missing.is_empty() {
         eprintln!(
             "fill in {}, then run: kujira-gen validate {}",
@@ -138,7 +155,13 @@ mod tests {
 
     #[test]
     fn relative_paths_climb_to_the_root() {
-        assert_eq!(relative_to(Path::new("/r/teams/a"), Path::new("/r")), PathBuf::from("../.."));
-        assert_eq!(relative_to(Path::new("/r"), Path::new("/r")), PathBuf::new());
+        assert_eq!(
+            relative_to(Path::new("/r/teams/a"), Path::new("/r")),
+            PathBuf::from("../..")
+        );
+        assert_eq!(
+            relative_to(Path::new("/r"), Path::new("/r")),
+            PathBuf::new()
+        );
     }
 }

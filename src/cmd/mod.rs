@@ -71,7 +71,10 @@ pub fn compile_or_report(args: &CompileArgs) -> Result<Vec<Bundle>, Outcome> {
     let palette = Palette::new(term::stderr_color());
     eprint!("{}", diag::render_styled(&diagnostics, &palette));
     if diag::count_errors(&diagnostics) > 0 {
-        eprintln!("{}", failure_summary(&units, &diagnostics, args.inputs.strict));
+        eprintln!(
+            "{}",
+            failure_summary(&units, &diagnostics, args.inputs.strict)
+        );
         return Err(Outcome::Failed);
     }
     Ok(units.into_iter().filter_map(|u| u.bundle).collect())
@@ -83,11 +86,7 @@ pub fn failure_summary(units: &[Unit], printed: &[Diagnostic], strict: bool) -> 
     let errors = diag::count_errors(printed);
     let failed = units
         .iter()
-        .filter(|u| {
-            u.diagnostics
-                .iter()
-                .any(|d| strict || d.is_error())
-        })
+        .filter(|u| u.diagnostics.iter().any(|d| strict || d.is_error()))
         .count();
     format!(
         "{errors} error{} in {failed} of {} file{}",

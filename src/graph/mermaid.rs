@@ -10,7 +10,11 @@ pub fn flowchart(stages: &[Stage]) -> String {
     let mut out = String::from("flowchart TD\n");
     let id = |k: usize| format!("s{k}");
     for (k, s) in stages.iter().enumerate() {
-        let mut lines = vec![escape(if s.name.is_empty() { &s.ref_id } else { &s.name })];
+        let mut lines = vec![escape(if s.name.is_empty() {
+            &s.ref_id
+        } else {
+            &s.name
+        })];
         if !s.kind.is_empty() {
             lines.push(format!("<i>{}</i>", escape(&s.kind)));
         }
@@ -63,7 +67,12 @@ mod tests {
 
     #[test]
     fn nodes_edges_and_conditions() {
-        let mut b = stage("b", "Check \"it\"", &["a", "missing"], Some("#judgment('a') == 'Go'"));
+        let mut b = stage(
+            "b",
+            "Check \"it\"",
+            &["a", "missing"],
+            Some("#judgment('a') == 'Go'"),
+        );
         b.continues_on_failure = true;
         b.choices = vec!["Go".into(), "Stop".into()];
         let chart = flowchart(&[stage("a", "A", &[], None), b]);

@@ -73,7 +73,11 @@ impl<'a> Parser<'a> {
         while self.eat(&["or", "||"]) {
             items.push(self.and()?);
         }
-        Some(if items.len() == 1 { items.remove(0) } else { Node::Or(items) })
+        Some(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Node::Or(items)
+        })
     }
 
     fn and(&mut self) -> Option<Node> {
@@ -81,7 +85,11 @@ impl<'a> Parser<'a> {
         while self.eat(&["and", "&&"]) {
             items.push(self.unary()?);
         }
-        Some(if items.len() == 1 { items.remove(0) } else { Node::And(items) })
+        Some(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Node::And(items)
+        })
     }
 
     fn unary(&mut self) -> Option<Node> {
@@ -170,12 +178,20 @@ fn words(node: &Node, nested: bool) -> String {
             .collect::<Vec<_>>()
             .join(" and "),
         Node::Or(items) => {
+            // `a or (b and c)`: the parentheses are not needed in SpEL, but are in words.
             let joined = items
                 .iter()
-                .map(|n| words(n, true))
+                .map(|n| match n {
+                    Node::And(_) => format!("({})", words(n, false)),
+                    _ => words(n, true),
+                })
                 .collect::<Vec<_>>()
                 .join(" or ");
-            if nested { format!("({joined})") } else { joined }
+            if nested {
+                format!("({joined})")
+            } else {
+                joined
+            }
         }
     }
 }
@@ -244,7 +260,11 @@ fn known_atom(a: &str) -> Option<String> {
     }
     if let Some((stage, rest)) = call(a, "#judgment") {
         let (equal, value) = comparison(rest)?;
-        let verb = if equal { "was answered" } else { "was not answered" };
+        let verb = if equal {
+            "was answered"
+        } else {
+            "was not answered"
+        };
         return Some(format!("\"{stage}\" {verb} \"{value}\""));
     }
     None
@@ -304,7 +324,9 @@ mod tests {
     #[test]
     fn unknown_forms_are_shown_verbatim() {
         assert_eq!(
-            in_words("trigger['parameters']['go'] == 'yes' and #stage('A')['status'].toString() == 'SUCCEEDED'"),
+            in_words(
+                "trigger['parameters']['go'] == 'yes' and #stage('A')['status'].toString() == 'SUCCEEDED'"
+            ),
             "`trigger['parameters']['go'] == 'yes'` and \"A\" succeeded"
         );
         assert_eq!(in_words("(unbalanced"), "`(unbalanced`");

@@ -39,7 +39,10 @@ fn walk(old: &Value, new: &Value, path: &mut String, out: &mut Vec<Change>) {
     }
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))).collect();
+            let mut keys: Vec<&String> = a
+                .keys()
+                .chain(b.keys().filter(|k| !a.contains_key(*k)))
+                .collect();
             keys.sort();
             for k in keys {
                 let len = path.len();
@@ -98,8 +101,12 @@ fn walk(old: &Value, new: &Value, path: &mut String, out: &mut Vec<Change>) {
 
 /// `.key`, or `["a.b/c"]` for keys that are not plain words.
 fn push_key(path: &mut String, k: &str) {
-    let plain = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$');
+    let plain = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$');
     if plain {
         if !path.is_empty() {
             path.push('.');
@@ -122,12 +129,8 @@ fn identities(a: &[Value], b: &[Value]) -> Option<(Vec<String>, Vec<String>)> {
     let field = |key: &'static str| -> Box<dyn Fn(&Value) -> Option<String>> {
         Box::new(move |v: &Value| v.get(key)?.as_str().map(str::to_string))
     };
-    let candidates: Vec<Box<dyn Fn(&Value) -> Option<String>>> = vec![
-        Box::new(kube),
-        field("name"),
-        field("refId"),
-        field("id"),
-    ];
+    let candidates: Vec<Box<dyn Fn(&Value) -> Option<String>>> =
+        vec![Box::new(kube), field("name"), field("refId"), field("id")];
     if a.is_empty() && b.is_empty() {
         return None;
     }
@@ -180,7 +183,11 @@ mod tests {
         let new = json!([svc("b"), svc("a")]);
         assert_eq!(
             diff(&old, &new),
-            vec![c(" (order)", Some("[\"Service/a\",\"Service/b\"]"), Some("[\"Service/b\",\"Service/a\"]"))]
+            vec![c(
+                " (order)",
+                Some("[\"Service/a\",\"Service/b\"]"),
+                Some("[\"Service/b\",\"Service/a\"]")
+            )]
         );
     }
 

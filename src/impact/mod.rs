@@ -204,7 +204,10 @@ pub fn replace_word(s: &str, word: &str, with: &str) -> String {
     let mut rest = s;
     let mut prev: Option<char> = None;
     while let Some(i) = rest.find(word) {
-        let before = rest[..i].chars().next_back().or(if i == 0 { prev } else { None });
+        let before = rest[..i]
+            .chars()
+            .next_back()
+            .or(if i == 0 { prev } else { None });
         let after = rest[i + word.len()..].chars().next();
         let bounded = |c: Option<char>| !c.is_some_and(|c| c.is_ascii_alphanumeric());
         out.push_str(&rest[..i]);
@@ -275,14 +278,15 @@ pub fn unified_diff(old: Option<&Bundle>, new: &Bundle) -> String {
     };
     let (a, b) = (files(old), files(Some(new)));
     let mut names: Vec<&String> = a.iter().map(|(n, _)| n).collect();
-    names.extend(b.iter().map(|(n, _)| n).filter(|n| !a.iter().any(|(m, _)| m == *n)));
+    names.extend(
+        b.iter()
+            .map(|(n, _)| n)
+            .filter(|n| !a.iter().any(|(m, _)| m == *n)),
+    );
     let mut out = String::new();
     for name in names {
-        let find = |fs: &[(String, String)]| {
-            fs.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.clone())
-        };
+        let find =
+            |fs: &[(String, String)]| fs.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone());
         let (x, y) = (find(&a), find(&b));
         if x == y {
             continue;
@@ -302,7 +306,10 @@ pub fn unified_diff(old: Option<&Bundle>, new: &Bundle) -> String {
 /// The Mermaid pictures of the pipelines whose stage graph differs: (pipeline, old, new).
 pub fn graph_changes(old: Option<&Bundle>, new: &Bundle) -> Vec<(String, String, String)> {
     let name = |p: &serde_json::Map<String, Value>| {
-        p.get("name").and_then(Value::as_str).unwrap_or("").to_string()
+        p.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
     };
     let mut out = Vec::new();
     for p in &new.pipelines {
@@ -355,8 +362,14 @@ mod tests {
 
     #[test]
     fn a_teams_names_are_replaced_only_as_whole_names() {
-        assert_eq!(replace_word("sample-preview.sample.svc", "sample", "{app}"), "{app}-preview.{app}.svc");
-        assert_eq!(replace_word("samples sample", "sample", "{app}"), "samples {app}");
+        assert_eq!(
+            replace_word("sample-preview.sample.svc", "sample", "{app}"),
+            "{app}-preview.{app}.svc"
+        );
+        assert_eq!(
+            replace_word("samples sample", "sample", "{app}"),
+            "samples {app}"
+        );
         assert_eq!(replace_word("xsample", "sample", "{app}"), "xsample");
         assert_eq!(replace_word("aa", "a", "{app}"), "aa");
         assert_eq!(replace_word("a-a", "a", "{app}"), "{app}-{app}");

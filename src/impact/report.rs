@@ -147,7 +147,11 @@ fn short(json: &str) -> String {
 
 /// One change in words: `path: old -> new`, `path: added new`, `path: removed`.
 fn change_line(c: &ChangeReport) -> String {
-    let path = if c.path.is_empty() { "(everything)" } else { &c.path };
+    let path = if c.path.is_empty() {
+        "(everything)"
+    } else {
+        &c.path
+    };
     match (&c.old, &c.new) {
         (Some(o), Some(n)) => format!("{path}: {} -> {}", short(o), short(n)),
         (None, Some(n)) => format!("{path}: added {}", short(n)),
@@ -189,7 +193,11 @@ fn wrapped(items: &[String], indent: &str) -> String {
 pub fn human(r: &Report, palette: &Palette) -> String {
     let mut out = format!("old: {}\nnew: {}\n{}\n", r.old, r.new, headline(r));
     for g in &r.groups {
-        let _ = write!(out, "\n{}\n", palette.paint(Tone::Header, &format!("== {}", group_title(g))));
+        let _ = write!(
+            out,
+            "\n{}\n",
+            palette.paint(Tone::Header, &format!("== {}", group_title(g)))
+        );
         for c in g.changes.iter().take(MAX_CHANGES_SHOWN) {
             let _ = writeln!(out, "  {}", change_line(c));
         }
@@ -243,7 +251,11 @@ fn code(s: &str) -> String {
     while s.contains(&ticks) {
         ticks.push('`');
     }
-    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{ticks}{pad}{s}{pad}{ticks}")
 }
 
@@ -257,7 +269,11 @@ fn fence(s: &str) -> String {
 }
 
 fn change_markdown(c: &ChangeReport) -> String {
-    let path = code(if c.path.is_empty() { "(everything)" } else { &c.path });
+    let path = code(if c.path.is_empty() {
+        "(everything)"
+    } else {
+        &c.path
+    });
     match (&c.old, &c.new) {
         (Some(o), Some(n)) => format!("{path}: {} → {}", code(&short(o)), code(&short(n))),
         (None, Some(n)) => format!("{path}: added {}", code(&short(n))),
@@ -267,8 +283,17 @@ fn change_markdown(c: &ChangeReport) -> String {
 }
 
 pub fn markdown(r: &Report) -> String {
-    let mut out = format!("### kujira-gen impact: {} of {} teams change\n\n", r.changed, r.teams);
-    let _ = writeln!(out, "Templates {} → {}. {}.\n", code(&r.old), code(&r.new), headline(r));
+    let mut out = format!(
+        "### kujira-gen impact: {} of {} teams change\n\n",
+        r.changed, r.teams
+    );
+    let _ = writeln!(
+        out,
+        "Templates {} → {}. {}.\n",
+        code(&r.old),
+        code(&r.new),
+        headline(r)
+    );
     let errors = r.diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
         let _ = writeln!(
@@ -283,11 +308,7 @@ pub fn markdown(r: &Report) -> String {
     }
     out.push_str("| teams | change |\n|---:|---|\n");
     for g in &r.groups {
-        let mut cell = g
-            .changes
-            .first()
-            .map(change_markdown)
-            .unwrap_or_default();
+        let mut cell = g.changes.first().map(change_markdown).unwrap_or_default();
         if g.changes.len() > 1 {
             let _ = write!(cell, " and {} more", g.changes.len() - 1);
         }
@@ -301,7 +322,11 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(section, "- {}", change_markdown(c));
         }
         if g.changes.len() > MAX_CHANGES_SHOWN {
-            let _ = writeln!(section, "- ... and {} more (see the diff)", g.changes.len() - MAX_CHANGES_SHOWN);
+            let _ = writeln!(
+                section,
+                "- ... and {} more (see the diff)",
+                g.changes.len() - MAX_CHANGES_SHOWN
+            );
         }
         let teams: Vec<String> = g.teams.iter().map(|t| code(t)).collect();
         let _ = writeln!(section, "\nTeams: {}\n", teams.join(", "));
@@ -319,7 +344,11 @@ pub fn markdown(r: &Report) -> String {
         let shown = lines.len().min(MARKDOWN_DIFF_LINES);
         let body = lines[..shown].join("\n");
         let f = fence(&body);
-        let _ = writeln!(section, "Diff of {}:\n\n{f}diff\n{body}\n{f}", code(&g.diff_of));
+        let _ = writeln!(
+            section,
+            "Diff of {}:\n\n{f}diff\n{body}\n{f}",
+            code(&g.diff_of)
+        );
         if lines.len() > shown {
             let _ = writeln!(
                 section,

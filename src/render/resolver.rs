@@ -20,9 +20,9 @@ use jrsonnet_evaluator::{AsPathLike, ImportResolver, ResolvePathOwned, Result, S
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourcePathT;
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 

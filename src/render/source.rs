@@ -160,7 +160,10 @@ mod tests {
     fn specs_are_read_as_documented() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_string_lossy().into_owned();
-        assert_eq!(TemplateSource::parse("builtin"), Ok(TemplateSource::Builtin));
+        assert_eq!(
+            TemplateSource::parse("builtin"),
+            Ok(TemplateSource::Builtin)
+        );
         assert_eq!(
             TemplateSource::parse(&d),
             Ok(TemplateSource::Dir(dir.path().to_path_buf()))

@@ -216,8 +216,11 @@ mod tests {
             fs::write(root.join(d).join("value.json"), "{}").unwrap();
         }
         fs::write(root.join("teams/a/other.json"), "{}").unwrap();
-        let (inputs, problems) =
-            discover(&[root.join("teams"), root.join("teams/a/value.json")], None, false);
+        let (inputs, problems) = discover(
+            &[root.join("teams"), root.join("teams/a/value.json")],
+            None,
+            false,
+        );
         assert!(problems.is_empty(), "{problems:?}");
         let sources: Vec<&str> = inputs.iter().map(|i| i.source.as_str()).collect();
         assert_eq!(sources, ["teams/a/value.json", "teams/b/value.json"]);
@@ -266,7 +269,10 @@ mod tests {
         ]);
         assert_eq!(
             got,
-            vec![root.join("teams/a/value.json"), root.join("teams/b/value.json")]
+            vec![
+                root.join("teams/a/value.json"),
+                root.join("teams/b/value.json")
+            ]
         );
     }
 

@@ -102,8 +102,12 @@ pub fn load(input: &Input) -> Result<ValueFile, Diagnostic> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadError {
     /// A FIFO, a device, a directory...: `what` says which.
-    NotRegular { what: String },
-    TooLarge { limit: u64 },
+    NotRegular {
+        what: String,
+    },
+    TooLarge {
+        limit: u64,
+    },
     Io(String),
 }
 
@@ -111,10 +115,16 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::NotRegular { what } => {
-                write!(f, "not a regular file ({what}); a value file must be a regular file")
+                write!(
+                    f,
+                    "not a regular file ({what}); a value file must be a regular file"
+                )
             }
             ReadError::TooLarge { limit } => {
-                write!(f, "larger than {limit} bytes; a value file may have at most {limit}")
+                write!(
+                    f,
+                    "larger than {limit} bytes; a value file may have at most {limit}"
+                )
             }
             ReadError::Io(reason) => write!(f, "cannot read: {reason}"),
         }
