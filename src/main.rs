@@ -369,10 +369,16 @@ struct PushArgs {
     parallel: u16,
 }
 
-/// Usage mistakes clap cannot express: printed like clap's own, exit 2.
-fn usage_error(message: &str) -> ! {
-    Cli::command()
-        .error(clap::error::ErrorKind::ArgumentConflict, message)
+/// Usage mistakes clap cannot express: printed like clap's own (with the subcommand's
+/// usage line), exit 2.
+fn usage_error(subcommand: &str, message: &str) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut cmd = match cli.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.clone(),
+        None => cli,
+    };
+    cmd.error(clap::error::ErrorKind::ArgumentConflict, message)
         .exit()
 }
 
@@ -381,7 +387,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(a) => {
             if a.output.is_none() && a.compile.inputs.paths.len() > 1 {
-                usage_error("build prints one value file; give -o DIR to build several");
+                usage_error(
+                    "build",
+                    "build prints one value file; give -o DIR to build several",
+                );
             }
             cmd::build::run(&a.compile, a.output.as_deref())
         }
