@@ -211,7 +211,7 @@ fn call<'a>(s: &'a str, function: &str) -> Option<(&'a str, &'a str)> {
 }
 
 /// `['key']` at the start of `s`.
-fn index<'a>(s: &'a str) -> Option<(&'a str, &'a str)> {
+fn index(s: &str) -> Option<(&str, &str)> {
     let (key, rest) = literal(s.strip_prefix('[')?)?;
     Some((key, rest.strip_prefix(']')?))
 }

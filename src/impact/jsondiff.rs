@@ -120,23 +120,12 @@ fn push_key(path: &mut String, k: &str) {
 /// What identifies each element, tried in order; the first that every element of both
 /// arrays has, unique on each side, wins.
 fn identities(a: &[Value], b: &[Value]) -> Option<(Vec<String>, Vec<String>)> {
-    type IdFn = fn(&Value) -> Option<String>;
-    let kube: IdFn = |v| {
-        let kind = v.get("kind")?.as_str()?;
-        let name = v.get("metadata")?.get("name")?.as_str()?;
-        Some(format!("{kind}/{name}"))
-    };
-    let field = |key: &'static str| -> Box<dyn Fn(&Value) -> Option<String>> {
-        Box::new(move |v: &Value| v.get(key)?.as_str().map(str::to_string))
-    };
-    let candidates: Vec<Box<dyn Fn(&Value) -> Option<String>>> =
-        vec![Box::new(kube), field("name"), field("refId"), field("id")];
     if a.is_empty() && b.is_empty() {
         return None;
     }
-    candidates.iter().find_map(|f| {
+    IDENTITIES.iter().find_map(|id| {
         let ids = |xs: &[Value]| -> Option<Vec<String>> {
-            let ids: Vec<String> = xs.iter().map(f).collect::<Option<_>>()?;
+            let ids: Vec<String> = xs.iter().map(id).collect::<Option<_>>()?;
             let mut sorted = ids.clone();
             sorted.sort();
             sorted.dedup();
@@ -145,6 +134,27 @@ fn identities(a: &[Value], b: &[Value]) -> Option<(Vec<String>, Vec<String>)> {
         Some((ids(a)?, ids(b)?))
     })
 }
+
+/// A Kubernetes object: `Kind/name`.
+fn kube_id(v: &Value) -> Option<String> {
+    let kind = v.get("kind")?.as_str()?;
+    let name = v.get("metadata")?.get("name")?.as_str()?;
+    Some(format!("{kind}/{name}"))
+}
+
+fn name_id(v: &Value) -> Option<String> {
+    v.get("name")?.as_str().map(str::to_string)
+}
+
+fn ref_id(v: &Value) -> Option<String> {
+    v.get("refId")?.as_str().map(str::to_string)
+}
+
+fn id_id(v: &Value) -> Option<String> {
+    v.get("id")?.as_str().map(str::to_string)
+}
+
+const IDENTITIES: [fn(&Value) -> Option<String>; 4] = [kube_id, name_id, ref_id, id_id];
 
 #[cfg(test)]
 mod tests {
