@@ -32,12 +32,12 @@ Exit codes:
 /// Exit codes, the same for every command (see README, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Success; for `diff`, also "in sync".
+    /// Success; for `diff`, also "in sync"; for `impact`, "no team changes".
     Ok = 0,
     /// Invalid input, a failed check, an unreachable Gate, a failed write.
     Failed = 1,
     // 2 is usage errors, printed by clap itself.
-    /// `diff` found differences.
+    /// `diff` or `impact` found differences.
     Differences = 3,
 }
 
