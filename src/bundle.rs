@@ -80,6 +80,14 @@ impl Bundle {
 
     /// Adds what every generated pipeline carries: a deterministic id and the marker.
     pub fn finalize(&mut self) {
+        self.add_ids();
+        for p in &mut self.pipelines {
+            marker::stamp(p, &self.source);
+        }
+    }
+
+    /// Gives each pipeline without an `id` its deterministic one.
+    pub fn add_ids(&mut self) {
         let app_name = self.application_name().map(str::to_string);
         for p in &mut self.pipelines {
             let app = p
@@ -93,7 +101,6 @@ impl Bundle {
             {
                 p.insert("id".into(), Value::String(marker::pipeline_id(&app, &name)));
             }
-            marker::stamp(p, &self.source);
         }
     }
 

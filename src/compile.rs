@@ -63,6 +63,9 @@ pub struct Compiler {
     schema: ValueSchema,
     checker: Checker,
     resolver: Resolver,
+    /// Stamp the `kujiraGen` marker (its digest is a sixth of a render's cost): off for
+    /// comparisons, which leave the marker out anyway.
+    markers: bool,
 }
 
 impl Compiler {
@@ -78,6 +81,7 @@ impl Compiler {
             schema: ValueSchema::new()?,
             checker: Checker::new()?,
             resolver: Resolver::new(options.templates.as_deref(), &options.jpath),
+            markers: true,
         })
     }
 
@@ -187,8 +191,18 @@ impl Compiler {
         let mut bundle = Bundle::from_rendered(&file.source, rendered).map_err(|m| {
             Diagnostic::error(file.display.clone(), format!("template result: {m}"))
         })?;
-        bundle.finalize();
+        if self.markers {
+            bundle.finalize();
+        } else {
+            bundle.add_ids();
+        }
         Ok(bundle)
+    }
+
+    /// Bundles without the `kujiraGen` marker (for comparing two renders).
+    pub fn without_markers(mut self) -> Self {
+        self.markers = false;
+        self
     }
 
     pub fn renderer(&self) -> Renderer {

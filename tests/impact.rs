@@ -73,9 +73,9 @@ new: new
 -  "description": "Release of alpha",
 +  "description": "Blue-green release of alpha",
    "id": "ID",
-   "kujiraGen": {
-     "source": "teams/alpha/value.json"
-@@ -12,7 +12,7 @@
+   "name": "release",
+   "stages": [
+@@ -9,7 +9,7 @@
        "refId": "wait",
        "requisiteStageRefIds": [],
        "type": "wait",

@@ -21,6 +21,75 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
     out
 }
 
+/// [`diff`] of two bundles as `{application, pipelines}`, without copying them into one
+/// value first (a bundle is ~100 KB of JSON; this runs for every team).
+pub fn diff_bundles(old: &crate::bundle::Bundle, new: &crate::bundle::Bundle) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut path = String::from("application");
+    walk_maps(&old.application, &new.application, &mut path, &mut out);
+    let (a, b) = (&old.pipelines, &new.pipelines);
+    let names = |ps: &[serde_json::Map<String, Value>]| -> Option<Vec<String>> {
+        let ids: Vec<String> = ps
+            .iter()
+            .map(|p| p.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect::<Option<_>>()?;
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        (sorted.len() == ids.len()).then_some(ids)
+    };
+    match (names(a), names(b)) {
+        (Some(ia), Some(ib)) => {
+            for (x, id) in a.iter().zip(&ia) {
+                let mut path = format!("pipelines[{id}]");
+                match ib.iter().position(|j| j == id) {
+                    Some(j) => walk_maps(x, &b[j], &mut path, &mut out),
+                    None => push(&mut out, &path, Some(&Value::Object(x.clone())), None),
+                }
+            }
+            for (y, id) in b.iter().zip(&ib) {
+                if !ia.contains(id) {
+                    let path = format!("pipelines[{id}]");
+                    push(&mut out, &path, None, Some(&Value::Object(y.clone())));
+                }
+            }
+        }
+        _ => {
+            let as_value = |ps: &[serde_json::Map<String, Value>]| {
+                Value::Array(ps.iter().cloned().map(Value::Object).collect())
+            };
+            let mut path = String::from("pipelines");
+            walk(&as_value(a), &as_value(b), &mut path, &mut out);
+        }
+    }
+    out
+}
+
+fn walk_maps(
+    a: &serde_json::Map<String, Value>,
+    b: &serde_json::Map<String, Value>,
+    path: &mut String,
+    out: &mut Vec<Change>,
+) {
+    if a == b {
+        return;
+    }
+    let mut keys: Vec<&String> = a
+        .keys()
+        .chain(b.keys().filter(|k| !a.contains_key(*k)))
+        .collect();
+    keys.sort();
+    for k in keys {
+        let len = path.len();
+        push_key(path, k);
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) => walk(x, y, path, out),
+            (x, y) => push(out, path, x, y),
+        }
+        path.truncate(len);
+    }
+}
+
 fn text(v: &Value) -> String {
     crate::marker::canonical_json(v)
 }
@@ -38,22 +107,7 @@ fn walk(old: &Value, new: &Value, path: &mut String, out: &mut Vec<Change>) {
         return;
     }
     match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a
-                .keys()
-                .chain(b.keys().filter(|k| !a.contains_key(*k)))
-                .collect();
-            keys.sort();
-            for k in keys {
-                let len = path.len();
-                push_key(path, k);
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => walk(x, y, path, out),
-                    (x, y) => push(out, path, x, y),
-                }
-                path.truncate(len);
-            }
-        }
+        (Value::Object(a), Value::Object(b)) => walk_maps(a, b, path, out),
         (Value::Array(a), Value::Array(b)) => match identities(a, b) {
             Some((ia, ib)) => {
                 for (x, id) in a.iter().zip(&ia) {

@@ -14,7 +14,6 @@ use crate::bundle::{self, Bundle};
 use crate::compile::{self, Compiler, Options};
 use crate::diag::{self, Diagnostic, Severity};
 use crate::graph;
-use crate::marker;
 use crate::render::{Renderer, TemplateSource};
 use anyhow::Result;
 use jsondiff::Change;
@@ -45,6 +44,13 @@ pub enum Outcome {
 pub struct Changed {
     /// The normalised changes: what teams are grouped by.
     pub changes: Vec<Change>,
+    /// The bundles, kept only for the first team of each distinct change (the one whose
+    /// diff is shown): a thousand teams' bundles would cost hundreds of MB.
+    pub bundles: Option<Bundles>,
+}
+
+#[derive(Debug)]
+pub struct Bundles {
     /// `None` when the old templates failed for this team.
     pub old: Option<Bundle>,
     pub new: Bundle,
@@ -62,7 +68,7 @@ pub fn compare(
         crate::values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
     let old_resolver = old.resolver(&options.jpath)?;
     let new_resolver = new.resolver(&options.jpath)?;
-    let compiler = Compiler::new(options)?;
+    let compiler = Compiler::new(options)?.without_markers();
     let mut teams: Vec<Team> = problems
         .into_iter()
         .map(|d| Team {
@@ -75,7 +81,7 @@ pub fn compare(
             diagnostics: vec![d],
         })
         .collect();
-    teams.extend(compile::parallel_map(
+    let compared = compile::parallel_map(
         &inputs,
         options.threads,
         || {
@@ -84,25 +90,41 @@ pub fn compare(
                 Renderer::new(new_resolver.clone()),
             )
         },
-        |(old_r, new_r), input| compare_one(&compiler, input, old_r, new_r),
-    ));
+        |(old_r, new_r), input| {
+            let (team, _) = compare_one(&compiler, input, old_r, new_r);
+            team
+        },
+    );
+    // Render the first team of each distinct change again, keeping its bundles this time.
+    let (old_r, new_r) = (Renderer::new(old_resolver), Renderer::new(new_resolver));
+    let mut seen: std::collections::HashSet<Vec<Change>> = std::collections::HashSet::new();
+    for (mut team, input) in compared.into_iter().zip(&inputs) {
+        if let Outcome::Changed(c) = &mut team.outcome
+            && seen.insert(c.changes.clone())
+        {
+            c.bundles = compare_one(&compiler, input, &old_r, &new_r).1;
+        }
+        teams.push(team);
+    }
     Ok(teams)
 }
 
+/// One team compared; its bundles come back beside it when it changed.
 fn compare_one(
     compiler: &Compiler,
     input: &crate::values::discover::Input,
     old_r: &Renderer,
     new_r: &Renderer,
-) -> Team {
+) -> (Team, Option<Bundles>) {
     let prepared = match compiler.prepare(input) {
         Ok(p) => p,
         Err(unit) => {
-            return Team {
+            let team = Team {
                 file: unit.file,
                 diagnostics: unit.diagnostics,
                 outcome: Outcome::Failed,
             };
+            return (team, None);
         }
     };
     let mut diagnostics = prepared.diagnostics.clone();
@@ -118,12 +140,13 @@ fn compare_one(
         }
     };
     compile::finish(&mut diagnostics, &input.display, &prepared.secrets);
+    let mut bundles = None;
     let outcome = match new {
         None => Outcome::Failed,
         Some(new) => {
             let names = Names::of(&new);
             let changes = match &old {
-                Ok(old) => jsondiff::diff(&comparable(old), &comparable(&new)),
+                Ok(old) => jsondiff::diff_bundles(old, &new),
                 Err(d) => vec![Change {
                     path: "(old templates)".into(),
                     old: Some(d.message.clone()),
@@ -133,33 +156,27 @@ fn compare_one(
             if changes.is_empty() {
                 Outcome::Unchanged
             } else {
+                bundles = Some(Bundles { old: old.ok(), new });
                 Outcome::Changed(Box::new(Changed {
                     changes: changes.into_iter().map(|c| names.normalise(c)).collect(),
-                    old: old.ok(),
-                    new,
+                    bundles: None,
                 }))
             }
         }
     };
-    Team {
+    let team = Team {
         file: input.display.clone(),
         diagnostics,
         outcome,
-    }
+    };
+    (team, bundles)
 }
 
-/// The bundle as compared: without the marker's digest, which changes with any content
-/// (and differs per team), so it would only repeat what the other changes say.
-pub fn comparable(b: &Bundle) -> Value {
-    let mut v = b.to_json();
-    if let Some(Value::Array(ps)) = v.get_mut("pipelines") {
-        for p in ps {
-            if let Some(Value::Object(m)) = p.get_mut(marker::MARKER_KEY) {
-                m.remove("digest");
-            }
-        }
-    }
-    v
+/// The bundle as compared and shown: bundles are rendered without the `kujiraGen` marker
+/// (see [`Compiler::without_markers`]): its source never changes between two renders of
+/// a team and its digest changes with any content, so it would say nothing.
+fn comparable(b: &Bundle) -> Value {
+    b.to_json()
 }
 
 /// A team's own words and their placeholders, longest first.

@@ -74,15 +74,19 @@ pub fn build(
         .iter()
         .map(|g| {
             let first = &teams[g.members[0]];
-            let (diff, graphs) = match &first.outcome {
-                Outcome::Changed(c) => (
-                    unified_diff(c.old.as_ref(), &c.new),
-                    graph_changes(c.old.as_ref(), &c.new)
+            let bundles = match &first.outcome {
+                Outcome::Changed(c) => c.bundles.as_ref(),
+                _ => None,
+            };
+            let (diff, graphs) = match bundles {
+                Some(b) => (
+                    unified_diff(b.old.as_ref(), &b.new),
+                    graph_changes(b.old.as_ref(), &b.new)
                         .into_iter()
                         .map(|(pipeline, old, new)| GraphReport { pipeline, old, new })
                         .collect(),
                 ),
-                _ => (String::new(), Vec::new()),
+                None => (String::new(), Vec::new()),
             };
             GroupReport {
                 teams: g.members.iter().map(|&i| teams[i].file.clone()).collect(),
