@@ -131,13 +131,23 @@ struct DiffArgs {
     #[command(flatten)]
     gate: GateArgs,
 
-    /// Print only the plan (one line per pipeline) and the summary
+    /// Print only the plan (one line per pipeline) and the summary (with --format
+    /// markdown: the table without the diffs)
     #[arg(long)]
     summary: bool,
 
     /// Also list generated pipelines that are no longer declared (they would be pruned)
     #[arg(long)]
     prune: bool,
+
+    /// How many requests to Gate at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: u16,
+
+    /// How to print the plan: `human`, `json` (for CI; see docs/diff-and-push.md) or
+    /// `markdown` (a pull-request comment)
+    #[arg(long, value_enum, default_value_t = cmd::diff::DiffFormat::Human)]
+    format: cmd::diff::DiffFormat,
 }
 
 #[derive(Args)]
@@ -167,9 +177,14 @@ struct PushArgs {
     #[arg(short, long)]
     yes: bool,
 
-    /// How many pipelines to write at once
+    /// How many requests to Gate at once (reads and writes)
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel: u16,
+
+    /// How to print the plan and the results: `human`, or `json` (one document at the
+    /// end, for CI; see docs/diff-and-push.md)
+    #[arg(long, value_enum, default_value_t = cmd::push::PushFormat::Human)]
+    format: cmd::push::PushFormat,
 }
 
 fn main() -> ExitCode {
@@ -178,7 +193,16 @@ fn main() -> ExitCode {
         Command::Build(a) => cmd::build::run(&a.compile, a.output.as_deref()),
         Command::Validate(a) => cmd::validate::run(&a.compile, a.format),
         Command::Schema => cmd::schema::run(),
-        Command::Diff(a) => cmd::diff::run(&a.compile, &a.gate, a.summary, a.prune),
+        Command::Diff(a) => cmd::diff::run(
+            &a.compile,
+            &a.gate,
+            &cmd::diff::Flags {
+                summary: a.summary,
+                prune: a.prune,
+                parallel: usize::from(a.parallel),
+                format: a.format,
+            },
+        ),
         Command::Push(a) => cmd::push::run(
             &a.compile,
             &a.gate,
@@ -189,6 +213,7 @@ fn main() -> ExitCode {
                 dry_run: a.dry_run,
                 yes: a.yes,
                 parallel: usize::from(a.parallel),
+                format: a.format,
             },
         ),
     };
