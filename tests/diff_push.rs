@@ -1411,6 +1411,67 @@ fn a_bulk_answer_over_the_limit_falls_back_to_per_application_reads() {
 }
 
 #[test]
+fn on_a_large_shared_spinnaker_the_bulk_pipeline_list_is_not_read() {
+    let gate = FakeGate::start();
+    gate.app_cache_interval(std::time::Duration::ZERO);
+    let out = teams(&gate, 6).args(["push", "teams"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    // 60 other teams' applications: most of GET /pipelineConfigs would be thrown away.
+    for i in 0..60 {
+        gate.add_application(json!({"name": format!("other{i}"), "email": "o@example.com"}));
+    }
+    let before = gate.requests_by_kind();
+    teams(&gate, 6)
+        .args(["diff", "--summary", "teams"])
+        .stdout(&n_unchanged(6))
+        .run();
+    let mut after = gate.requests_by_kind();
+    for (k, n) in before {
+        *after.entry(k).or_default() -= n;
+    }
+    after.retain(|_, n| *n > 0);
+    assert_eq!(
+        after.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("GET /applications".to_string(), 1),
+            ("GET /applications/{app}/pipelineConfigs".to_string(), 6),
+        ]
+    );
+}
+
+#[test]
+fn a_push_that_cannot_read_back_what_it_wrote_says_so_and_fails() {
+    let gate = FakeGate::start();
+    // The plan's read passes; the read-back after the save fails.
+    gate.inject_after(1, Target::List, Fault::Status(503), 1000);
+    let out = against(&gate)
+        .env("KUJIRA_GATE_RETRY_BUDGET", "0.1")
+        .args(["push", "sample"])
+        .status(1)
+        .output();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        &lines[..6],
+        &[
+            "+ create application sample",
+            "+ create sample/release",
+            "Applications: 1 to create, 0 to update.",
+            "Plan: 1 to create, 0 to update, 0 unchanged, 0 to prune.",
+            "created application sample",
+            "created sample/release",
+        ],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[7].starts_with("not verified: the pipelines written could not be read back, so whether they are as pushed is unknown: GET /applications/sample/pipelineConfigs: 503 Service Unavailable: Service Unavailable (gave up after "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(gate.pipelines("sample").len(), 1);
+}
+
+#[test]
 fn reads_follow_parallel() {
     let gate = FakeGate::start();
     gate.gather_gets(8);
@@ -1545,6 +1606,17 @@ fn diff_markdown_is_a_pull_request_comment() {
         .run();
     against(&gate)
         .args(["diff", "--format", "markdown", "--summary", "sample"])
+        .stdout(
+            "\
+### kujira-gen diff
+
+**0 to create, 0 to update, 0 to prune, 1 conflict**; 0 unchanged.
+
+| | pipeline | change | value file |
+|---|---|---|---|
+| ! | `sample/release` | conflict: was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes | `sample/value.json` |
+",
+        )
         .status(3)
-        .output();
+        .run();
 }

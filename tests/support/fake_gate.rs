@@ -155,7 +155,8 @@ struct State {
     tasks: BTreeMap<String, Task>,
     task_polls: usize,
     fail_next_task: Option<String>,
-    faults: Vec<(Target, Fault, usize)>,
+    /// Target, fault, how many more times, how many matching requests to let by first.
+    faults: Vec<(Target, Fault, usize, usize)>,
     log: Vec<Logged>,
     sessions: BTreeSet<String>,
     saves_in_flight: usize,
@@ -417,7 +418,12 @@ impl FakeGate {
 
     /// Queues a fault for the next `times` requests that match `target`.
     pub fn inject(&self, target: Target, fault: Fault, times: usize) {
-        lock(&self.state).faults.push((target, fault, times));
+        self.inject_after(0, target, fault, times);
+    }
+
+    /// Like [`FakeGate::inject`], after `skip` matching requests were answered normally.
+    pub fn inject_after(&self, skip: usize, target: Target, fault: Fault, times: usize) {
+        lock(&self.state).faults.push((target, fault, times, skip));
     }
 
     // ---- inspection ----
@@ -644,46 +650,23 @@ fn read_request<R: Read>(reader: &mut BufReader<R>) -> Option<Request> {
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
+/// Everything but RFC 3986's unreserved characters, like a proxy building a URL.
 fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, RESERVED).to_string()
 }
 
 fn form_decode(s: &str) -> BTreeMap<String, String> {
-    s.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| {
-            (
-                percent_decode(&k.replace('+', " ")),
-                percent_decode(&v.replace('+', " ")),
-            )
-        })
-        .collect()
+    form_urlencoded::parse(s.as_bytes()).into_owned().collect()
 }
 
 fn target_of(req: &Request) -> Vec<Target> {
@@ -750,22 +733,29 @@ fn handle_inner(req: &Request, state: &Mutex<State>, base: &str) -> (Response, b
     if let Some(r) = authenticate(req, state, base) {
         return (r, false);
     }
-    // Faults: the first queued one that matches, consumed.
+    // Faults: the first queued one that matches, consumed (or counted down while it
+    // still lets requests by).
     let targets = target_of(req);
     let fault = {
         let mut s = lock(state);
-        let pos = s
-            .faults
-            .iter()
-            .position(|(t, _, n)| *n > 0 && targets.contains(t));
-        pos.map(|i| {
-            s.faults[i].2 -= 1;
-            let f = s.faults[i].1.clone();
+        let mut found = None;
+        for i in 0..s.faults.len() {
+            let (t, _, n, skip) = &mut s.faults[i];
+            if *n == 0 || !targets.contains(t) {
+                continue;
+            }
+            if *skip > 0 {
+                *skip -= 1;
+                break;
+            }
+            *n -= 1;
+            found = Some(s.faults[i].1.clone());
             if s.faults[i].2 == 0 {
                 s.faults.remove(i);
             }
-            f
-        })
+            break;
+        }
+        found
     };
     match fault {
         None => (route(req, state), false),
@@ -1176,21 +1166,8 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
 }
 
 fn base64(input: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in input.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 /// The path of a file in tests/fixtures.
