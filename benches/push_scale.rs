@@ -4,12 +4,14 @@
 //! `cargo bench --bench push_scale [-- TEAMS... [--latency MS] [--parallel N] [--per-app]]`
 //! (default: 250 and 1000 teams, 50 ms, the default `--parallel`). For each team count it
 //! runs the real release binary: `validate` (the same compile without Gate, for reference:
-//! push and diff minus validate is the time spent on Gate), a first push into an empty
+//! push and diff minus validate is the time spent on Gate; the CPU times, less sensitive
+//! to a busy machine than wall times, show the same), a first push into an empty
 //! Spinnaker, a push with nothing to change, `diff`, and `diff` with bulk reads turned off
 //! (`KUJIRA_GATE_BULK_LIMIT=0`: one read per application, the path taken on a large
-//! shared Spinnaker). Each line gives the wall time, the peak memory of the kujira-gen
-//! process (maximum resident set size, from `/usr/bin/time`) and the requests Gate
-//! received, by kind. `--per-app` adds a no-op push with bulk reads off.
+//! shared Spinnaker). Each line gives the wall time, the CPU time (user + system) and
+//! the peak memory (maximum resident set size) of the kujira-gen process, both from
+//! `/usr/bin/time`, and the requests Gate received, by kind. `--per-app` adds a no-op push
+//! with bulk reads off.
 //!
 //! `--serve SECONDS` pushes the first team count once and keeps the fake Gate up, for
 //! profiling a single run by hand.
@@ -64,6 +66,8 @@ impl<'a> Scenario<'a> {
 
 struct Run {
     wall: Duration,
+    /// User and system CPU time of the kujira-gen process.
+    cpu: Option<Duration>,
     peak_kib: Option<u64>,
     status: i32,
     stderr: String,
@@ -75,7 +79,11 @@ fn run(bin: &str, args: &[&str], cwd: &Path, env: &[(&str, String)]) -> Run {
     let rss_file = cwd.join(".rss");
     let mut cmd = if time.exists() {
         let mut c = Command::new(time);
-        c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(bin);
+        c.arg("-f")
+            .arg("%M %U %S")
+            .arg("-o")
+            .arg(&rss_file)
+            .arg(bin);
         c
     } else {
         Command::new(bin)
@@ -87,12 +95,22 @@ fn run(bin: &str, args: &[&str], cwd: &Path, env: &[(&str, String)]) -> Run {
     let started = Instant::now();
     let out = cmd.output().expect("run kujira-gen");
     let wall = started.elapsed();
-    let peak_kib = std::fs::read_to_string(&rss_file)
+    // "%M %U %S": peak resident KiB, user and system CPU seconds.
+    let measured: Vec<f64> = std::fs::read_to_string(&rss_file)
         .ok()
-        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
+        .and_then(|s| s.lines().last().map(str::to_string))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let peak_kib = measured.first().map(|k| *k as u64);
+    let cpu = (measured.len() == 3).then(|| Duration::from_secs_f64(measured[1] + measured[2]));
     let _ = std::fs::remove_file(&rss_file);
     Run {
         wall,
+        cpu,
         peak_kib,
         status: out.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -220,9 +238,11 @@ fn main() {
                 );
             }
             println!(
-                "  {:<26} {:>7.2} s  {:>6} MB peak  {}",
+                "  {:<26} {:>7.2} s  {:>6} s CPU  {:>6} MB peak  {}",
                 sc.name,
                 r.wall.as_secs_f64(),
+                r.cpu
+                    .map_or("?".to_string(), |c| format!("{:.2}", c.as_secs_f64())),
                 r.peak_kib
                     .map_or("?".to_string(), |k| format!("{:.0}", k as f64 / 1024.0)),
                 requests(&before, &gate.requests_by_kind())

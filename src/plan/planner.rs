@@ -260,7 +260,8 @@ impl Plan {
 /// Groups the bundles by application and checks that they can be pushed together: every
 /// application and pipeline has a name, no two pipelines of an application have the same
 /// name or id, and an application declared twice is declared the same way. Takes the
-/// bundles: their pipelines become the plan's without a copy.
+/// bundles: their pipelines become the plan's without a copy. The bundles must be finished
+/// ([`Bundle::finalize`]): a pipeline's marker digest is taken as its content's digest.
 pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String>> {
     let mut apps: Vec<(DesiredApp, String)> = Vec::new();
     let mut errors = Vec::new();
@@ -321,6 +322,7 @@ pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String
                 ));
                 continue;
             }
+            let mut stamped_as_is = true;
             match pipeline.get("application").and_then(Value::as_str) {
                 Some(a) if !same_name(a, app_name) => {
                     errors.push(format!(
@@ -332,6 +334,7 @@ pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String
                 Some(_) => {}
                 None => {
                     pipeline.insert("application".into(), Value::String(app_name.to_string()));
+                    stamped_as_is = false;
                 }
             }
             if !pipeline.contains_key("id") {
@@ -359,10 +362,17 @@ pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String
                 ));
                 continue;
             }
+            // A finished bundle's marker holds the digest of exactly this content (the id is
+            // not part of it): no need to hash every pipeline a second time.
+            let recorded = marker::marker_of(&pipeline)
+                .and_then(|m| m.get("digest"))
+                .and_then(Value::as_str)
+                .filter(|_| stamped_as_is)
+                .map(str::to_string);
             app.pipelines.push(DesiredPipeline {
                 source: b.source.clone(),
                 name: name.to_string(),
-                digest: marker::digest(&pipeline),
+                digest: recorded.unwrap_or_else(|| marker::digest(&pipeline)),
                 pipeline,
             });
         }

@@ -4,7 +4,7 @@
 //! - Up to `parallel` applications: per application, `GET /applications/{app}` and
 //!   `GET /applications/{app}/pipelineConfigs`, `parallel` applications at a time.
 //! - More: the bulk reads, `GET /applications` (every application's attributes) and
-//!   `GET /pipelineConfigs` (every pipeline), each parsed as it arrives, keeping only
+//!   `GET /pipelineConfigs` (every pipeline), each parsed element by element, keeping only
 //!   the declared applications, and abandoned past `bulk_limit` bytes. Then per
 //!   application only what the bulk reads cannot settle:
 //!   - an application missing from Gate's list is read on its own before anyone concludes
