@@ -1440,6 +1440,27 @@ fn on_a_large_shared_spinnaker_the_bulk_pipeline_list_is_not_read() {
 }
 
 #[test]
+fn on_a_large_shared_spinnaker_the_read_back_reads_per_application_too() {
+    let gate = FakeGate::start();
+    for i in 0..60 {
+        gate.add_application(json!({"name": format!("other{i}"), "email": "o@example.com"}));
+    }
+    let out = teams(&gate, 6).args(["push", "teams"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        gate.count("GET", "/pipelineConfigs"),
+        0,
+        "{:?}",
+        gate.requests_by_kind()
+    );
+    assert_eq!(
+        gate.count("GET", "/applications/app00/pipelineConfigs"),
+        2,
+        "the plan's read and the read-back"
+    );
+}
+
+#[test]
 fn a_push_that_cannot_read_back_what_it_wrote_says_so_and_fails() {
     let gate = FakeGate::start();
     // The plan's read passes; the read-back after the save fails.

@@ -60,6 +60,15 @@ pub struct Wanted {
     pub pipelines: Vec<String>,
 }
 
+/// What a read found, and whether the bulk pipeline list served it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    pub apps: Vec<RemoteApp>,
+    /// `GET /pipelineConfigs` was read (not skipped, not failed): worth reading again for
+    /// the read-back after a push.
+    pub bulk_pipelines: bool,
+}
+
 /// Reads the applications in `wanted` (attributes and pipelines), in that order.
 /// `expected` drops the bodies of pipelines that are exactly as declared.
 pub fn applications(
@@ -67,7 +76,7 @@ pub fn applications(
     wanted: &[Wanted],
     expected: &Expected,
     opts: &ReadOptions,
-) -> Result<Vec<RemoteApp>, GateError> {
+) -> Result<Fetched, GateError> {
     read(client, wanted, expected, opts, true)
 }
 
@@ -79,7 +88,7 @@ pub fn pipelines(
     expected: &Expected,
     opts: &ReadOptions,
 ) -> Result<Vec<RemoteApp>, GateError> {
-    read(client, wanted, expected, opts, false)
+    Ok(read(client, wanted, expected, opts, false)?.apps)
 }
 
 /// What is known about one application after the bulk reads.
@@ -96,21 +105,25 @@ fn read(
     expected: &Expected,
     opts: &ReadOptions,
     with_attributes: bool,
-) -> Result<Vec<RemoteApp>, GateError> {
+) -> Result<Fetched, GateError> {
     let mut known: Vec<Known> = wanted.iter().map(|_| Known::default()).collect();
+    let mut bulk_pipelines = false;
     if opts.bulk_limit > 0 && wanted.len() > opts.parallel {
-        bulk(client, wanted, expected, opts, with_attributes, &mut known)?;
+        bulk_pipelines = bulk(client, wanted, expected, opts, with_attributes, &mut known)?;
     }
     // Whatever the bulk reads left open, per application.
     let results = parallel::map(wanted.len(), opts.parallel, |i| {
         one(client, &wanted[i], &known[i], expected, with_attributes)
     });
-    results.into_iter().collect()
+    Ok(Fetched {
+        apps: results.into_iter().collect::<Result<_, _>>()?,
+        bulk_pipelines,
+    })
 }
 
-/// Fills `known` from `GET /applications` and `GET /pipelineConfigs`. Errors that
-/// per-application reads would meet too (credentials, TLS) end the read; others are a
-/// note, and the per-application reads take over.
+/// Fills `known` from `GET /applications` and `GET /pipelineConfigs`; whether the latter
+/// was read. Errors that per-application reads would meet too (credentials, TLS) end the
+/// read; others are a note, and the per-application reads take over.
 fn bulk(
     client: &Client,
     wanted: &[Wanted],
@@ -118,7 +131,7 @@ fn bulk(
     opts: &ReadOptions,
     with_attributes: bool,
     known: &mut [Known],
-) -> Result<(), GateError> {
+) -> Result<bool, GateError> {
     let index: HashMap<String, usize> = wanted
         .iter()
         .enumerate()
@@ -142,12 +155,12 @@ fn bulk(
             Err(e) if ends_the_read(&e) => return Err(e),
             Err(e) => {
                 client.notice(&format!("{e}; reading each application instead"));
-                return Ok(());
+                return Ok(false);
             }
         }
     }
     if total_apps.is_some_and(|t| t > SHARED_FACTOR * wanted.len()) {
-        return Ok(());
+        return Ok(false);
     }
     let keep = |p: Map<String, Value>| {
         let app = p.get("application").and_then(Value::as_str)?.to_string();
@@ -169,14 +182,14 @@ fn bulk(
                     k.pipelines = Some(found);
                 }
             }
-            Ok(())
+            Ok(true)
         }
         Err(e) if ends_the_read(&e) => Err(e),
         Err(e) => {
             client.notice(&format!(
                 "{e}; reading each application's pipelines instead"
             ));
-            Ok(())
+            Ok(false)
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::bundle::Bundle;
 use crate::gate::{Client, GateError};
 use crate::plan::apply::apply;
 use crate::plan::planner::{DesiredApp, Flags, Plan, desired_state, plan};
-use crate::plan::read::{self, ReadOptions, Wanted};
+use crate::plan::read::{self, Fetched, ReadOptions, Wanted};
 use crate::plan::remote::{Expected, RemoteApp};
 use crate::plan::{json, markdown, render};
 use crate::term::Palette;
@@ -68,6 +68,10 @@ pub fn fetch_remote(
     apps: &[DesiredApp],
     opts: &ReadOptions,
 ) -> Result<Vec<RemoteApp>, GateError> {
+    Ok(fetch(client, apps, opts)?.apps)
+}
+
+fn fetch(client: &Client, apps: &[DesiredApp], opts: &ReadOptions) -> Result<Fetched, GateError> {
     let mut expected = Expected::default();
     let wanted: Vec<Wanted> = apps
         .iter()
@@ -139,8 +143,18 @@ pub fn push(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let remote = fetch_remote(client, &apps, &opts.read)?;
-    let p = plan(apps, remote, opts.flags);
+    let fetched = fetch(client, &apps, &opts.read)?;
+    // The read-back reads the way this read could: a Spinnaker too large for the bulk
+    // pipeline list now is too large for it after the writes.
+    let read_back = ReadOptions {
+        bulk_limit: if fetched.bulk_pipelines {
+            opts.read.bulk_limit
+        } else {
+            0
+        },
+        ..opts.read
+    };
+    let p = plan(apps, fetched.apps, opts.flags);
     let human = opts.format != Format::Json;
     let endpoint = client.endpoint();
     if human {
@@ -180,7 +194,7 @@ pub fn push(
         return not_written(out, "Aborted: nothing was written.", Status::Failed);
     }
     out.flush()?;
-    let report = apply(client, &p, &opts.read, progress);
+    let report = apply(client, &p, &read_back, progress);
     if human {
         write!(out, "{}", render::report(&report, &p, pal))?;
     } else {
