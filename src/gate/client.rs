@@ -829,6 +829,9 @@ impl Client {
         excerpt(&self.scrub(body), 120)
     }
 
+    // A cookie jar of one host, by hand: Gate's LDAP login sets one session cookie for its
+    // own endpoint. ureq's `cookies` feature (cookie_store) would add domain and expiry
+    // rules, and their dependencies, that a single endpoint never needs.
     fn cookie_header(&self) -> String {
         match self.cookies.lock() {
             Ok(c) => c
@@ -980,6 +983,9 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
 }
 
 /// Whitespace collapsed, tags of an HTML page dropped, at most `max` characters.
+///
+/// Hand-written on purpose: a crate that renders HTML as text (html2text and the like)
+/// brings an HTML parser for what is a 120-character hint in an error message.
 pub fn excerpt(text: &str, max: usize) -> String {
     let mut plain = String::new();
     let mut in_tag = false;

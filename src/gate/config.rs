@@ -241,21 +241,21 @@ fn header_is_secret(name: &str, value: &str) -> bool {
 
 fn validate_endpoint(raw: &str, origin: &str) -> Result<String, GateError> {
     let bad = |why: &str| GateError::Config(format!("the Gate endpoint from {origin} {why}"));
-    let rest = raw
-        .strip_prefix("https://")
-        .or_else(|| raw.strip_prefix("http://"))
-        .ok_or_else(|| bad("must start with https:// or http://"))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    if authority.contains('@') {
+    if !(raw.starts_with("https://") || raw.starts_with("http://")) {
+        return Err(bad("must start with https:// or http://"));
+    }
+    // url's messages never quote the input, which may hold a password.
+    let url = url::Url::parse(raw).map_err(|e| match e {
+        url::ParseError::EmptyHost => bad("has no host"),
+        e => bad(&format!("is not a valid URL: {e}")),
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
         // Never echo it: the part before '@' is a password.
         return Err(bad(
             "must not contain credentials; put them in the spin config (auth.basic) or KUJIRA_GATE_TOKEN",
         ));
     }
-    if authority.is_empty() {
-        return Err(bad("has no host"));
-    }
-    if rest.contains('?') || rest.contains('#') {
+    if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));
     }
     Ok(raw.trim_end_matches('/').to_string())
@@ -269,19 +269,16 @@ pub fn parse_header(raw: &str) -> Result<(String, Secret), GateError> {
         ));
     };
     let k = k.trim();
-    let valid_name = !k.is_empty()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !valid_name {
+    if ureq::http::HeaderName::from_bytes(k.as_bytes()).is_err() {
         // Not echoed either: a mistyped `Authorization: Bearer x=` would put the secret
         // in the name.
         return Err(GateError::Config(
             "--header: the part before `=` is not a valid header name".into(),
         ));
     }
-    if v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+    if ureq::http::HeaderValue::from_str(v.trim()).is_err() {
         return Err(GateError::Config(format!(
-            "--header {k}: the value must not contain line breaks"
+            "--header {k}: the value must be visible ASCII or spaces, without line breaks"
         )));
     }
     Ok((k.to_string(), Secret::new(v.trim())))
@@ -723,6 +720,33 @@ auth:
         let e = resolve(&inputs, &env_of(&[])).unwrap_err().to_string();
         assert!(!e.contains("hunter2"), "{e}");
         assert!(e.contains("must not contain credentials"), "{e}");
+        for (endpoint, why) in [
+            ("https://", "has no host"),
+            (
+                "https://gate:99999",
+                "is not a valid URL: invalid port number",
+            ),
+            ("https://gate/?q=1", "must not have a query or fragment"),
+        ] {
+            let inputs = ConnectionInputs {
+                gate: Some(endpoint.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                resolve(&inputs, &env_of(&[])).unwrap_err().to_string(),
+                format!("the Gate endpoint from --gate {why}")
+            );
+        }
+        let inputs = ConnectionInputs {
+            gate: Some("https://u@gate".into()),
+            ..Default::default()
+        };
+        assert!(
+            resolve(&inputs, &env_of(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("must not contain credentials")
+        );
         let inputs = ConnectionInputs {
             gate: Some("gate:8084".into()),
             ..Default::default()
