@@ -1557,6 +1557,18 @@ fn diff_json_gives_action_reason_and_changed_paths() {
 fn push_json_gives_each_result() {
     let gate = FakeGate::start();
     let out = against(&gate)
+        .args(["push", "--dry-run", "--format", "json", "sample"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let dry: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (&dry["dryRun"], &dry["pushed"], &dry["inSync"]),
+        (&json!(true), &Value::Null, &json!(false))
+    );
+    assert_eq!(dry["pipelines"][0]["action"], "create");
+    assert_eq!(dry["pipelines"][0].get("result"), None);
+    assert_eq!(gate.writes(), 0);
+    let out = against(&gate)
         .args(["push", "--format", "json", "sample"])
         .output();
     assert_eq!(out.status, 0, "{}", out.stderr);

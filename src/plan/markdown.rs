@@ -284,6 +284,44 @@ mod tests {
     }
 
     #[test]
+    fn a_long_plan_stays_under_githubs_limit_and_says_what_it_left_out() {
+        use crate::plan::planner::Step;
+        use serde_json::json;
+        let step = |i: usize| Step {
+            app: format!("app{i}"),
+            name: "release".into(),
+            source: Some(format!("teams/app{i}/value.json")),
+            action: Action::Create,
+            desired: json!({"name": "release", "description": "x".repeat(4000)})
+                .as_object()
+                .cloned(),
+            digest: None,
+            remote: None,
+            notes: Vec::new(),
+            others: Vec::new(),
+            rename_first: false,
+        };
+        let plan = Plan {
+            steps: (0..40).map(step).collect(),
+            ..Plan::default()
+        };
+        let md = diff(&plan, false);
+        assert!(md.len() <= LIMIT + 200, "{}", md.len());
+        assert!(md.contains("| + | `app39/release` | create | `teams/app39/value.json` |"));
+        assert!(
+            md.contains("diffs left out: the comment would be too long."),
+            "{md}"
+        );
+        let left_out: usize = md
+            .lines()
+            .find_map(|l| l.split_once(" diffs left out").map(|(n, _)| n))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(left_out > 0);
+        assert_eq!(md.matches("<details>").count() + left_out, 40);
+    }
+
+    #[test]
     fn in_sync_is_one_line() {
         assert_eq!(
             diff(&Plan::default(), false),
