@@ -345,13 +345,23 @@ struct DiffArgs {
     #[command(flatten)]
     gate: GateArgs,
 
-    /// Print only the plan (one line per pipeline) and the summary
+    /// Print only the plan (one line per pipeline) and the summary (with --format
+    /// markdown: the table without the diffs)
     #[arg(long)]
     summary: bool,
 
     /// Also list generated pipelines that are no longer declared (they would be pruned)
     #[arg(long)]
     prune: bool,
+
+    /// How many requests to Gate at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: u16,
+
+    /// How to print the plan: `human`, `json` (for CI; see docs/diff-and-push.md) or
+    /// `markdown` (a pull-request comment)
+    #[arg(long, value_enum, default_value_t = cmd::diff::DiffFormat::Human)]
+    format: cmd::diff::DiffFormat,
 }
 
 #[derive(Args)]
@@ -381,9 +391,14 @@ struct PushArgs {
     #[arg(short, long)]
     yes: bool,
 
-    /// How many pipelines to write at once
+    /// How many requests to Gate at once (reads and writes)
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel: u16,
+
+    /// How to print the plan and the results: `human`, or `json` (one document at the
+    /// end, for CI; see docs/diff-and-push.md)
+    #[arg(long, value_enum, default_value_t = cmd::push::PushFormat::Human)]
+    format: cmd::push::PushFormat,
 }
 
 /// Usage mistakes clap cannot express: printed like clap's own (with the subcommand's
@@ -418,7 +433,16 @@ fn main() -> ExitCode {
         Command::Init(a) => cmd::init::run(&a),
         Command::Completions(a) => cmd::completions::completions(a.shell, &mut Cli::command()),
         Command::Man(a) => cmd::completions::man(&Cli::command(), a.output.as_deref()),
-        Command::Diff(a) => cmd::diff::run(&a.compile, &a.gate, a.summary, a.prune),
+        Command::Diff(a) => cmd::diff::run(
+            &a.compile,
+            &a.gate,
+            &cmd::diff::Flags {
+                summary: a.summary,
+                prune: a.prune,
+                parallel: usize::from(a.parallel),
+                format: a.format,
+            },
+        ),
         Command::Push(a) => cmd::push::run(
             &a.compile,
             &a.gate,
@@ -429,6 +453,7 @@ fn main() -> ExitCode {
                 dry_run: a.dry_run,
                 yes: a.yes,
                 parallel: usize::from(a.parallel),
+                format: a.format,
             },
         ),
     };

@@ -213,6 +213,9 @@ impl Test {
             "KUJIRA_GATE_TIMEOUT",
             "KUJIRA_GATE_RETRY_BUDGET",
             "KUJIRA_GATE_BACKOFF",
+            "KUJIRA_GATE_BULK_LIMIT",
+            "KUJIRA_PLATFORM",
+            "KUJIRA_TODAY",
             "NO_COLOR",
             "CLICOLOR_FORCE",
         ] {
