@@ -1653,3 +1653,83 @@ fn diff_markdown_is_a_pull_request_comment() {
         .status(3)
         .run();
 }
+
+// ---------------------------------------------------------------- environments
+
+/// The two-environment example against `gate`.
+fn two_environments(gate: &FakeGate) -> Test {
+    Test::new()
+        .example("two-environments")
+        .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+        .env("KUJIRA_GATE_BACKOFF", "0.005")
+        .env("KUJIRA_GATE_RETRY_BUDGET", "3")
+        .env("KUJIRA_GATE_TIMEOUT", "5")
+}
+
+/// Removing an environment and pushing with `--prune` deletes that environment's
+/// pipeline and nothing else.
+#[test]
+fn pruning_a_removed_environment_deletes_only_its_pipeline() {
+    let gate = FakeGate::start();
+    two_environments(&gate)
+        .args(["push", "--yes", "two-environments"])
+        .output();
+    let names = |gate: &FakeGate| {
+        let mut n: Vec<String> = gate
+            .pipelines("shop")
+            .iter()
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&gate), ["release-production", "release-staging"]);
+    let staging_id = gate.pipeline("shop", "release-staging").unwrap()["id"].clone();
+    let value = std::fs::read_to_string(
+        support::test::project_dir().join("examples/two-environments/value.json"),
+    )
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&value).unwrap();
+    v["Environments"].as_array_mut().unwrap().truncate(1);
+    let out = two_environments(&gate)
+        .write(
+            "two-environments/value.json",
+            serde_json::to_string_pretty(&v).unwrap(),
+        )
+        .args(["push", "--yes", "--prune", "two-environments"])
+        .output();
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("- prune shop/release-production"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(names(&gate), ["release-staging"]);
+    assert_eq!(
+        gate.pipeline("shop", "release-staging").unwrap()["id"],
+        staging_id
+    );
+}
+
+/// A staging pipeline that existed before kujira-gen (another id, adopted) keeps its id,
+/// and production's pipeline trigger names that id, not the one kujira-gen would give it.
+#[test]
+fn the_next_environment_triggers_on_the_id_the_previous_pipeline_really_has() {
+    let gate = FakeGate::start();
+    gate.add_application(json!({"name": "shop", "email": "shop-team@example.com"}));
+    gate.add_pipeline(json!({"application": "shop", "name": "release-staging", "id": "made-by-hand", "stages": []}));
+    let out = two_environments(&gate)
+        .args(["push", "--yes", "--adopt", "two-environments"])
+        .output();
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    let staging = gate.pipeline("shop", "release-staging").unwrap();
+    assert_eq!(staging["id"], "made-by-hand");
+    let production = gate.pipeline("shop", "release-production").unwrap();
+    assert_eq!(production["triggers"][0]["type"], "pipeline");
+    assert_eq!(production["triggers"][0]["pipeline"], "made-by-hand");
+    // What was saved is what the marker says: the next diff finds both in sync.
+    two_environments(&gate)
+        .args(["diff", "--summary", "two-environments"])
+        .stdout("= unchanged shop/release-staging\n= unchanged shop/release-production\nPlan: 0 to create, 0 to update, 2 unchanged, 0 to prune.\n")
+        .run();
+}

@@ -402,8 +402,7 @@ fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
-fn plan_pipelines(app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags, out: &mut Plan) {
-    let app_name = app.name;
+fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags, out: &mut Plan) {
     let mut taken = vec![false; remote.len()];
     let matches: Vec<Option<usize>> = app
         .pipelines
@@ -416,6 +415,8 @@ fn plan_pipelines(app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags, ou
             found
         })
         .collect();
+    follow_reused_ids(&mut app.pipelines, &matches, &remote);
+    let app_name = app.name;
     // Remote pipelines sharing a declared pipeline's name: copies.
     let mut copy_of: Vec<Option<usize>> = vec![None; remote.len()];
     for (di, d) in app.pipelines.iter().enumerate() {
@@ -536,6 +537,51 @@ fn plan_pipelines(app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags, ou
             others,
             rename_first,
         });
+    }
+}
+
+/// A declared pipeline saved under the id of the remote pipeline it stands for (one made
+/// before kujira-gen managed it keeps its id) may be the target of another declared
+/// pipeline's pipeline trigger (the next environment of a release): that trigger must name
+/// the id the pipeline really has. Rewritten, then re-stamped, so that the marker's digest
+/// is the digest of what is saved.
+fn follow_reused_ids(
+    pipelines: &mut [DesiredPipeline],
+    matches: &[Option<usize>],
+    remote: &[RemotePipeline],
+) {
+    let renamed: Vec<(Value, Value)> = pipelines
+        .iter()
+        .zip(matches)
+        .filter_map(|(d, m)| {
+            let declared = d.pipeline.get("id")?.clone();
+            let kept = remote.get((*m)?)?.id.clone()?;
+            (declared != kept).then_some((declared, kept))
+        })
+        .collect();
+    if renamed.is_empty() {
+        return;
+    }
+    for d in pipelines.iter_mut() {
+        let mut changed = false;
+        if let Some(Value::Array(triggers)) = d.pipeline.get_mut("triggers") {
+            for t in triggers.iter_mut() {
+                if t.get("type").and_then(Value::as_str) != Some("pipeline") {
+                    continue;
+                }
+                if let Some((_, kept)) = renamed
+                    .iter()
+                    .find(|(declared, _)| t.get("pipeline") == Some(declared))
+                {
+                    t["pipeline"] = kept.clone();
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            marker::stamp(&mut d.pipeline, &d.source);
+            d.digest = marker::digest(&d.pipeline);
+        }
     }
 }
 
