@@ -81,22 +81,16 @@ impl Bundle {
     /// Adds what every generated pipeline carries: a deterministic id and the marker; and
     /// resolves pipeline triggers that name a pipeline of this bundle.
     pub fn finalize(&mut self) {
-        let app_name = self.application_name().map(str::to_string);
+        self.add_ids();
+        self.resolve_pipeline_triggers();
         for p in &mut self.pipelines {
-            let app = p
-                .get("application")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| app_name.clone());
-            let name = p.get("name").and_then(Value::as_str).map(str::to_string);
-            if !p.contains_key("id")
-                && let (Some(app), Some(name)) = (app, name)
-            {
-                p.insert("id".into(), Value::String(marker::pipeline_id(&app, &name)));
-            }
+            marker::stamp(p, &self.source);
         }
-        // A pipeline trigger may name a pipeline of this bundle (the templates cannot
-        // compute ids): it gets that pipeline's id. Before stamping, which digests it.
+    }
+
+    /// A pipeline trigger may name a pipeline of this bundle (the templates cannot compute
+    /// ids): it gets that pipeline's id. Before stamping, which digests it.
+    pub fn resolve_pipeline_triggers(&mut self) {
         let ids: Vec<(String, Value)> = self
             .pipelines
             .iter()
@@ -119,7 +113,24 @@ impl Bundle {
                     }
                 }
             }
-            marker::stamp(p, &self.source);
+        }
+    }
+
+    /// Gives each pipeline without an `id` its deterministic one.
+    pub fn add_ids(&mut self) {
+        let app_name = self.application_name().map(str::to_string);
+        for p in &mut self.pipelines {
+            let app = p
+                .get("application")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| app_name.clone());
+            let name = p.get("name").and_then(Value::as_str).map(str::to_string);
+            if !p.contains_key("id")
+                && let (Some(app), Some(name)) = (app, name)
+            {
+                p.insert("id".into(), Value::String(marker::pipeline_id(&app, &name)));
+            }
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Options {
     /// `--platform DIR`: the platform's defaults and policy [default: `.kujira` in the
     /// repository root, when it exists].
     pub platform: Option<PathBuf>,
+    /// `--allow-empty`: a directory without value files is not an error.
+    pub allow_empty: bool,
 }
 
 /// The outcome for one value file: a bundle when it compiled without errors, and every
@@ -43,6 +45,32 @@ pub struct Unit {
     pub application: Option<(String, (usize, usize))>,
 }
 
+/// A value file that loaded without errors, ready to render (maybe more than once).
+#[derive(Debug)]
+pub struct Prepared {
+    pub file: values::ValueFile,
+    /// Its values with the platform's defaults, and its environments.
+    pub resolved: values::Resolved,
+    /// The platform's defaults for this application, placeholders filled in.
+    pub defaults: Option<Map<String, Value>>,
+    /// The application it declares, with the position of `Application`.
+    pub application: Option<(String, (usize, usize))>,
+    /// The files it names, by the path written in it.
+    pub files: std::collections::BTreeMap<String, String>,
+    /// Values that must never be printed.
+    pub secrets: Vec<String>,
+    /// Warnings found so far.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The last step for one file's diagnostics: secrets replaced by `***`, then sorted in
+/// file order, as a reader goes through it (stable: same-place problems keep the order
+/// the steps found them in), the value file's own first.
+pub fn finish(diagnostics: &mut [Diagnostic], file: &str, secrets: &[String]) {
+    diag::scrub(diagnostics, secrets);
+    diagnostics.sort_by_key(|d| (d.file != file, d.file.clone(), d.line, d.column));
+}
+
 /// What is shared read-only by all workers.
 pub struct Compiler {
     schema: ValueSchema,
@@ -51,6 +79,9 @@ pub struct Compiler {
     platform: Platform,
     /// Problems in the platform's own files, reported once.
     pub platform_problems: Vec<Diagnostic>,
+    /// Stamp the `kujiraGen` marker (its digest is a sixth of a render's cost): off for
+    /// comparisons, which leave the marker out anyway.
+    markers: bool,
 }
 
 impl Compiler {
@@ -72,11 +103,32 @@ impl Compiler {
             resolver: Resolver::new(options.templates.as_deref(), &options.jpath),
             platform,
             platform_problems,
+            markers: true,
         })
     }
 
     /// Compiles one input with a worker's renderer.
     pub fn compile_one(&self, input: &Input, renderer: &Renderer) -> Unit {
+        let prepared = match self.prepare(input) {
+            Ok(p) => p,
+            Err(unit) => return unit,
+        };
+        let (bundle, findings) = self.render_checked(&prepared, renderer);
+        let mut unit = Unit {
+            file: input.display.clone(),
+            bundle,
+            diagnostics: prepared.diagnostics,
+            application: prepared.application,
+        };
+        unit.diagnostics.extend(findings);
+        finish(&mut unit.diagnostics, &unit.file, &prepared.secrets);
+        unit
+    }
+
+    /// Everything before rendering: load, schema, rules, the files the value file names.
+    /// A file that has errors comes back as a finished `Unit`: rendering invalid values
+    /// would only add confusing template errors.
+    pub fn prepare(&self, input: &Input) -> Result<Prepared, Unit> {
         let mut unit = Unit {
             file: input.display.clone(),
             bundle: None,
@@ -87,7 +139,7 @@ impl Compiler {
             Ok(f) => f,
             Err(d) => {
                 unit.diagnostics.push(d);
-                return unit;
+                return Err(unit);
             }
         };
         let mut secrets = values::rules::secrets(&file.value);
@@ -119,29 +171,54 @@ impl Compiler {
             unit.diagnostics
                 .extend(policy.check(&file, &application, &resolved.environments));
         }
-
-        // Rendering invalid values would only add confusing template errors.
-        if diag::count_errors(&unit.diagnostics) == 0 {
-            match self.render(&file, &resolved, defaults.as_ref(), loaded.files, renderer) {
-                Ok(bundle) => {
-                    // Whatever a template produced must pass the output checks; a bundle
-                    // that does not is never printed, written or pushed.
-                    let findings = self.checker.check(&bundle, &file.display);
-                    let failed = diag::count_errors(&findings) > 0;
-                    unit.diagnostics.extend(findings);
-                    if !failed {
-                        unit.bundle = Some(bundle);
-                    }
-                }
-                Err(d) => unit.diagnostics.push(d),
-            }
+        if diag::count_errors(&unit.diagnostics) > 0 {
+            finish(&mut unit.diagnostics, &unit.file, &secrets);
+            return Err(unit);
         }
-        diag::scrub(&mut unit.diagnostics, &secrets);
-        // In file order, as a reader goes through it (stable: same-place problems keep
-        // the order the steps found them in).
-        unit.diagnostics
-            .sort_by_key(|d| (d.file != unit.file, d.file.clone(), d.line, d.column));
-        unit
+        Ok(Prepared {
+            file,
+            resolved,
+            defaults,
+            application: unit.application,
+            files: loaded.files,
+            secrets,
+            diagnostics: unit.diagnostics,
+        })
+    }
+
+    /// Renders a prepared value file and runs the output checks: the bundle only when it
+    /// passed them (whatever a template produced must pass them; a bundle that does not
+    /// is never printed, written or pushed), and the findings either way. The findings
+    /// are not yet scrubbed of secrets: see [`finish`].
+    pub fn render_checked(
+        &self,
+        prepared: &Prepared,
+        renderer: &Renderer,
+    ) -> (Option<Bundle>, Vec<Diagnostic>) {
+        match self.render_only(prepared, renderer) {
+            Ok(bundle) => {
+                let findings = self.checker.check(&bundle, &prepared.file.display);
+                let failed = diag::count_errors(&findings) > 0;
+                ((!failed).then_some(bundle), findings)
+            }
+            Err(d) => (None, vec![d]),
+        }
+    }
+
+    /// Renders without the output checks (for the old side of a comparison, which is what
+    /// Spinnaker has, checked or not).
+    pub fn render_only(
+        &self,
+        prepared: &Prepared,
+        renderer: &Renderer,
+    ) -> Result<Bundle, Diagnostic> {
+        self.render(
+            &prepared.file,
+            &prepared.resolved,
+            prepared.defaults.as_ref(),
+            prepared.files.clone(),
+            renderer,
+        )
     }
 
     fn render(
@@ -208,7 +285,11 @@ impl Compiler {
         let mut bundle = Bundle::from_rendered(&file.source, rendered).map_err(|m| {
             Diagnostic::error(file.display.clone(), format!("template result: {m}"))
         })?;
-        bundle.finalize();
+        if self.markers {
+            bundle.finalize();
+        } else {
+            bundle.add_ids();
+        }
         Ok(bundle)
     }
 
@@ -223,6 +304,12 @@ impl Compiler {
         }
     }
 
+    /// Bundles without the `kujiraGen` marker (for comparing two renders).
+    pub fn without_markers(mut self) -> Self {
+        self.markers = false;
+        self
+    }
+
     pub fn renderer(&self) -> Renderer {
         Renderer::new(self.resolver.clone())
     }
@@ -231,7 +318,8 @@ impl Compiler {
 /// Discovers and compiles every input. Problems finding inputs come first, as units of
 /// their own.
 pub fn compile(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
-    let (inputs, problems) = values::discover::discover(paths, options.root.as_deref());
+    let (inputs, problems) =
+        values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
     let compiler = Compiler::new(options)?;
     // One unit per platform file, so that the summary counts files.
     let mut platform_units: Vec<Unit> = Vec::new();
@@ -298,30 +386,48 @@ pub fn check_across_files(units: &mut [Unit]) {
     }
 }
 
-/// Workers take the next input by index; results are put back in input order, so the
-/// output does not depend on scheduling.
+/// Compiles every input, in parallel, results in input order.
 pub fn compile_inputs(compiler: &Compiler, inputs: &[Input], threads: usize) -> Vec<Unit> {
+    parallel_map(
+        inputs,
+        threads,
+        || compiler.renderer(),
+        |renderer, input| compiler.compile_one(input, renderer),
+    )
+}
+
+/// `work` over every item on `threads` workers (0 = one per core), each with its own
+/// `state` (a jrsonnet renderer is not `Send`: one per thread). Workers take the next item
+/// by index; results are put back in input order, so the output does not depend on
+/// scheduling.
+pub fn parallel_map<I, S, T>(
+    items: &[I],
+    threads: usize,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(&S, &I) -> T + Sync,
+) -> Vec<T>
+where
+    I: Sync,
+    T: Send,
+{
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-    .min(inputs.len())
+    .min(items.len())
     .max(1);
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Unit)>();
+    let (tx, rx) = mpsc::channel::<(usize, T)>();
     std::thread::scope(|s| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let next = &next;
+            let (next, state, work) = (&next, &state, &work);
             s.spawn(move || {
-                let renderer = compiler.renderer();
+                let st = state();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(input) = inputs.get(i) else { break };
-                    if tx
-                        .send((i, compiler.compile_one(input, &renderer)))
-                        .is_err()
-                    {
+                    let Some(item) = items.get(i) else { break };
+                    if tx.send((i, work(&st, item))).is_err() {
                         break;
                     }
                 }
@@ -329,9 +435,9 @@ pub fn compile_inputs(compiler: &Compiler, inputs: &[Input], threads: usize) -> 
         }
     });
     drop(tx);
-    let mut slots: Vec<Option<Unit>> = (0..inputs.len()).map(|_| None).collect();
-    for (i, unit) in rx {
-        slots[i] = Some(unit);
+    let mut slots: Vec<Option<T>> = (0..items.len()).map(|_| None).collect();
+    for (i, out) in rx {
+        slots[i] = Some(out);
     }
     slots.into_iter().flatten().collect()
 }

@@ -4,6 +4,7 @@
 //! `Diagnostic`s so that `validate` can collect all of them across all files in one run
 //! and print them in a single format.
 
+use crate::term::{Palette, Tone};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -41,6 +42,10 @@ pub struct Diagnostic {
     /// Further lines (a Jsonnet evaluation trace, a hint); printed indented below.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The value files whose rendering met this problem, when it is in a template: one
+    /// template error is reported once for every team it affects (see [`merge_repeated`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub affects: Vec<String>,
 }
 
 impl Diagnostic {
@@ -65,6 +70,7 @@ impl Diagnostic {
             path: None,
             message: message.into(),
             notes: Vec::new(),
+            affects: Vec::new(),
         }
     }
 
@@ -94,14 +100,29 @@ impl Diagnostic {
     /// `file:line:col: severity: path: message`, the form editors and CI annotators parse,
     /// followed by the notes, each indented by four spaces.
     pub fn human(&self) -> String {
-        let mut out = self.file.clone();
+        self.styled(&Palette::default())
+    }
+
+    /// [`Self::human`], with the location and severity in colour when `palette` is on.
+    pub fn styled(&self, palette: &Palette) -> String {
+        let mut location = self.file.clone();
         if let Some(line) = self.line {
-            let _ = write!(out, ":{line}");
+            let _ = write!(location, ":{line}");
             if let Some(column) = self.column {
-                let _ = write!(out, ":{column}");
+                let _ = write!(location, ":{column}");
             }
         }
-        let _ = write!(out, ": {}: ", self.severity.as_str());
+        location.push(':');
+        let tone = match self.severity {
+            Severity::Error => Tone::Problem,
+            Severity::Warning => Tone::Warning,
+            Severity::Note => Tone::Hunk,
+        };
+        let mut out = format!(
+            "{} {}: ",
+            palette.paint(Tone::Location, &location),
+            palette.paint(tone, self.severity.as_str())
+        );
         if let Some(path) = &self.path {
             let _ = write!(out, "{path}: ");
         }
@@ -109,18 +130,151 @@ impl Diagnostic {
         for note in &self.notes {
             let _ = write!(out, "\n    {note}");
         }
+        if let Some(line) = self.affects_line() {
+            let _ = write!(out, "\n    {line}");
+        }
         out
     }
+
+    /// `while rendering teams/a/value.json`, or `while rendering 3 value files: ...`.
+    pub fn affects_line(&self) -> Option<String> {
+        match self.affects.as_slice() {
+            [] => None,
+            [one] => Some(format!("while rendering {one}")),
+            many => {
+                let shown: Vec<&str> = many
+                    .iter()
+                    .take(MAX_AFFECTED_SHOWN)
+                    .map(String::as_str)
+                    .collect();
+                let mut line = format!(
+                    "while rendering {} value files: {}",
+                    many.len(),
+                    shown.join(", ")
+                );
+                if many.len() > MAX_AFFECTED_SHOWN {
+                    let _ = write!(
+                        line,
+                        " and {} more (--format json lists all)",
+                        many.len() - MAX_AFFECTED_SHOWN
+                    );
+                }
+                Some(line)
+            }
+        }
+    }
+}
+
+/// How many affected value files a person is shown; the JSON format lists all.
+const MAX_AFFECTED_SHOWN: usize = 20;
+
+/// Merges diagnostics that are the same problem met while rendering different value files
+/// (a template error): one diagnostic, listing every value file in `affects`, at the place
+/// of the first. Others are left as they are.
+pub fn merge_repeated(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    type Key = (
+        String,
+        Option<usize>,
+        Option<usize>,
+        Severity,
+        Option<String>,
+        String,
+        Vec<String>,
+    );
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    let mut seen: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    for d in diagnostics {
+        if d.affects.is_empty() {
+            out.push(d);
+            continue;
+        }
+        let key = (
+            d.file.clone(),
+            d.line,
+            d.column,
+            d.severity,
+            d.path.clone(),
+            d.message.clone(),
+            d.notes.clone(),
+        );
+        match seen.get(&key) {
+            Some(&i) => {
+                for f in d.affects {
+                    if !out[i].affects.contains(&f) {
+                        out[i].affects.push(f);
+                    }
+                }
+            }
+            None => {
+                seen.insert(key, out.len());
+                out.push(d);
+            }
+        }
+    }
+    out
 }
 
 /// Prints diagnostics for people: one block per diagnostic, in the order given.
 pub fn render_human(diagnostics: &[Diagnostic]) -> String {
+    render_styled(diagnostics, &Palette::default())
+}
+
+/// [`render_human`] in colour when `palette` is on.
+pub fn render_styled(diagnostics: &[Diagnostic], palette: &Palette) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        out.push_str(&d.human());
+        out.push_str(&d.styled(palette));
         out.push('\n');
     }
     out
+}
+
+/// GitHub Actions workflow commands (`::error file=F,line=L,col=C::message`): the runner
+/// shows each one on the pull request's diff at that line. Notes go into the message.
+pub fn render_github(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let mut props = vec![format!("file={}", github_property(&d.file))];
+        if let Some(line) = d.line {
+            props.push(format!("line={line}"));
+            if let Some(col) = d.column {
+                props.push(format!("col={col}"));
+            }
+        }
+        props.push(format!("title={}", github_property("kujira-gen")));
+        let mut message = match &d.path {
+            Some(p) => format!("{p}: {}", d.message),
+            None => d.message.clone(),
+        };
+        for note in d.notes.iter().cloned().chain(d.affects_line()) {
+            message.push('\n');
+            message.push_str(&note);
+        }
+        // GitHub's three levels: error, warning, notice.
+        let level = match d.severity {
+            Severity::Note => "notice",
+            other => other.as_str(),
+        };
+        let _ = writeln!(
+            out,
+            "::{level} {}::{}",
+            props.join(","),
+            github_data(&message)
+        );
+    }
+    out
+}
+
+/// Escaping of a workflow command's message (actions/toolkit, `escapeData`).
+fn github_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escaping of a workflow command's property value (actions/toolkit, `escapeProperty`).
+fn github_property(s: &str) -> String {
+    github_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Prints diagnostics as a pretty JSON array (`--format json`).
@@ -241,6 +395,64 @@ mod tests {
             .with_note("first")
             .with_note("second");
         assert_eq!(d.human(), "x.json: warning: odd\n    first\n    second");
+    }
+
+    #[test]
+    fn the_same_template_error_is_merged_across_value_files() {
+        let at = |team: &str| {
+            let mut d = Diagnostic::error("t/main.jsonnet", "boom").at(Some((2, 3)));
+            d.affects.push(format!("teams/{team}/value.json"));
+            d
+        };
+        let other = Diagnostic::error("teams/c/value.json", "bad").at(Some((1, 1)));
+        let merged = merge_repeated(vec![at("a"), other.clone(), at("b"), at("a")]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            merged[0].affects,
+            vec!["teams/a/value.json", "teams/b/value.json"]
+        );
+        assert_eq!(merged[1], other);
+        assert_eq!(
+            merged[0].human(),
+            "t/main.jsonnet:2:3: error: boom\n    while rendering 2 value files: teams/a/value.json, teams/b/value.json"
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_affected_files_is_cut_for_people() {
+        let mut d = Diagnostic::error("t", "boom");
+        d.affects = (0..25).map(|i| format!("f{i}")).collect();
+        let line = d.affects_line().unwrap();
+        assert!(
+            line.starts_with("while rendering 25 value files: f0, f1,"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("f19 and 5 more (--format json lists all)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn github_workflow_commands_escape_what_the_runner_parses() {
+        let d = Diagnostic::error("teams/a,b/value.json", "100% wrong: x")
+            .at(Some((8, 15)))
+            .with_path("Replicas")
+            .with_note("second line");
+        assert_eq!(
+            render_github(&[d, Diagnostic::warning("t", "w")]),
+            "::error file=teams/a%2Cb/value.json,line=8,col=15,title=kujira-gen::Replicas: 100%25 wrong: x%0Asecond line\n\
+             ::warning file=t,title=kujira-gen::w\n"
+        );
+    }
+
+    #[test]
+    fn styled_output_colours_location_and_severity_only() {
+        let d = Diagnostic::error("f", "m").at(Some((1, 2)));
+        assert_eq!(d.styled(&Palette::new(false)), "f:1:2: error: m");
+        let coloured = d.styled(&Palette::new(true));
+        assert!(coloured.contains("\x1b[1mf:1:2:\x1b[0m"), "{coloured:?}");
+        assert!(coloured.ends_with("error\x1b[0m: m"), "{coloured:?}");
     }
 
     #[test]

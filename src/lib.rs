@@ -17,6 +17,8 @@ pub mod compile;
 pub mod describe;
 pub mod diag;
 pub mod gate;
+pub mod graph;
+pub mod impact;
 pub mod marker;
 pub mod plan;
 pub mod platform;

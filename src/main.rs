@@ -3,27 +3,50 @@
 
 mod cmd;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// `0.1.0 (commit 0123456789ab)`, or `0.1.0` when built outside a git checkout (build.rs).
+const VERSION: &str = env!("KUJIRA_GEN_VERSION");
+
+/// The end of `kujira-gen --help`.
+const AFTER_HELP: &str = "\
+Examples:
+  kujira-gen init                                   start a value.json in a new team's directory
+  kujira-gen validate teams/                        check every team, report every problem
+  kujira-gen build teams/sample/value.json          print the application and its pipelines
+  kujira-gen build teams/ -o out/                   write out/<app>/<pipeline>.json
+  kujira-gen diff teams/                            compare with Spinnaker
+  kujira-gen push teams/                            make Spinnaker match
+  kujira-gen impact teams/ --old main:platform/templates --new platform/templates
+                                                    which teams a template change affects
+  kujira-gen graph teams/sample/value.json          draw the stage graph (Mermaid)
+
+Exit codes:
+  0  success (diff, impact: no differences)
+  1  an error: invalid input, a failed check, Gate unreachable or refusing, a failed write
+  2  usage error (unknown flag, missing argument)
+  3  diff, impact: differences found";
 
 /// Exit codes, the same for every command (see README, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Success; for `diff`, also "in sync".
+    /// Success; for `diff`, also "in sync"; for `impact`, "no team changes".
     Ok = 0,
     /// Invalid input, a failed check, an unreachable Gate, a failed write.
     Failed = 1,
     // 2 is usage errors, printed by clap itself.
-    /// `diff` found differences.
+    /// `diff` or `impact` found differences.
     Differences = 3,
 }
 
 #[derive(Parser)]
 #[command(
     name = "kujira-gen",
-    version,
+    version = VERSION,
     about = "Validates team value files and compiles them into Spinnaker blue-green pipelines",
+    after_help = AFTER_HELP,
     propagate_version = true
 )]
 struct Cli {
@@ -34,30 +57,74 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compile value files into Spinnaker pipelines (prints JSON, or writes files with -o)
+    #[command(after_help = "\
+Examples:
+  kujira-gen build teams/sample/value.json
+  kujira-gen build teams/ -o out/
+  kujira-gen build value.json --templates platform/templates")]
     Build(BuildArgs),
     /// Check value files and everything they render to; report every problem
+    #[command(after_help = "\
+Examples:
+  kujira-gen validate teams/
+  kujira-gen validate --strict --format github teams/     (in a GitHub Actions job)
+  kujira-gen validate --changed teams/a/scenario.json     (what a pre-commit hook runs)
+
+Exit codes: 0 no errors (warnings allowed unless --strict), 1 problems found, 2 usage error")]
     Validate(ValidateArgs),
     /// Print the JSON Schema of value.json (as this platform applies it), or of the
     /// platform's defaults.json or policy.json
     Schema(SchemaArgs),
+    /// Compare every team's pipelines under two template sets, grouped by identical change
+    #[command(after_help = "\
+A template SET is `builtin` (the templates in this binary), a directory of overrides (like
+--templates), or REV:DIR, a directory as it is in a git revision (read with git, no
+checkout; DIR from the repository root, or from the current directory with ./).
+
+Examples:
+  kujira-gen impact teams/ --old main:platform/templates --new platform/templates
+  kujira-gen impact teams/ --old builtin --new platform/templates --format markdown
+
+Exit codes: 0 no team changes, 1 an error (the new templates fail for a team, invalid
+value files), 2 usage error, 3 some teams change")]
+    Impact(ImpactArgs),
+    /// Draw each pipeline's stage graph as a Mermaid flowchart, conditions in words
+    #[command(after_help = "\
+Examples:
+  kujira-gen graph teams/sample/value.json > release.mmd
+  kujira-gen graph teams/sample/value.json --format markdown >> README.md")]
+    Graph(GraphArgs),
+    /// Write a value.json for a new team (in the current directory by default)
+    #[command(after_help = "\
+Examples:
+  mkdir teams/billing && cd teams/billing && kujira-gen init
+  kujira-gen init teams/billing --email billing@example.com --account gke-production")]
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "\
+Examples:
+  kujira-gen completions bash > /etc/bash_completion.d/kujira-gen
+  kujira-gen completions zsh > \"${fpath[1]}/_kujira-gen\"
+  kujira-gen completions fish > ~/.config/fish/completions/kujira-gen.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with -o DIR
+    #[command(after_help = "\
+Examples:
+  kujira-gen man | man -l -
+  kujira-gen man -o /usr/local/share/man/man1")]
+    Man(ManArgs),
     /// Compare the pipelines in Spinnaker with what the value files declare
     Diff(DiffArgs),
     /// Make Spinnaker's pipelines equal to what the value files declare
     Push(PushArgs),
 }
 
-/// Where the inputs are and which templates render them; shared by every command that
-/// compiles.
+/// Where the inputs are; shared by every command that compiles.
 #[derive(Args, Clone, Debug)]
-pub struct CompileArgs {
+pub struct InputArgs {
     /// value.json files, or directories searched for files named value.json
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-
-    /// Use the templates in DIR (entry: DIR/main.jsonnet); imports not found there fall
-    /// back to the built-in library
-    #[arg(long, value_name = "DIR", env = "KUJIRA_TEMPLATES")]
-    pub templates: Option<PathBuf>,
 
     /// Add a Jsonnet library search path (repeatable), e.g. a vendored sponnet
     #[arg(short = 'J', long = "jpath", value_name = "DIR")]
@@ -76,6 +143,26 @@ pub struct CompileArgs {
     /// Compile with N threads [default: one per core]
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub strict: bool,
+
+    /// A directory PATH without any value.json is not an error
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+/// Where the inputs are and which templates render them.
+#[derive(Args, Clone, Debug)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+
+    /// Use the templates in DIR (entry: DIR/main.jsonnet); imports not found there fall
+    /// back to the built-in library
+    #[arg(long, value_name = "DIR", env = "KUJIRA_TEMPLATES")]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -95,15 +182,120 @@ struct BuildArgs {
     compile: CompileArgs,
 
     /// Write DIR/<application>/application.json and DIR/<application>/<pipeline>.json
-    /// instead of printing (required for more than one value file)
+    /// instead of printing (required for more than one PATH)
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
 }
 
+/// `validate --format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum ValidateFormat {
+    /// file:line:col: severity: message, on stderr (in colour on a terminal)
     Human,
+    /// a JSON array of {file, line, column, severity, path, message} on stdout
     Json,
+    /// GitHub Actions workflow commands (::error file=...,line=...,col=...::) on stdout
+    Github,
+}
+
+/// `impact --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// a summary per group of teams with the same change, then one unified diff per group
+    Human,
+    /// one JSON document (see docs/templates.md)
+    Json,
+    /// a pull-request comment: a summary table, the diffs folded below it
+    Markdown,
+}
+
+#[derive(Args)]
+pub struct ImpactArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+
+    /// The template set before the change: builtin, DIR, or REV:DIR
+    #[arg(long, value_name = "SET")]
+    pub old: String,
+
+    /// The template set after the change: builtin, DIR, or REV:DIR
+    #[arg(long, value_name = "SET")]
+    pub new: String,
+
+    /// How to print the report
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+/// `graph --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Mermaid flowchart text (one pipeline; see --pipeline)
+    Mermaid,
+    /// Markdown: a heading and a ```mermaid block per pipeline (GitHub draws them)
+    Markdown,
+}
+
+#[derive(Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub compile: CompileArgs,
+
+    /// Only the pipeline of this name [default: the only one]
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// The team's directory [default: the current directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The Spinnaker application [default: the directory's name]
+    #[arg(long, value_name = "NAME")]
+    pub application: Option<String>,
+
+    /// The owner's email address
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+
+    /// The Spinnaker Kubernetes account to deploy to
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+
+    /// The image repository, without tag
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// The Slack channel [default: <application>-releases]
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+
+    /// What to write as "$schema" [default: the relative path to value.schema.json at the
+    /// repository root]
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub schema: Option<String>,
+
+    /// Repository root [default: the nearest directory above DIR that holds .git]
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Write kujira-gen.1 and kujira-gen-<command>.1 into DIR instead of printing
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -111,10 +303,15 @@ struct ValidateArgs {
     #[command(flatten)]
     compile: CompileArgs,
 
-    /// How to print problems: `human` (file:line:col: severity: message, on stderr) or
-    /// `json` (an array on stdout)
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    /// How to print problems
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
+    format: ValidateFormat,
+
+    /// The PATHs are changed files (what a pre-commit hook passes): validate those that
+    /// are value files (named value.json) and the value files that name the others
+    /// (a Postman collection or environment)
+    #[arg(long)]
+    changed: bool,
 }
 
 /// How to reach and authenticate to Gate.
@@ -148,13 +345,23 @@ struct DiffArgs {
     #[command(flatten)]
     gate: GateArgs,
 
-    /// Print only the plan (one line per pipeline) and the summary
+    /// Print only the plan (one line per pipeline) and the summary (with --format
+    /// markdown: the table without the diffs)
     #[arg(long)]
     summary: bool,
 
     /// Also list generated pipelines that are no longer declared (they would be pruned)
     #[arg(long)]
     prune: bool,
+
+    /// How many requests to Gate at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: u16,
+
+    /// How to print the plan: `human`, `json` (for CI; see docs/diff-and-push.md) or
+    /// `markdown` (a pull-request comment)
+    #[arg(long, value_enum, default_value_t = cmd::diff::DiffFormat::Human)]
+    format: cmd::diff::DiffFormat,
 }
 
 #[derive(Args)]
@@ -184,18 +391,58 @@ struct PushArgs {
     #[arg(short, long)]
     yes: bool,
 
-    /// How many pipelines to write at once
+    /// How many requests to Gate at once (reads and writes)
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel: u16,
+
+    /// How to print the plan and the results: `human`, or `json` (one document at the
+    /// end, for CI; see docs/diff-and-push.md)
+    #[arg(long, value_enum, default_value_t = cmd::push::PushFormat::Human)]
+    format: cmd::push::PushFormat,
+}
+
+/// Usage mistakes clap cannot express: printed like clap's own (with the subcommand's
+/// usage line), exit 2.
+fn usage_error(subcommand: &str, message: &str) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut cmd = match cli.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.clone(),
+        None => cli,
+    };
+    cmd.error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Build(a) => cmd::build::run(&a.compile, a.output.as_deref()),
-        Command::Validate(a) => cmd::validate::run(&a.compile, a.format),
+        Command::Build(a) => {
+            if a.output.is_none() && a.compile.inputs.paths.len() > 1 {
+                usage_error(
+                    "build",
+                    "build prints one value file; give -o DIR to build several",
+                );
+            }
+            cmd::build::run(&a.compile, a.output.as_deref())
+        }
+        Command::Validate(a) => cmd::validate::run(&a.compile, a.format, a.changed),
         Command::Schema(a) => cmd::schema::run(a.which, a.platform.as_deref()),
-        Command::Diff(a) => cmd::diff::run(&a.compile, &a.gate, a.summary, a.prune),
+        Command::Impact(a) => cmd::impact::run(&a),
+        Command::Graph(a) => cmd::graph::run(&a),
+        Command::Init(a) => cmd::init::run(&a),
+        Command::Completions(a) => cmd::completions::completions(a.shell, &mut Cli::command()),
+        Command::Man(a) => cmd::completions::man(&Cli::command(), a.output.as_deref()),
+        Command::Diff(a) => cmd::diff::run(
+            &a.compile,
+            &a.gate,
+            &cmd::diff::Flags {
+                summary: a.summary,
+                prune: a.prune,
+                parallel: usize::from(a.parallel),
+                format: a.format,
+            },
+        ),
         Command::Push(a) => cmd::push::run(
             &a.compile,
             &a.gate,
@@ -206,6 +453,7 @@ fn main() -> ExitCode {
                 dry_run: a.dry_run,
                 yes: a.yes,
                 parallel: usize::from(a.parallel),
+                format: a.format,
             },
         ),
     };

@@ -41,17 +41,11 @@ pub fn pipeline_id(application: &str, name: &str) -> String {
     let d = h.finalize();
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    // Sets the version (8) and variant bits and formats as RFC 9562 says.
+    uuid::Builder::from_custom_bytes(b)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 /// A copy of `pipeline` without the marker and the server-managed fields (including the
@@ -172,6 +166,8 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "8", "version nibble: {a}");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "variant: {a}");
+        // The id pipelines already pushed have: it must never change.
+        assert_eq!(a, "92af630f-07be-807b-a265-95d5b394f3f9");
     }
 
     #[test]

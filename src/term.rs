@@ -1,28 +1,21 @@
 //! Terminal facts: whether to colour, whether a person is there to answer a prompt, and a
-//! progress line. Colour only on a terminal, never with `NO_COLOR` set (no-color.org);
-//! `CLICOLOR_FORCE` forces it (for CI logs that render ANSI colours).
+//! progress line. The colour decision is anstream's (the one clap uses for its own
+//! messages): colour on a terminal whose `TERM` is set and not `dumb`, never with
+//! `NO_COLOR` (no-color.org), always with `CLICOLOR_FORCE` (for CI logs that render ANSI
+//! colours). A terminal under a CI system (`CI` set) is coloured whatever its `TERM`.
 
+use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 use std::io::{self, IsTerminal, Write};
 
-/// The colour decision from the environment and the stream.
-pub fn use_color(no_color: Option<&str>, clicolor_force: Option<&str>, is_tty: bool) -> bool {
-    if no_color.is_some_and(|v| !v.is_empty()) {
-        return false;
-    }
-    if clicolor_force.is_some_and(|v| !v.is_empty() && v != "0") {
-        return true;
-    }
-    is_tty
-}
-
 /// Whether stdout gets colour.
 pub fn stdout_color() -> bool {
-    use_color(
-        std::env::var("NO_COLOR").ok().as_deref(),
-        std::env::var("CLICOLOR_FORCE").ok().as_deref(),
-        io::stdout().is_terminal(),
-    )
+    anstream::AutoStream::choice(&io::stdout()) != ColorChoice::Never
+}
+
+/// Whether stderr gets colour.
+pub fn stderr_color() -> bool {
+    anstream::AutoStream::choice(&io::stderr()) != ColorChoice::Never
 }
 
 /// A person can answer a question: stdin and stderr are terminals.
@@ -45,6 +38,8 @@ pub enum Tone {
     Hunk,
     Header,
     Problem,
+    Warning,
+    Location,
 }
 
 impl Palette {
@@ -64,6 +59,8 @@ impl Palette {
             Tone::Hunk => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
             Tone::Header => Style::new().bold(),
             Tone::Problem => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+            Tone::Warning => Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
+            Tone::Location => Style::new().bold(),
         };
         format!("{}{text}{}", style.render(), style.render_reset())
     }
@@ -131,20 +128,6 @@ pub fn confirm(question: &str) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colour_only_on_a_terminal_and_never_with_no_color() {
-        assert!(use_color(None, None, true));
-        assert!(!use_color(None, None, false));
-        assert!(!use_color(Some("1"), None, true));
-        assert!(
-            use_color(Some(""), None, true),
-            "an empty NO_COLOR is unset"
-        );
-        assert!(use_color(None, Some("1"), false));
-        assert!(!use_color(Some("1"), Some("1"), false));
-        assert!(!use_color(None, Some("0"), false));
-    }
 
     #[test]
     fn plain_palette_leaves_text_alone() {

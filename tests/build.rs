@@ -177,10 +177,22 @@ fn nothing_is_written_unless_every_input_compiled() {
 
 #[test]
 fn printing_needs_exactly_one_input() {
+    // Several PATHs: a usage error before anything is compiled.
     Test::new()
         .example("sample")
         .example("pubsub")
         .args(["build", "sample", "pubsub"])
+        .status(2)
+        .stderr(
+            "error: build prints one value file; give -o DIR to build several\n\n\
+             Usage: kujira-gen build [OPTIONS] <PATH>...\n\nFor more information, try '--help'.\n",
+        )
+        .run();
+    // One directory holding several value files: known only after compiling.
+    Test::new()
+        .example("sample")
+        .example("pubsub")
+        .args(["build", "."])
         .status(1)
         .stderr("kujira-gen: error: 2 value files compiled; printing needs exactly one (write them all with -o DIR)\n")
         .run();

@@ -222,6 +222,8 @@ fn push_creates_the_application_first_then_the_pipeline() {
             "GET /tasks/01FAKETASK000001 200",
             "GET /tasks/01FAKETASK000001 200",
             "POST /pipelines 200",
+            // The read-back: is what was written there?
+            "GET /applications/sample/pipelineConfigs 200",
         ]
     );
     let app = gate.application("sample").unwrap();
@@ -1013,4 +1015,721 @@ fn measure_push_and_diff_times() {
             gate.max_concurrent_saves()
         );
     }
+}
+
+// ---------------------------------------------------------------- issue 11: never lose,
+// never hang, never claim a false success
+
+/// The stored sample pipeline with another id and `name`: a copy of it (duplicated by an
+/// older tool or by hand), the marker copied along.
+fn copy_of(stored: &serde_json::Map<String, Value>, id: &str, name: &str) -> Value {
+    let mut copy = stored.clone();
+    copy.insert("id".into(), json!(id));
+    copy.insert("name".into(), json!(name));
+    Value::Object(copy)
+}
+
+fn ids(gate: &FakeGate) -> Vec<String> {
+    gate.pipelines("sample")
+        .iter()
+        .map(|p| p["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn prune_never_deletes_a_declared_pipeline_that_has_a_copy_of_the_same_name() {
+    let gate = FakeGate::start();
+    let stored = pushed(&gate);
+    let declared = stored["id"].as_str().unwrap().to_string();
+    gate.add_pipeline(copy_of(&stored, "c0ffee00-copy", "release"));
+    let writes = gate.writes();
+    let conflict = format!(
+        "sample/release (id c0ffee00-copy): a copy of the declared pipeline (id {declared}) under its name; Gate saves and deletes by name and could hit either: delete this copy in Spinnaker, or push --force to delete it safely (renamed first)"
+    );
+    against(&gate)
+        .args(["push", "--prune", "sample"])
+        .stdout(&format!(
+            "= unchanged sample/release\n! conflict {conflict}\nPlan: 0 to create, 0 to update, 1 unchanged, 0 to prune, 1 conflict.\nfailed {conflict}\nPushed: 0 created, 0 updated, 1 unchanged, 0 pruned, 1 failed.\n"
+        ))
+        .status(1)
+        .run();
+    assert_eq!(ids(&gate), vec![declared, "c0ffee00-copy".to_string()]);
+    assert_eq!(gate.writes(), writes, "nothing written");
+}
+
+#[test]
+fn force_deletes_a_copy_whose_name_differs_only_in_case_without_touching_the_declared_one() {
+    let gate = FakeGate::start();
+    let stored = pushed(&gate);
+    let declared = stored["id"].as_str().unwrap().to_string();
+    // Gate's list has the copy after the declared pipeline: a delete of "Release" by name
+    // would remove the declared one.
+    gate.add_pipeline(copy_of(&stored, "c0ffee00-copy", "Release"));
+    against(&gate)
+        .args(["push", "--prune", "--force", "sample"])
+        .stdout(&format!(
+            "\
+= unchanged sample/release
+- prune sample/Release (id c0ffee00-copy): a copy of sample/release (id {declared}); renamed first, then deleted by its new name, which cannot reach {declared} (--force)
+Plan: 0 to create, 0 to update, 1 unchanged, 1 to prune.
+pruned sample/Release (id c0ffee00-copy)
+Pushed: 0 created, 0 updated, 1 unchanged, 1 pruned, 0 failed.
+"
+        ))
+        .run();
+    assert_eq!(ids(&gate), vec![declared]);
+    let renamed = "Release (copy c0ffee00-copy, deleted by kujira-gen)";
+    assert_eq!(
+        gate.count(
+            "DELETE",
+            &format!(
+                "/pipelines/sample/{}",
+                renamed
+                    .replace(' ', "%20")
+                    .replace(',', "%2C")
+                    .replace('(', "%28")
+                    .replace(')', "%29")
+            )
+        ),
+        1,
+        "{:?}",
+        gate.log()
+    );
+    against(&gate)
+        .args(["diff", "--prune", "sample"])
+        .stdout(IN_SYNC)
+        .run();
+}
+
+#[test]
+fn a_pipeline_of_a_declared_name_that_kujira_gen_did_not_create_is_never_deleted() {
+    let gate = FakeGate::start();
+    let stored = pushed(&gate);
+    let declared = stored["id"].as_str().unwrap().to_string();
+    gate.add_pipeline(json!({"application": "sample", "name": "RELEASE", "id": "h4nd-made"}));
+    let out = against(&gate)
+        .args(["push", "--prune", "--force", "sample"])
+        .status(1)
+        .output();
+    assert!(
+        out.stdout.contains(&format!("! conflict sample/RELEASE (id h4nd-made): has the name of the declared pipeline (id {declared}) but was not created by kujira-gen")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(ids(&gate), vec![declared, "h4nd-made".to_string()]);
+}
+
+#[test]
+fn a_login_page_answering_200_to_a_save_is_not_a_success() {
+    let gate = FakeGate::start();
+    gate.inject(Target::Save, Fault::LoginPage(200), 1000);
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(&format!(
+            "{PLAN_CREATE}created application sample
+failed sample/release: POST /pipelines: unexpected answer (200 OK): not Gate's answer: a login page (a single-sign-on proxy in front of Gate?): Sign in - Example SSO Sign in; read back: the pipeline was not saved
+Pushed: 0 created, 0 updated, 0 unchanged, 0 pruned, 1 failed.
+"
+        ))
+        .status(1)
+        .run();
+    assert!(gate.pipelines("sample").is_empty());
+    assert_eq!(
+        gate.count("POST", "/pipelines"),
+        1,
+        "the same proxy would answer again"
+    );
+}
+
+#[test]
+fn a_login_page_answering_a_save_that_landed_is_checked_by_reading_back() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    gate.edit_pipeline("sample", "release", |p| {
+        p.insert("description".into(), json!("an older push"));
+        kujira_gen::marker::stamp(p, "sample/value.json");
+    });
+    // The proxy answers with its page, but the save went through to Gate.
+    gate.inject(Target::Save, Fault::LoginPageAfter(201), 1);
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout("~ update sample/release\nPlan: 0 to create, 1 to update, 0 unchanged, 0 to prune.\nupdated sample/release\nPushed: 0 created, 1 updated, 0 unchanged, 0 pruned, 0 failed.\n")
+        .stderr("kujira-gen: note: sample/release: POST /pipelines: unexpected answer (201 Created): not Gate's answer: a login page (a single-sign-on proxy in front of Gate?): Sign in - Example SSO Sign in; read back: the save landed\n")
+        .run();
+}
+
+#[test]
+fn an_empty_application_answer_is_an_error_and_nothing_is_written() {
+    let gate = FakeGate::start();
+    gate.inject(
+        Target::GetApplication,
+        Fault::Body {
+            status: 200,
+            content_type: "application/json".into(),
+            body: String::new(),
+        },
+        1000,
+    );
+    against(&gate)
+        .args(["push", "sample"])
+        .stderr("kujira-gen: error: GET /applications/sample: unexpected answer (200 OK): empty body where JSON was expected\n")
+        .status(1)
+        .run();
+    assert_eq!(gate.writes(), 0);
+}
+
+#[test]
+fn application_attributes_that_are_not_an_object_are_an_error_and_nothing_is_written() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    let writes = gate.writes();
+    gate.inject(
+        Target::GetApplication,
+        Fault::Body {
+            status: 200,
+            content_type: "application/json".into(),
+            body: r#"{"name": "sample", "attributes": "email=team-sample@example.com"}"#.into(),
+        },
+        1000,
+    );
+    against(&gate)
+        .args(["push", "sample"])
+        .stderr("kujira-gen: error: GET /applications/sample: unexpected answer (200 OK): `attributes` is not an object\n")
+        .status(1)
+        .run();
+    assert_eq!(gate.writes(), writes);
+}
+
+#[test]
+fn a_task_status_that_is_not_an_object_ends_the_wait() {
+    let gate = FakeGate::start();
+    gate.inject(
+        Target::TaskStatus,
+        Fault::Body {
+            status: 200,
+            content_type: "application/json".into(),
+            body: "\"RUNNING\"".into(),
+        },
+        1_000_000,
+    );
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout(&format!(
+            "{PLAN_CREATE}failed application sample: Create Application: sample: task 01FAKETASK000001: GET /tasks/01FAKETASK000001: unexpected answer (200 OK): expected a task object with a status
+failed sample/release: not written: application sample could not be created
+Pushed: 0 created, 0 updated, 0 unchanged, 0 pruned, 1 failed.
+1 application could not be created or updated.
+"
+        ))
+        .status(1)
+        .run();
+    assert_eq!(gate.count("GET", "/tasks/"), 1);
+}
+
+#[test]
+fn the_retry_budget_bounds_the_wait_for_an_application_task() {
+    let gate = FakeGate::start();
+    gate.task_polls(1_000_000);
+    let out = against(&gate)
+        .env("KUJIRA_GATE_RETRY_BUDGET", "0.3")
+        .args(["push", "sample"])
+        .status(1)
+        .output();
+    // Before, the wait was 5 minutes whatever the budget.
+    assert!(
+        out.stdout.contains("failed application sample: Create Application: sample: task 01FAKETASK000001 is still RUNNING after "),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn credentials_echoed_percent_encoded_in_a_redirect_are_masked() {
+    // base64("ci+bot:p@ss/w0rd?~") has '+', '/' and '=': every encoding differs.
+    let gate = FakeGate::start_with(Auth::Basic {
+        user: "ci+bot".into(),
+        password: "p@ss/w0rd?~".into(),
+    });
+    gate.inject(Target::GetApplication, Fault::RedirectEchoingCredentials, 1);
+    let t = against(&gate).write(
+        ".spin/config",
+        "auth:\n  enabled: true\n  basic:\n    username: ci+bot\n    password: p@ss/w0rd?~\n",
+    );
+    let config = t.path().join(".spin/config");
+    let out = t
+        .args(["diff", "sample"])
+        .stderr(&format!("kujira-gen: error: GET /applications/sample: Gate redirected to a login page (https://sso.example.com/login?state=Basic%20***&next=%2Fgate) instead of answering: it does not accept HTTP basic auth as `ci+bot` (auth.basic in {}) for API calls (Gate needs an API authentication method such as basic, x509, OAuth bearer tokens or LDAP)\n", config.display()))
+        .status(1)
+        .run();
+    for secret in [
+        "p@ss/w0rd?~",
+        "p%40ss%2Fw0rd%3F~",
+        "Y2krYm90OnBAc3MvdzByZD9+",
+        "Y2krYm90OnBAc3MvdzByZD9%2B",
+        "Y2krYm90OnBAc3MvdzByZD9",
+    ] {
+        assert_secret_free(&out, secret);
+    }
+}
+
+#[test]
+fn a_pipeline_another_writer_changed_right_after_the_save_is_not_reported_as_updated() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    // Another version is being pushed at the same time and lands just after ours.
+    gate.edit_pipeline("sample", "release", |p| {
+        p.insert("description".into(), json!("an older push"));
+        kujira_gen::marker::stamp(p, "sample/value.json");
+    });
+    gate.inject(
+        Target::Save,
+        Fault::OtherWriterAfter {
+            key: "keepWaitingPipelines".into(),
+            value: json!(true),
+        },
+        1,
+    );
+    against(&gate)
+        .args(["push", "sample"])
+        .stdout("~ update sample/release
+Plan: 0 to create, 1 to update, 0 unchanged, 0 to prune.
+failed sample/release: was written, but Spinnaker holds another version when read back (last changed by other-writer@example.com, updateTs 1700000000005): another writer saved it meanwhile (a concurrent push?); run kujira-gen diff
+Pushed: 0 created, 0 updated, 0 unchanged, 0 pruned, 1 failed.
+")
+        .status(1)
+        .run();
+}
+
+// ---------------------------------------------------------------- reading at scale
+
+/// `n` teams like the sample, applications `app00`, `app01`...
+fn teams(gate: &FakeGate, n: usize) -> Test {
+    let sample =
+        std::fs::read_to_string(support::test::project_dir().join("examples/sample/value.json"))
+            .unwrap();
+    let mut t = Test::new()
+        .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+        .env("KUJIRA_GATE_BACKOFF", "0.005")
+        .env("KUJIRA_GATE_RETRY_BUDGET", "3");
+    for i in 0..n {
+        t = t.write(
+            &format!("teams/app{i:02}/value.json"),
+            sample.replace("\"sample\"", &format!("\"app{i:02}\"")),
+        );
+    }
+    t
+}
+
+fn kinds(gate: &FakeGate) -> Vec<(String, usize)> {
+    gate.requests_by_kind().into_iter().collect()
+}
+
+fn n_unchanged(n: usize) -> String {
+    let mut s: String = (0..n)
+        .map(|i| format!("= unchanged app{i:02}/release\n"))
+        .collect();
+    s.push_str(&format!(
+        "Plan: 0 to create, 0 to update, {n} unchanged, 0 to prune.\n"
+    ));
+    s
+}
+
+#[test]
+fn many_applications_are_read_with_two_bulk_requests() {
+    let gate = FakeGate::start();
+    gate.app_cache_interval(std::time::Duration::ZERO);
+    let out = teams(&gate, 6).args(["push", "teams"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    let before = gate.log().len();
+    teams(&gate, 6)
+        .args(["diff", "--summary", "teams"])
+        .stdout(&n_unchanged(6))
+        .run();
+    let after: Vec<String> = gate.log()[before..]
+        .iter()
+        .map(|l| format!("{} {}", l.method, l.path))
+        .collect();
+    assert_eq!(after, vec!["GET /applications", "GET /pipelineConfigs"]);
+}
+
+#[test]
+fn an_application_missing_from_gates_cached_list_is_read_before_anything_is_created() {
+    let gate = FakeGate::start();
+    // Gate's list lags: the applications created by this push are not in it yet.
+    gate.app_cache_interval(std::time::Duration::from_secs(3600));
+    let out = teams(&gate, 6).args(["push", "teams"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    let before = gate.requests_by_kind();
+    teams(&gate, 6)
+        .args(["push", "teams"])
+        .stdout(&format!(
+            "{}Nothing to write: Spinnaker already matches.\n",
+            n_unchanged(6)
+        ))
+        .run();
+    let mut after = gate.requests_by_kind();
+    for (k, n) in before {
+        *after.entry(k).or_default() -= n;
+    }
+    after.retain(|_, n| *n > 0);
+    assert_eq!(
+        after.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("GET /applications".to_string(), 1),
+            ("GET /applications/{app}".to_string(), 6),
+            ("GET /pipelineConfigs".to_string(), 1),
+        ]
+    );
+    assert_eq!(
+        gate.count("POST", "/tasks"),
+        6,
+        "each application created once"
+    );
+}
+
+#[test]
+fn a_bulk_answer_over_the_limit_falls_back_to_per_application_reads() {
+    let gate = FakeGate::start();
+    gate.app_cache_interval(std::time::Duration::ZERO);
+    let out = teams(&gate, 6).args(["push", "teams"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    // Another team's pipeline of 2 MiB.
+    gate.add_pipeline(json!({"application": "other", "name": "big",
+        "description": "x".repeat(2 * 1024 * 1024)}));
+    let before = gate.log().len();
+    teams(&gate, 6)
+        .env("KUJIRA_GATE_BULK_LIMIT", "1")
+        .args(["diff", "--summary", "teams"])
+        .stdout(&n_unchanged(6))
+        .stderr("kujira-gen: note: GET /pipelineConfigs: the answer is larger than 1 MiB, more than kujira-gen reads; reading each application's pipelines instead\n")
+        .run();
+    let lists = gate.log()[before..]
+        .iter()
+        .filter(|l| l.path.ends_with("/pipelineConfigs") && l.path.starts_with("/applications/"))
+        .count();
+    assert_eq!(lists, 6);
+}
+
+#[test]
+fn on_a_large_shared_spinnaker_the_bulk_pipeline_list_is_not_read() {
+    let gate = FakeGate::start();
+    gate.app_cache_interval(std::time::Duration::ZERO);
+    let out = teams(&gate, 6).args(["push", "teams"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    // 60 other teams' applications: most of GET /pipelineConfigs would be thrown away.
+    for i in 0..60 {
+        gate.add_application(json!({"name": format!("other{i}"), "email": "o@example.com"}));
+    }
+    let before = gate.requests_by_kind();
+    teams(&gate, 6)
+        .args(["diff", "--summary", "teams"])
+        .stdout(&n_unchanged(6))
+        .run();
+    let mut after = gate.requests_by_kind();
+    for (k, n) in before {
+        *after.entry(k).or_default() -= n;
+    }
+    after.retain(|_, n| *n > 0);
+    assert_eq!(
+        after.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("GET /applications".to_string(), 1),
+            ("GET /applications/{app}/pipelineConfigs".to_string(), 6),
+        ]
+    );
+}
+
+#[test]
+fn on_a_large_shared_spinnaker_the_read_back_reads_per_application_too() {
+    let gate = FakeGate::start();
+    for i in 0..60 {
+        gate.add_application(json!({"name": format!("other{i}"), "email": "o@example.com"}));
+    }
+    let out = teams(&gate, 6).args(["push", "teams"]).output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        gate.count("GET", "/pipelineConfigs"),
+        0,
+        "{:?}",
+        gate.requests_by_kind()
+    );
+    assert_eq!(
+        gate.count("GET", "/applications/app00/pipelineConfigs"),
+        2,
+        "the plan's read and the read-back"
+    );
+}
+
+#[test]
+fn a_push_that_cannot_read_back_what_it_wrote_says_so_and_fails() {
+    let gate = FakeGate::start();
+    // The plan's read passes; the read-back after the save fails.
+    gate.inject_after(1, Target::List, Fault::Status(503), 1000);
+    let out = against(&gate)
+        .env("KUJIRA_GATE_RETRY_BUDGET", "0.1")
+        .args(["push", "sample"])
+        .status(1)
+        .output();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        &lines[..6],
+        &[
+            "+ create application sample",
+            "+ create sample/release",
+            "Applications: 1 to create, 0 to update.",
+            "Plan: 1 to create, 0 to update, 0 unchanged, 0 to prune.",
+            "created application sample",
+            "created sample/release",
+        ],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[7].starts_with("not verified: the pipelines written could not be read back, so whether they are as pushed is unknown: GET /applications/sample/pipelineConfigs: 503 Service Unavailable: Service Unavailable (gave up after "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(gate.pipelines("sample").len(), 1);
+}
+
+#[test]
+fn reads_follow_parallel() {
+    let gate = FakeGate::start();
+    gate.gather_gets(8);
+    teams(&gate, 16)
+        .env("KUJIRA_GATE_BULK_LIMIT", "0")
+        .args(["diff", "--summary", "--parallel", "8", "teams"])
+        .status(3)
+        .output();
+    assert_eq!(gate.max_concurrent_gets(), 8);
+    assert_eq!(
+        kinds(&gate),
+        vec![
+            ("GET /applications/{app}".to_string(), 16),
+            ("GET /applications/{app}/pipelineConfigs".to_string(), 16),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- machine output
+
+#[test]
+fn diff_json_gives_action_reason_and_changed_paths() {
+    let gate = FakeGate::start();
+    let stored = pushed(&gate);
+    gate.edit_pipeline("sample", "release", |p| {
+        p.insert("keepWaitingPipelines".into(), json!(true));
+    });
+    let out = against(&gate)
+        .args(["diff", "--format", "json", "sample"])
+        .status(3)
+        .output();
+    assert_eq!(out.stderr, "");
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        doc,
+        json!({
+            "version": 1,
+            "command": "diff",
+            "gate": gate.url,
+            "inSync": false,
+            "summary": {
+                "applications": {"create": 0, "update": 0},
+                "pipelines": {"create": 0, "update": 0, "unchanged": 0, "prune": 0, "conflict": 1},
+            },
+            "applications": [{"application": "sample", "action": "unchanged",
+                "reason": "as declared", "changedPaths": []}],
+            "pipelines": [{
+                "application": "sample", "pipeline": "release",
+                "id": stored["id"], "remoteId": stored["id"],
+                "source": "sample/value.json",
+                "action": "conflict", "conflict": "drifted",
+                "reason": "was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes",
+                "notes": [], "others": [],
+                "changedPaths": ["/keepWaitingPipelines"],
+            }],
+            "orphans": [],
+        })
+    );
+}
+
+#[test]
+fn push_json_gives_each_result() {
+    let gate = FakeGate::start();
+    let out = against(&gate)
+        .args(["push", "--dry-run", "--format", "json", "sample"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let dry: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (&dry["dryRun"], &dry["pushed"], &dry["inSync"]),
+        (&json!(true), &Value::Null, &json!(false))
+    );
+    assert_eq!(dry["pipelines"][0]["action"], "create");
+    assert_eq!(dry["pipelines"][0].get("result"), None);
+    assert_eq!(gate.writes(), 0);
+    let out = against(&gate)
+        .args(["push", "--format", "json", "sample"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let id = kujira_gen::marker::pipeline_id("sample", "release");
+    assert_eq!(doc["inSync"], json!(true));
+    assert_eq!(doc["dryRun"], json!(false));
+    assert_eq!(
+        doc["pushed"],
+        json!({"created": 1, "updated": 0, "unchanged": 0, "pruned": 0, "failed": 0,
+            "applicationsFailed": 0})
+    );
+    assert_eq!(
+        doc["applications"],
+        json!([{"application": "sample", "action": "create", "reason": "not in Spinnaker",
+            "changedPaths": [""], "result": "created", "error": null}])
+    );
+    assert_eq!(
+        doc["pipelines"],
+        json!([{"application": "sample", "pipeline": "release", "id": id, "remoteId": null,
+            "source": "sample/value.json", "action": "create", "conflict": null,
+            "reason": "not in Spinnaker", "notes": [], "others": [], "changedPaths": [""],
+            "result": "created", "error": null}])
+    );
+    assert_eq!(doc["unverified"], Value::Null);
+}
+
+#[test]
+fn diff_markdown_is_a_pull_request_comment() {
+    let gate = FakeGate::start();
+    pushed(&gate);
+    gate.edit_pipeline("sample", "release", |p| {
+        p.insert("keepWaitingPipelines".into(), json!(true));
+    });
+    against(&gate)
+        .args(["diff", "--format", "markdown", "sample"])
+        .stdout(
+            "\
+### kujira-gen diff
+
+**0 to create, 0 to update, 0 to prune, 1 conflict**; 0 unchanged.
+
+| | pipeline | change | value file |
+|---|---|---|---|
+| ! | `sample/release` | conflict: was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes | `sample/value.json` |
+
+<details>
+<summary><code>sample/release</code>: conflict (+1 −1)</summary>
+
+```diff
+--- sample/release (Spinnaker)
++++ sample/release (sample/value.json)
+@@ -14,7 +14,7 @@
+       \"usePriorArtifact\": false
+     }
+   ],
+-  \"keepWaitingPipelines\": true,
++  \"keepWaitingPipelines\": false,
+   \"limitConcurrent\": true,
+   \"locked\": {
+     \"allowUnlockUi\": false,
+```
+
+</details>
+",
+        )
+        .status(3)
+        .run();
+    against(&gate)
+        .args(["diff", "--format", "markdown", "--summary", "sample"])
+        .stdout(
+            "\
+### kujira-gen diff
+
+**0 to create, 0 to update, 0 to prune, 1 conflict**; 0 unchanged.
+
+| | pipeline | change | value file |
+|---|---|---|---|
+| ! | `sample/release` | conflict: was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes | `sample/value.json` |
+",
+        )
+        .status(3)
+        .run();
+}
+
+// ---------------------------------------------------------------- environments
+
+/// The two-environment example against `gate`.
+fn two_environments(gate: &FakeGate) -> Test {
+    Test::new()
+        .example("two-environments")
+        .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+        .env("KUJIRA_GATE_BACKOFF", "0.005")
+        .env("KUJIRA_GATE_RETRY_BUDGET", "3")
+        .env("KUJIRA_GATE_TIMEOUT", "5")
+}
+
+/// Removing an environment and pushing with `--prune` deletes that environment's
+/// pipeline and nothing else.
+#[test]
+fn pruning_a_removed_environment_deletes_only_its_pipeline() {
+    let gate = FakeGate::start();
+    two_environments(&gate)
+        .args(["push", "--yes", "two-environments"])
+        .output();
+    let names = |gate: &FakeGate| {
+        let mut n: Vec<String> = gate
+            .pipelines("shop")
+            .iter()
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&gate), ["release-production", "release-staging"]);
+    let staging_id = gate.pipeline("shop", "release-staging").unwrap()["id"].clone();
+    let value = std::fs::read_to_string(
+        support::test::project_dir().join("examples/two-environments/value.json"),
+    )
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&value).unwrap();
+    v["Environments"].as_array_mut().unwrap().truncate(1);
+    let out = two_environments(&gate)
+        .write(
+            "two-environments/value.json",
+            serde_json::to_string_pretty(&v).unwrap(),
+        )
+        .args(["push", "--yes", "--prune", "two-environments"])
+        .output();
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("- prune shop/release-production"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(names(&gate), ["release-staging"]);
+    assert_eq!(
+        gate.pipeline("shop", "release-staging").unwrap()["id"],
+        staging_id
+    );
+}
+
+/// A staging pipeline that existed before kujira-gen (another id, adopted) keeps its id,
+/// and production's pipeline trigger names that id, not the one kujira-gen would give it.
+#[test]
+fn the_next_environment_triggers_on_the_id_the_previous_pipeline_really_has() {
+    let gate = FakeGate::start();
+    gate.add_application(json!({"name": "shop", "email": "shop-team@example.com"}));
+    gate.add_pipeline(json!({"application": "shop", "name": "release-staging", "id": "made-by-hand", "stages": []}));
+    let out = two_environments(&gate)
+        .args(["push", "--yes", "--adopt", "two-environments"])
+        .output();
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    let staging = gate.pipeline("shop", "release-staging").unwrap();
+    assert_eq!(staging["id"], "made-by-hand");
+    let production = gate.pipeline("shop", "release-production").unwrap();
+    assert_eq!(production["triggers"][0]["type"], "pipeline");
+    assert_eq!(production["triggers"][0]["pipeline"], "made-by-hand");
+    // What was saved is what the marker says: the next diff finds both in sync.
+    two_environments(&gate)
+        .args(["diff", "--summary", "two-environments"])
+        .stdout("= unchanged shop/release-staging\n= unchanged shop/release-production\nPlan: 0 to create, 0 to update, 2 unchanged, 0 to prune.\n")
+        .run();
 }

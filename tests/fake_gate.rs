@@ -6,6 +6,7 @@ mod support;
 use kujira_gen::gate::config::Settings;
 use kujira_gen::gate::{Client, RetryPolicy};
 use kujira_gen::plan::planner::{Action, Conflict, Flags, plan};
+use kujira_gen::plan::read::ReadOptions;
 use kujira_gen::plan::run::{declared, fetch_remote};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -206,12 +207,12 @@ fn pipelines_made_in_deck_are_never_taken_over_or_pruned() {
     .unwrap();
     b.finalize();
     let client = Client::connect(&Settings::plain(&gate.url), RetryPolicy::fast()).unwrap();
-    let apps = declared(&[b]).unwrap();
-    let remote = fetch_remote(&client, &apps).unwrap();
+    let apps = declared(vec![b]).unwrap();
+    let remote = fetch_remote(&client, &apps, &ReadOptions::default()).unwrap();
     assert_eq!(remote[0].pipelines.len(), count);
     let p = plan(
-        &apps,
-        &remote,
+        apps,
+        remote,
         Flags {
             prune: true,
             ..Flags::default()
@@ -219,6 +220,97 @@ fn pipelines_made_in_deck_are_never_taken_over_or_pruned() {
     );
     assert_eq!(p.steps.len(), 1, "unmarked pipelines are never pruned");
     assert_eq!(p.steps[0].action, Action::Conflict(Conflict::NotGenerated));
-    let existing: &Map<String, Value> = p.steps[0].remote.as_ref().unwrap();
+    let existing: Map<String, Value> = p.steps[0].remote.as_ref().unwrap().body().unwrap();
     assert_eq!(existing["id"], deck[0]["id"]);
+}
+
+#[test]
+fn delete_by_name_removes_only_the_first_pipeline_of_that_name() {
+    // Gate (PipelineController.deletePipeline) picks the first pipeline whose trimmed
+    // name matches ignoring case; Front50 (DefaultPipelineDAO.getPipelineId) deletes the
+    // first one whose name matches.
+    let gate = FakeGate::start();
+    gate.add_pipeline(json!({"application": "app", "name": "release", "id": "first"}));
+    gate.add_pipeline(json!({"application": "app", "name": "Release", "id": "second"}));
+    assert_eq!(
+        call(
+            "DELETE",
+            &format!("{}/pipelines/app/RELEASE", gate.url),
+            None
+        )
+        .0,
+        200
+    );
+    let left: Vec<Value> = gate
+        .pipelines("app")
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(left, vec![json!("second")]);
+}
+
+#[test]
+fn bulk_reads_list_every_application_and_pipeline_with_the_application_cache_lag() {
+    let gate = FakeGate::start();
+    gate.add_application(json!({"name": "Old", "email": "o@example.com",
+        "cloudProviders": "kubernetes"}));
+    gate.add_pipeline(json!({"application": "old", "name": "p1", "id": "1"}));
+    gate.add_pipeline(json!({"application": "other", "name": "p2", "id": "2"}));
+    // An application created by a task shows up in the list only after Gate's refresh.
+    let task = read_fixture("post-tasks-createApplication-body.json");
+    assert_eq!(
+        call("POST", &format!("{}/tasks", gate.url), Some(&task)).0,
+        200
+    );
+    let (status, list) = call("GET", &format!("{}/applications", gate.url), None);
+    assert_eq!(status, 200);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["old"], "names lower-cased; the new one not yet");
+    assert_eq!(list[0]["email"], "o@example.com");
+    assert_eq!(list[0]["cloudproviders"], json!(["kubernetes"]));
+    gate.app_cache_interval(std::time::Duration::ZERO);
+    let (_, list) = call("GET", &format!("{}/applications", gate.url), None);
+    assert_eq!(
+        serde_json::from_str::<Value>(&list)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let (status, all) = call("GET", &format!("{}/pipelineConfigs", gate.url), None);
+    assert_eq!(status, 200);
+    let ids: Vec<Value> = serde_json::from_str::<Value>(&all)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!("1"), json!("2")]);
+    let kinds: Vec<(String, usize)> = gate.requests_by_kind().into_iter().collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("GET /applications".to_string(), 2),
+            ("GET /pipelineConfigs".to_string(), 1),
+            ("POST /tasks".to_string(), 1),
+        ]
+    );
+}
+
+#[test]
+fn latency_applies_to_every_request() {
+    let gate = FakeGate::start();
+    gate.latency(std::time::Duration::from_millis(30));
+    let started = std::time::Instant::now();
+    call("GET", &format!("{}/version", gate.url), None);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(30));
 }

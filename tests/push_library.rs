@@ -9,6 +9,7 @@ use kujira_gen::gate::config::Settings;
 use kujira_gen::gate::{Client, RetryPolicy};
 use kujira_gen::plan::apply::{Outcome, apply};
 use kujira_gen::plan::planner::{Action, Flags, plan};
+use kujira_gen::plan::read::ReadOptions;
 use kujira_gen::plan::run::{self, DiffOptions, PushOptions, Status, declared, fetch_remote};
 use kujira_gen::term::Palette;
 use serde_json::json;
@@ -37,15 +38,21 @@ fn client(gate: &FakeGate) -> Client {
     Client::connect(&Settings::plain(&gate.url), RetryPolicy::fast()).unwrap()
 }
 
+fn reads(parallel: usize) -> ReadOptions {
+    ReadOptions {
+        parallel,
+        ..ReadOptions::default()
+    }
+}
+
 fn push(client: &Client, bundles: &[Bundle], parallel: usize) -> (Status, String) {
     let mut out = Vec::new();
     let status = run::push(
         client,
-        bundles,
+        bundles.to_vec(),
         &PushOptions {
-            flags: Flags::default(),
-            dry_run: false,
-            parallel,
+            read: reads(parallel),
+            ..PushOptions::default()
         },
         &mut out,
         &Palette::default(),
@@ -60,10 +67,11 @@ fn in_sync(client: &Client, bundles: &[Bundle]) -> bool {
     let mut out = Vec::new();
     let status = run::diff(
         client,
-        bundles,
+        bundles.to_vec(),
         &DiffOptions {
             summary_only: true,
             prune: true,
+            ..DiffOptions::default()
         },
         &mut out,
         &Palette::default(),
@@ -82,11 +90,10 @@ fn writes_are_parallel_but_bounded() {
     let mut out = Vec::new();
     let status = run::push(
         &c,
-        &bundles,
+        bundles.to_vec(),
         &PushOptions {
-            flags: Flags::default(),
-            dry_run: false,
-            parallel: 3,
+            read: reads(3),
+            ..PushOptions::default()
         },
         &mut out,
         &Palette::default(),
@@ -169,13 +176,13 @@ fn a_pipeline_created_by_someone_else_after_the_plan_is_not_overwritten() {
     let gate = FakeGate::start();
     let bundles = [bundle("race", 2)];
     let c = client(&gate);
-    let apps = declared(&bundles).unwrap();
-    let remote = fetch_remote(&c, &apps).unwrap();
-    let p = plan(&apps, &remote, Flags::default());
+    let apps = declared(bundles.to_vec()).unwrap();
+    let remote = fetch_remote(&c, &apps, &reads(2)).unwrap();
+    let p = plan(apps, remote, Flags::default());
     assert_eq!(p.steps[0].action, Action::Create);
     // Someone creates a pipeline of the same name in the UI meanwhile.
     gate.add_pipeline(json!({"application": "race", "name": "Pipeline-00", "stages": []}));
-    let report = apply(&c, &p, 2, &mut |_, _| {});
+    let report = apply(&c, &p, &reads(2), &mut |_, _| {});
     assert_eq!(report.apps, vec![Ok(())]);
     assert_eq!(
         report.steps,
@@ -201,14 +208,14 @@ fn a_prune_whose_answer_was_lost_is_confirmed_by_reading_back() {
     let mut out = Vec::new();
     let status = run::push(
         &c,
-        &smaller,
+        smaller.to_vec(),
         &PushOptions {
             flags: Flags {
                 prune: true,
                 ..Flags::default()
             },
-            dry_run: false,
-            parallel: 1,
+            read: reads(1),
+            ..PushOptions::default()
         },
         &mut out,
         &Palette::default(),
@@ -240,11 +247,11 @@ fn a_prune_never_deletes_a_pipeline_that_lost_its_marker_meanwhile() {
     let c = client(&gate);
     push(&c, &[bundle("q", 2)], 1);
     let smaller = [bundle("q", 1)];
-    let apps = declared(&smaller).unwrap();
-    let remote = fetch_remote(&c, &apps).unwrap();
+    let apps = declared(smaller.to_vec()).unwrap();
+    let remote = fetch_remote(&c, &apps, &reads(1)).unwrap();
     let p = plan(
-        &apps,
-        &remote,
+        apps,
+        remote,
         Flags {
             prune: true,
             ..Flags::default()
@@ -257,7 +264,7 @@ fn a_prune_never_deletes_a_pipeline_that_lost_its_marker_meanwhile() {
     gate.edit_pipeline("q", "pipeline-01", |p| {
         p.remove("kujiraGen");
     });
-    let report = apply(&c, &p, 1, &mut |_, _| {});
+    let report = apply(&c, &p, &reads(1), &mut |_, _| {});
     assert_eq!(
         report.steps[1],
         Outcome::Failed("DELETE /pipelines/q/pipeline-01: 503 Service Unavailable: Service Unavailable; meanwhile a pipeline not created by kujira-gen has this name, so it was left alone".into())
@@ -270,7 +277,7 @@ fn an_application_task_that_never_finishes_is_reported() {
     let gate = FakeGate::start();
     gate.task_polls(1_000_000);
     let policy = RetryPolicy {
-        task_timeout: Duration::from_millis(100),
+        budget: Duration::from_millis(100),
         ..RetryPolicy::fast()
     };
     let c = Client::connect(&Settings::plain(&gate.url), policy).unwrap();
@@ -304,5 +311,28 @@ fn retries_are_reported_as_notices() {
         vec![
             "GET /applications/n/pipelineConfigs: 503 Service Unavailable: Service Unavailable; retrying in 5ms"
         ]
+    );
+}
+
+#[test]
+fn an_answer_over_the_size_limit_is_not_retried() {
+    let gate = FakeGate::start();
+    gate.add_application(json!({"name": "big", "email": "t@example.com"}));
+    gate.inject(
+        Target::List,
+        Fault::Body {
+            status: 200,
+            content_type: "application/json".into(),
+            body: format!("[{}]", vec!["{}"; 2000].join(",")),
+        },
+        1000,
+    );
+    let c = client(&gate).with_body_limit(1024);
+    let apps = declared(vec![bundle("big", 1)]).unwrap();
+    let e = fetch_remote(&c, &apps, &reads(4)).unwrap_err().to_string();
+    assert_eq!(
+        gate.count("GET", "/applications/big/pipelineConfigs"),
+        1,
+        "{e}"
     );
 }

@@ -1,22 +1,49 @@
 use crate::{CompileArgs, GateArgs, Outcome};
 use anyhow::Result;
-use kujira_gen::plan::run::{self, DiffOptions, Status};
+use clap::ValueEnum;
+use kujira_gen::plan::run::{self, DiffOptions, Format, Status};
 use kujira_gen::term::{self, Palette};
 
-pub fn run(args: &CompileArgs, gate: &GateArgs, summary: bool, prune: bool) -> Result<Outcome> {
+/// How `diff` prints the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// The plan with unified diffs (colour on a terminal)
+    Human,
+    /// One JSON document: per application and pipeline the action, the reason and the
+    /// changed paths
+    Json,
+    /// A pull-request comment: a summary table, the diffs folded below it
+    Markdown,
+}
+
+pub struct Flags {
+    pub summary: bool,
+    pub prune: bool,
+    pub parallel: usize,
+    pub format: DiffFormat,
+}
+
+pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome> {
     let settings = super::gate::settings(gate)?;
+    let read = super::gate::read_options(flags.parallel)?;
     let bundles = match super::compile_or_report(args) {
         Ok(b) => b,
         Err(outcome) => return Ok(outcome),
     };
     let client = super::gate::client(&settings)?;
     let options = DiffOptions {
-        summary_only: summary,
-        prune,
+        summary_only: flags.summary,
+        prune: flags.prune,
+        format: match flags.format {
+            DiffFormat::Human => Format::Human,
+            DiffFormat::Json => Format::Json,
+            DiffFormat::Markdown => Format::Markdown,
+        },
+        read,
     };
-    let palette = Palette::new(term::stdout_color());
+    let palette = Palette::new(flags.format == DiffFormat::Human && term::stdout_color());
     let mut out = std::io::stdout().lock();
-    let status = run::diff(&client, &bundles, &options, &mut out, &palette)
+    let status = run::diff(&client, bundles, &options, &mut out, &palette)
         .map_err(|e| super::gate::secret_free(e, &settings))?;
     Ok(match status {
         Status::InSync => Outcome::Ok,

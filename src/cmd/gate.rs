@@ -6,6 +6,7 @@ use anyhow::{Result, anyhow};
 use kujira_gen::gate::client::scrub;
 use kujira_gen::gate::config::{self, ConnectionInputs, Settings};
 use kujira_gen::gate::{Client, RetryPolicy};
+use kujira_gen::plan::read::{DEFAULT_BULK_LIMIT, ReadOptions};
 use std::io::IsTerminal;
 use std::sync::Arc;
 
@@ -23,6 +24,25 @@ pub fn settings(args: &GateArgs) -> Result<Settings> {
         headers: args.headers.clone(),
     };
     Ok(config::resolve(&inputs, &env)?)
+}
+
+/// `--parallel`, and `KUJIRA_GATE_BULK_LIMIT` (MiB; 0 turns the bulk reads off).
+pub fn read_options(parallel: usize) -> Result<ReadOptions> {
+    let bulk_limit = match env("KUJIRA_GATE_BULK_LIMIT").as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_BULK_LIMIT,
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(mib) if mib <= 4096 => mib * 1024 * 1024,
+            _ => {
+                return Err(anyhow!(
+                    "KUJIRA_GATE_BULK_LIMIT must be a number of MiB between 0 and 4096, got `{raw}`"
+                ));
+            }
+        },
+    };
+    Ok(ReadOptions {
+        parallel,
+        bulk_limit,
+    })
 }
 
 /// Connects (and logs in, for LDAP). Retries are reported on stderr as notes.

@@ -1,60 +1,93 @@
 //! One module per subcommand: each wires library steps together and prints the result.
 
 pub mod build;
+pub mod completions;
 pub mod diff;
 mod gate;
+pub mod graph;
+pub mod impact;
+pub mod init;
 pub mod push;
 pub mod schema;
 pub mod validate;
 
-use crate::{CompileArgs, Outcome};
+use crate::{CompileArgs, InputArgs, Outcome};
 use kujira_gen::bundle::Bundle;
 use kujira_gen::compile::{self, Options, Unit};
-use kujira_gen::diag;
+use kujira_gen::diag::{self, Diagnostic, Severity};
+use kujira_gen::term::{self, Palette};
+
+impl InputArgs {
+    /// Compile options without templates of their own (the built-in set).
+    pub fn options(&self) -> Options {
+        Options {
+            templates: None,
+            jpath: self.jpath.clone(),
+            root: self.root.clone(),
+            threads: self.jobs.map_or(0, usize::from),
+            allow_empty: self.allow_empty,
+            platform: self.platform.clone(),
+        }
+    }
+}
 
 impl CompileArgs {
     pub fn options(&self) -> Options {
         Options {
             templates: self.templates.clone(),
-            jpath: self.jpath.clone(),
-            root: self.root.clone(),
-            threads: self.jobs.map_or(0, usize::from),
-            platform: self.platform.clone(),
+            ..self.inputs.options()
         }
+    }
+}
+
+/// Every unit's diagnostics in one list, a template error met by many teams merged into
+/// one, and with `--strict` every warning made an error.
+pub fn collect_diagnostics(units: &[Unit], strict: bool) -> Vec<Diagnostic> {
+    let all = units.iter().flat_map(|u| u.diagnostics.iter().cloned());
+    let mut merged = diag::merge_repeated(all.collect());
+    if strict {
+        strictly(&mut merged);
+    }
+    merged
+}
+
+/// `--strict`: warnings count as errors.
+pub fn strictly(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        d.severity = Severity::Error;
     }
 }
 
 /// Compiles all inputs and prints their diagnostics (warnings too) on stderr. The bundles
 /// come back only when nothing had an error: no command acts on half a repository.
 pub fn compile_or_report(args: &CompileArgs) -> Result<Vec<Bundle>, Outcome> {
-    let units = match compile::compile(&args.paths, &args.options()) {
+    let units = match compile::compile(&args.inputs.paths, &args.options()) {
         Ok(u) => u,
         Err(e) => {
             eprintln!("kujira-gen: error: {e:#}");
             return Err(Outcome::Failed);
         }
     };
-    let diagnostics: Vec<_> = units
-        .iter()
-        .flat_map(|u| u.diagnostics.iter().cloned())
-        .collect();
-    eprint!("{}", diag::render_human(&diagnostics));
+    let diagnostics = collect_diagnostics(&units, args.inputs.strict);
+    let palette = Palette::new(term::stderr_color());
+    eprint!("{}", diag::render_styled(&diagnostics, &palette));
     if diag::count_errors(&diagnostics) > 0 {
-        eprintln!("{}", failure_summary(&units));
+        eprintln!(
+            "{}",
+            failure_summary(&units, &diagnostics, args.inputs.strict)
+        );
         return Err(Outcome::Failed);
     }
     Ok(units.into_iter().filter_map(|u| u.bundle).collect())
 }
 
-/// `2 errors in 1 of 3 files`.
-pub fn failure_summary(units: &[Unit]) -> String {
-    let errors: usize = units
-        .iter()
-        .map(|u| diag::count_errors(&u.diagnostics))
-        .sum();
+/// `2 errors in 1 of 3 files`: errors as printed (a template error met by many files
+/// counts once), files that had one.
+pub fn failure_summary(units: &[Unit], printed: &[Diagnostic], strict: bool) -> String {
+    let errors = diag::count_errors(printed);
     let failed = units
         .iter()
-        .filter(|u| diag::count_errors(&u.diagnostics) > 0)
+        .filter(|u| u.diagnostics.iter().any(|d| strict || d.is_error()))
         .count();
     format!(
         "{errors} error{} in {failed} of {} file{}",

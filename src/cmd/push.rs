@@ -1,8 +1,18 @@
 use crate::{CompileArgs, GateArgs, Outcome};
 use anyhow::Result;
+use clap::ValueEnum;
 use kujira_gen::plan::planner::Flags as PlanFlags;
-use kujira_gen::plan::run::{self, PushOptions, Status};
+use kujira_gen::plan::run::{self, Format, PushOptions, Status};
 use kujira_gen::term::{self, Palette, Progress};
+
+/// How `push` prints the plan and the results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PushFormat {
+    /// The plan, then one line per write and a summary
+    Human,
+    /// One JSON document at the end: the plan with each item's result
+    Json,
+}
 
 pub struct Flags {
     pub prune: bool,
@@ -11,10 +21,12 @@ pub struct Flags {
     pub dry_run: bool,
     pub yes: bool,
     pub parallel: usize,
+    pub format: PushFormat,
 }
 
 pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome> {
     let settings = super::gate::settings(gate)?;
+    let read = super::gate::read_options(flags.parallel)?;
     let bundles = match super::compile_or_report(args) {
         Ok(b) => b,
         Err(outcome) => return Ok(outcome),
@@ -27,7 +39,11 @@ pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome
             force: flags.force,
         },
         dry_run: flags.dry_run,
-        parallel: flags.parallel,
+        format: match flags.format {
+            PushFormat::Human => Format::Human,
+            PushFormat::Json => Format::Json,
+        },
+        read,
     };
     // Ask only when a person is there to answer; CI never waits for input.
     let ask = !flags.yes && term::interactive();
@@ -52,11 +68,11 @@ pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome
             p.finish();
         }
     };
-    let palette = Palette::new(term::stdout_color());
+    let palette = Palette::new(flags.format == PushFormat::Human && term::stdout_color());
     let mut out = std::io::stdout().lock();
     let status = run::push(
         &client,
-        &bundles,
+        bundles,
         &options,
         &mut out,
         &palette,

@@ -1,23 +1,35 @@
 //! `kujira-gen validate`: every problem in every file, in one run.
 
-use crate::{CompileArgs, Format, Outcome};
+use crate::{CompileArgs, Outcome, ValidateFormat};
 use anyhow::Result;
-use kujira_gen::{compile, diag};
+use kujira_gen::term::{self, Palette};
+use kujira_gen::{compile, diag, values};
 use std::io::Write;
 
-pub fn run(args: &CompileArgs, format: Format) -> Result<Outcome> {
-    let units = compile::compile(&args.paths, &args.options())?;
-    let diagnostics: Vec<_> = units
-        .iter()
-        .flat_map(|u| u.diagnostics.iter().cloned())
-        .collect();
+pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<Outcome> {
+    let paths = if changed {
+        values::discover::affected_by(&args.inputs.paths)
+    } else {
+        args.inputs.paths.clone()
+    };
+    let units = compile::compile(&paths, &args.options())?;
+    let diagnostics = super::collect_diagnostics(&units, args.inputs.strict);
     let errors = diag::count_errors(&diagnostics);
+    let mut stdout = std::io::stdout().lock();
     match format {
-        Format::Json => std::io::stdout().write_all(diag::render_json(&diagnostics).as_bytes())?,
-        Format::Human => {
-            eprint!("{}", diag::render_human(&diagnostics));
+        ValidateFormat::Json => stdout.write_all(diag::render_json(&diagnostics).as_bytes())?,
+        ValidateFormat::Human | ValidateFormat::Github => {
+            if format == ValidateFormat::Github {
+                stdout.write_all(diag::render_github(&diagnostics).as_bytes())?;
+            } else {
+                let palette = Palette::new(term::stderr_color());
+                eprint!("{}", diag::render_styled(&diagnostics, &palette));
+            }
             if errors > 0 {
-                eprintln!("{}", super::failure_summary(&units));
+                eprintln!(
+                    "{}",
+                    super::failure_summary(&units, &diagnostics, args.inputs.strict)
+                );
             } else {
                 let warnings = diag::count_warnings(&diagnostics);
                 let files = units.iter().filter(|u| u.bundle.is_some()).count();
@@ -25,7 +37,7 @@ pub fn run(args: &CompileArgs, format: Format) -> Result<Outcome> {
                 if warnings > 0 {
                     line.push_str(&format!(" ({warnings} warning{})", super::plural(warnings)));
                 }
-                println!("{line}");
+                writeln!(stdout, "{line}")?;
             }
         }
     }

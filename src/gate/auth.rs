@@ -100,28 +100,30 @@ impl Credential {
         }
     }
 
-    /// Every string that must never be printed: the secret and its encodings.
+    /// Every string that must never be printed: the secret and every encoding of it that
+    /// an answer could echo (see [`forms_of`]).
     pub fn secrets(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        match self {
+        let raw: Vec<String> = match self {
             Credential::Basic {
                 username, password, ..
-            } => {
-                out.push(password.expose().to_string());
-                out.push(base64(
-                    format!("{username}:{}", password.expose()).as_bytes(),
-                ));
-            }
-            Credential::Ldap { password, .. } => {
-                out.push(password.expose().to_string());
-                out.push(crate::gate::encode_form_value(password.expose()));
-            }
+            } => vec![
+                password.expose().to_string(),
+                base64(format!("{username}:{}", password.expose()).as_bytes()),
+                base64(password.expose().as_bytes()),
+            ],
+            Credential::Ldap { password, .. } => vec![password.expose().to_string()],
             Credential::Bearer { token, .. } | Credential::ApiToken { token, .. } => {
-                out.push(token.expose().to_string())
+                vec![token.expose().to_string()]
             }
-            Credential::None => {}
-        }
-        out.retain(|s| !s.is_empty());
+            Credential::None => Vec::new(),
+        };
+        let mut out: Vec<String> = raw
+            .iter()
+            .filter(|s| !s.is_empty())
+            .flat_map(|s| forms_of(s))
+            .collect();
+        out.sort();
+        out.dedup();
         out
     }
 }
@@ -230,27 +232,49 @@ fn private_key(pem: &[u8], name: &str) -> Result<PrivateKey<'static>, String> {
 
 /// Standard base64 with padding (RFC 4648), for HTTP basic authentication.
 pub fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(ALPHABET[(n >> 18) as usize & 63] as char);
-        out.push(ALPHABET[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            ALPHABET[(n >> 6) as usize & 63] as char
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
+}
+
+/// Every form in which `secret` could come back in an answer: as is, percent-encoded
+/// (path and form style, upper- and lower-case hex), and for `encoded` secrets (base64)
+/// without their `=` padding too, since a truncated or re-encoded token still gives the
+/// rest away.
+pub fn forms_of(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_string()];
+    let unpadded = secret.trim_end_matches('=');
+    if unpadded.len() != secret.len() && unpadded.len() >= 8 {
+        out.push(unpadded.to_string());
+    }
+    for s in out.clone() {
+        for encoded in [
+            crate::gate::encode_segment(&s),
+            crate::gate::encode_form_value(&s),
+        ] {
+            out.push(lower_hex(&encoded));
+            out.push(encoded);
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `%2F` -> `%2f`.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_percent = 0;
+    for c in s.chars() {
+        if c == '%' {
+            after_percent = 2;
+            out.push(c);
+        } else if after_percent > 0 {
+            after_percent -= 1;
+            out.push(c.to_ascii_lowercase());
         } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            ALPHABET[n as usize & 63] as char
-        } else {
-            '='
-        });
+            out.push(c);
+        }
     }
     out
 }
@@ -290,11 +314,17 @@ mod tests {
             c.describe(),
             "HTTP basic auth as `Aladdin` (auth.basic in c)"
         );
-        assert!(c.secrets().contains(&"open sesame".to_string()));
-        assert!(
-            c.secrets()
-                .contains(&"QWxhZGRpbjpvcGVuIHNlc2FtZQ==".to_string())
-        );
+        for form in [
+            "open sesame",
+            "open%20sesame",
+            "open+sesame",
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ%3D%3D",
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ%3d%3d",
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ",
+        ] {
+            assert!(c.secrets().contains(&form.to_string()), "{form}");
+        }
     }
 
     #[test]
@@ -320,7 +350,20 @@ mod tests {
             ldap.headers().is_empty(),
             "LDAP logs in once, then uses a cookie"
         );
-        assert_eq!(ldap.secrets(), vec!["p w".to_string(), "p+w".to_string()]);
+        assert_eq!(ldap.secrets(), vec!["p w", "p%20w", "p+w"]);
+    }
+
+    #[test]
+    fn secret_forms_cover_percent_encodings_and_unpadded_base64() {
+        assert_eq!(forms_of("a/b"), vec!["a%2Fb", "a%2fb", "a/b"]);
+        let f = forms_of("Y2k6cA==");
+        for form in ["Y2k6cA==", "Y2k6cA%3D%3D", "Y2k6cA%3d%3d"] {
+            assert!(f.contains(&form.to_string()), "{f:?}");
+        }
+        assert!(
+            !f.contains(&"Y2k6cA".to_string()),
+            "too short to mask alone: {f:?}"
+        );
     }
 
     #[test]

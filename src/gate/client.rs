@@ -1,26 +1,38 @@
 //! The Gate calls kujira-gen makes, typed, with clear errors.
 //!
-//! GETs retry by themselves (connection errors, 429, 5xx; see [`RetryPolicy`]). Writes are
-//! single attempts: whether and how to retry a write is the caller's decision, because
-//! it must re-read first (see `plan::apply`).
+//! GETs retry by themselves (connection errors, 429, 5xx; see [`RetryPolicy`]), except the
+//! bulk reads, whose caller falls back to per-application reads instead. Writes are
+//! single attempts: whether and how to retry a write is the caller's decision, because it
+//! must re-read first (see `plan::apply`).
+//!
+//! An answer counts only when it is what Gate answers: a success status with a body of
+//! the expected shape. A 2xx HTML page (a single-sign-on proxy's login page), an empty
+//! body where JSON is due, or JSON of another shape is an error, never a success.
 
 use crate::gate::GateError;
 use crate::gate::auth::{Credential, Secret, certificates};
 use crate::gate::config::Settings;
-use crate::gate::retry::{Backoff, RetryPolicy, human_duration};
+use crate::gate::retry::{Backoff, RetryPolicy, human_duration, parse_retry_after};
 use crate::gate::{encode_form_value, encode_segment};
+use serde::de::{Deserializer as _, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use ureq::tls::{RootCerts, TlsConfig};
 
 /// Where notices about retries go (stderr in the CLI).
 pub type NoticeSink = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Largest answer read (an application with hundreds of big pipelines).
-const BODY_LIMIT: u64 = 256 * 1024 * 1024;
+/// Largest answer to one request (an application with hundreds of big pipelines). An
+/// answer over it is an error that is not retried: it would be as large the next time.
+pub const BODY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// How much of an answer that is not JSON is read, for the excerpt in the message.
+const EXCERPT_LIMIT: u64 = 64 * 1024;
 
 pub struct Client {
     agent: ureq::Agent,
@@ -32,6 +44,7 @@ pub struct Client {
     cookies: Mutex<BTreeMap<String, String>>,
     policy: RetryPolicy,
     notices: Option<NoticeSink>,
+    body_limit: u64,
 }
 
 /// The final status of an application task and why it failed, if it did.
@@ -50,11 +63,24 @@ pub const TERMINAL_TASK_STATUSES: &[&str] = &[
     "SKIPPED",
 ];
 
-struct Answer {
+/// What came back besides the body.
+struct Head {
     status: u16,
-    body: String,
     location: Option<String>,
     retry_after: Option<Duration>,
+    content_type: Option<String>,
+}
+
+struct Answer {
+    head: Head,
+    body: String,
+}
+
+/// Elements of a JSON array of objects, kept or dropped one by one as they are parsed.
+pub struct Listed<T> {
+    /// Elements in the answer.
+    pub total: usize,
+    pub kept: Vec<T>,
 }
 
 impl Client {
@@ -97,6 +123,7 @@ impl Client {
             cookies: Mutex::new(BTreeMap::new()),
             policy,
             notices: None,
+            body_limit: BODY_LIMIT,
         };
         if let Credential::Ldap { .. } = client.credential {
             client.retrying("POST /login", || client.ldap_login())?;
@@ -107,6 +134,12 @@ impl Client {
     /// Sends a line to `sink` whenever a request is retried.
     pub fn with_notices(mut self, sink: NoticeSink) -> Self {
         self.notices = Some(sink);
+        self
+    }
+
+    /// The largest answer read, in bytes.
+    pub fn with_body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = bytes;
         self
     }
 
@@ -145,28 +178,42 @@ impl Client {
     /// `GET /applications/{app}/pipelineConfigs`: every pipeline of an application (an
     /// unknown application has none).
     pub fn list_pipelines(&self, app: &str) -> Result<Vec<Map<String, Value>>, GateError> {
+        Ok(self.list_pipelines_with(app, &Some)?.kept)
+    }
+
+    /// Like [`Client::list_pipelines`], turning each pipeline into what `keep` makes of
+    /// it as it is parsed, so that a large answer is never held as a whole tree.
+    pub fn list_pipelines_with<T>(
+        &self,
+        app: &str,
+        keep: &dyn Fn(Map<String, Value>) -> Option<T>,
+    ) -> Result<Listed<T>, GateError> {
         let path = format!("/applications/{}/pipelineConfigs", encode_segment(app));
         let request = format!("GET {path}");
-        let a = self.retrying(&request, || self.call("GET", &path, None))?;
-        match self.json(&request, &a)? {
-            Value::Array(items) => items
-                .into_iter()
-                .map(|p| match p {
-                    Value::Object(p) => Ok(p),
-                    _ => Err(GateError::BadBody {
-                        request: request.clone(),
-                        status: a.status,
-                        detail: "a pipeline in the list is not an object".into(),
-                    }),
-                })
-                .collect(),
-            Value::Null => Ok(Vec::new()),
-            _ => Err(GateError::BadBody {
-                request,
-                status: a.status,
-                detail: "expected a JSON array of pipelines".into(),
-            }),
-        }
+        self.retrying(&request, || {
+            self.list(&request, &path, self.body_limit, keep)
+        })
+    }
+
+    /// `GET /applications`: every application Gate knows, from the cache Gate refreshes
+    /// every few seconds (an application created moments ago may be missing). One
+    /// attempt, at most `limit` bytes: the caller falls back to per-application reads.
+    pub fn list_applications_with<T>(
+        &self,
+        limit: u64,
+        keep: &dyn Fn(Map<String, Value>) -> Option<T>,
+    ) -> Result<Listed<T>, GateError> {
+        self.list("GET /applications", "/applications", limit, keep)
+    }
+
+    /// `GET /pipelineConfigs`: every pipeline of every application. One attempt, at most
+    /// `limit` bytes: the caller falls back to per-application reads.
+    pub fn list_all_pipelines_with<T>(
+        &self,
+        limit: u64,
+        keep: &dyn Fn(Map<String, Value>) -> Option<T>,
+    ) -> Result<Listed<T>, GateError> {
+        self.list("GET /pipelineConfigs", "/pipelineConfigs", limit, keep)
     }
 
     /// `GET /applications/{app}/pipelineConfigs/{name}`; `None` when absent (404, or the
@@ -176,20 +223,37 @@ impl Client {
         app: &str,
         name: &str,
     ) -> Result<Option<Map<String, Value>>, GateError> {
-        let path = format!(
-            "/applications/{}/pipelineConfigs/{}",
-            encode_segment(app),
-            encode_segment(name)
-        );
-        let request = format!("GET {path}");
-        match self.retrying(&request, || self.call("GET", &path, None)) {
-            Ok(a) if a.body.trim().is_empty() || a.body.trim() == "null" => Ok(None),
-            Ok(a) => match self.json(&request, &a)? {
+        let (path, request) = pipeline_path(app, name);
+        self.retrying(&request, || self.get_pipeline_once(&path, &request))
+    }
+
+    /// [`Client::get_pipeline`] without retries: for a check inside an operation that
+    /// retries as a whole.
+    pub fn get_pipeline_once_by_name(
+        &self,
+        app: &str,
+        name: &str,
+    ) -> Result<Option<Map<String, Value>>, GateError> {
+        let (path, request) = pipeline_path(app, name);
+        self.get_pipeline_once(&path, &request)
+    }
+
+    fn get_pipeline_once(
+        &self,
+        path: &str,
+        request: &str,
+    ) -> Result<Option<Map<String, Value>>, GateError> {
+        match self.call("GET", path, None) {
+            Ok(a) if a.body.trim().is_empty() || a.body.trim() == "null" => {
+                self.expect_not_html(request, &a)?;
+                Ok(None)
+            }
+            Ok(a) => match self.json(request, &a)? {
                 Value::Object(p) if p.is_empty() => Ok(None),
                 Value::Object(p) => Ok(Some(p)),
                 _ => Err(GateError::BadBody {
-                    request,
-                    status: a.status,
+                    request: request.into(),
+                    status: a.head.status,
                     detail: "expected a pipeline object".into(),
                 }),
             },
@@ -198,48 +262,61 @@ impl Client {
         }
     }
 
-    /// `POST /pipelines`: creates or overwrites (by `id`) one pipeline. One attempt.
+    /// `POST /pipelines`: creates or overwrites (by `id`) one pipeline. One attempt. Gate
+    /// answers a saved pipeline with an empty 200; anything else with a 2xx status (a
+    /// login page) is an error, because the save may not have happened.
     pub fn save_pipeline(&self, pipeline: &Map<String, Value>) -> Result<(), GateError> {
+        let request = "POST /pipelines";
         let body = serde_json::to_vec(pipeline).map_err(|e| GateError::BadBody {
-            request: "POST /pipelines".into(),
+            request: request.into(),
             status: 0,
             detail: e.to_string(),
         })?;
-        self.call("POST", "/pipelines", Some(("application/json", body)))?;
-        Ok(())
+        let a = self.call("POST", "/pipelines", Some(("application/json", body)))?;
+        self.expect_gate_void(request, &a)
     }
 
     /// `DELETE /pipelines/{app}/{name}`: 200 also when it does not exist. One attempt.
+    ///
+    /// Gate deletes by name: it takes the first pipeline of the application whose trimmed
+    /// name matches ignoring case, and Front50 deletes the first one whose name matches
+    /// (see docs/diff-and-push.md, "Duplicates"). Call it only for a name no other
+    /// pipeline of the application has.
     pub fn delete_pipeline(&self, app: &str, name: &str) -> Result<(), GateError> {
         let path = format!(
             "/pipelines/{}/{}",
             encode_segment(app),
             encode_segment(name)
         );
-        self.call("DELETE", &path, None)?;
-        Ok(())
+        let request = format!("DELETE {path}");
+        let a = self.call("DELETE", &path, None)?;
+        self.expect_gate_void(&request, &a)
     }
 
     /// `GET /applications/{app}`: the application's attributes, `None` when it does not
-    /// exist. Accepts both `{name, attributes: {...}}` and the bare attributes.
+    /// exist (404). Accepts `{name, attributes: {...}}` and the bare attributes (with a
+    /// `name`); any other answer is an error, so that no write follows a misread.
     pub fn get_application(&self, app: &str) -> Result<Option<Map<String, Value>>, GateError> {
         let path = format!("/applications/{}?expand=false", encode_segment(app));
         let request = format!("GET /applications/{}", encode_segment(app));
-        match self.retrying(&request, || self.call("GET", &path, None)) {
-            Ok(a) if a.body.trim().is_empty() => Ok(None),
-            Ok(a) => match self.json(&request, &a)? {
-                Value::Object(mut m) => match m.remove("attributes") {
-                    Some(Value::Object(attrs)) => Ok(Some(attrs)),
-                    _ => Ok(Some(m)),
-                },
-                _ => Err(GateError::BadBody {
-                    request,
-                    status: a.status,
-                    detail: "expected an application object".into(),
-                }),
+        let a = match self.retrying(&request, || self.call("GET", &path, None)) {
+            Ok(a) => a,
+            Err(GateError::Status { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let bad = |detail: &str| GateError::BadBody {
+            request: request.clone(),
+            status: a.head.status,
+            detail: detail.into(),
+        };
+        match self.json(&request, &a)? {
+            Value::Object(mut m) => match m.remove("attributes") {
+                Some(Value::Object(attrs)) => Ok(Some(attrs)),
+                Some(_) => Err(bad("`attributes` is not an object")),
+                None if m.get("name").is_some_and(Value::is_string) => Ok(Some(m)),
+                None => Err(bad("expected an application object with a name")),
             },
-            Err(GateError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
+            _ => Err(bad("expected an application object")),
         }
     }
 
@@ -260,34 +337,47 @@ impl Client {
             .map(str::to_string)
             .ok_or_else(|| GateError::BadBody {
                 request,
-                status: a.status,
+                status: a.head.status,
                 detail: "expected {\"ref\": \"/tasks/<id>\"}".into(),
             })
     }
 
-    /// `GET /tasks/{id}`.
-    pub fn task_status(&self, id: &str) -> Result<TaskStatus, GateError> {
+    /// `GET /tasks/{id}`, retried until `deadline` at the latest.
+    pub fn task_status(&self, id: &str, deadline: Instant) -> Result<TaskStatus, GateError> {
         let path = format!("/tasks/{}", encode_segment(id));
         let request = format!("GET {path}");
-        let a = self.retrying(&request, || self.call("GET", &path, None))?;
+        let a = self.retrying_until(&request, deadline, || self.call("GET", &path, None))?;
         let v: Value = self.json(&request, &a)?;
-        let status = v
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("UNKNOWN")
-            .to_string();
+        let Some(status) = v.get("status").and_then(Value::as_str) else {
+            return Err(GateError::BadBody {
+                request,
+                status: a.head.status,
+                detail: "expected a task object with a status".into(),
+            });
+        };
         Ok(TaskStatus {
+            status: status.to_string(),
             error: task_error(&v).map(|e| self.scrub(&e)),
-            status,
         })
     }
 
-    /// Polls a task until it reaches a terminal status; `Ok` only for SUCCEEDED.
-    pub fn wait_task(&self, id: &str, description: &str) -> Result<(), GateError> {
+    /// Polls a task until it reaches a terminal status; `Ok` only for SUCCEEDED. Gives up
+    /// at `deadline` (the operation's retry budget): no answer makes it wait longer.
+    pub fn wait_task(
+        &self,
+        id: &str,
+        description: &str,
+        deadline: Instant,
+    ) -> Result<(), GateError> {
         let started = Instant::now();
         let mut polls = 0u32;
         loop {
-            let t = self.task_status(id)?;
+            let t = self
+                .task_status(id, deadline)
+                .map_err(|e| GateError::Task {
+                    description: description.to_string(),
+                    detail: format!("task {id}: {e}"),
+                })?;
             if TERMINAL_TASK_STATUSES.contains(&t.status.as_str()) {
                 if t.status == "SUCCEEDED" {
                     return Ok(());
@@ -301,7 +391,7 @@ impl Client {
                 });
             }
             let wait = self.policy.delay(polls).min(Duration::from_secs(2));
-            if started.elapsed() + wait > self.policy.task_timeout {
+            if Instant::now() + wait > deadline {
                 return Err(GateError::Task {
                     description: description.to_string(),
                     detail: format!(
@@ -322,9 +412,18 @@ impl Client {
     fn retrying<T>(
         &self,
         request: &str,
+        op: impl FnMut() -> Result<T, GateError>,
+    ) -> Result<T, GateError> {
+        self.retrying_until(request, Instant::now() + self.policy.budget, op)
+    }
+
+    fn retrying_until<T>(
+        &self,
+        request: &str,
+        deadline: Instant,
         mut op: impl FnMut() -> Result<T, GateError>,
     ) -> Result<T, GateError> {
-        let mut backoff = Backoff::new(&self.policy);
+        let mut backoff = Backoff::until(&self.policy, deadline);
         loop {
             match op() {
                 Ok(v) => return Ok(v),
@@ -360,20 +459,15 @@ impl Client {
             "/login",
             Some(("application/x-www-form-urlencoded", body.into_bytes())),
         )?;
-        let failed = match (a.status, &a.location) {
+        let failed = match (a.head.status, &a.head.location) {
             (300..=399, Some(l)) => l.contains("error"),
             (200..=299, _) => false,
             _ => true,
         };
         let has_session = self.cookies.lock().map(|c| !c.is_empty()).unwrap_or(false);
         if failed || !has_session {
-            if (500..=599).contains(&a.status) || a.status == 429 {
-                return Err(GateError::Status {
-                    request: request.into(),
-                    status: a.status,
-                    message: self.error_message(&a.body),
-                    retry_after: a.retry_after,
-                });
+            if (500..=599).contains(&a.head.status) || a.head.status == 429 {
+                return Err(self.refusal(request, &a.head, &a.body));
             }
             return Err(GateError::Denied {
                 request: request.into(),
@@ -385,37 +479,45 @@ impl Client {
         Ok(())
     }
 
-    /// One request; non-2xx answers become errors.
+    /// One request, its answer read as text; non-2xx answers become errors.
     fn call(
         &self,
         method: &str,
         path: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Answer, GateError> {
-        let request = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let request = request_name(method, path);
         let a = self.send(method, path, body)?;
-        match a.status {
+        match a.head.status {
             200..=299 => Ok(a),
-            300..=399 => Err(GateError::LoginRedirect {
-                request,
-                location: a
+            _ => Err(self.refusal(&request, &a.head, &a.body)),
+        }
+    }
+
+    /// The error for a non-2xx answer.
+    fn refusal(&self, request: &str, head: &Head, body: &str) -> GateError {
+        match head.status {
+            300..=399 => GateError::LoginRedirect {
+                request: request.into(),
+                location: head
                     .location
-                    .map(|l| excerpt(&self.scrub(&l), 120))
+                    .as_ref()
+                    .map(|l| excerpt(&self.scrub(l), 120))
                     .unwrap_or_else(|| "no Location".into()),
                 credential: self.credential_description.clone(),
-            }),
-            401 | 403 => Err(GateError::Denied {
-                request,
-                status: a.status,
+            },
+            401 | 403 => GateError::Denied {
+                request: request.into(),
+                status: head.status,
                 credential: self.credential_description.clone(),
-                message: Some(self.error_message(&a.body)).filter(|m| !m.is_empty()),
-            }),
-            status => Err(GateError::Status {
-                request,
+                message: Some(self.error_message(body)).filter(|m| !m.is_empty()),
+            },
+            status => GateError::Status {
+                request: request.into(),
                 status,
-                message: self.error_message(&a.body),
-                retry_after: a.retry_after,
-            }),
+                message: self.error_message(body),
+                retry_after: head.retry_after,
+            },
         }
     }
 
@@ -425,8 +527,26 @@ impl Client {
         path: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Answer, GateError> {
+        let request = request_name(method, path);
+        let (head, mut response) = self.send_raw(method, path, body)?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.body_limit)
+            .read_to_string()
+            .map_err(|e| self.transport_error(&request, e))?;
+        Ok(Answer { head, body })
+    }
+
+    /// Sends one request; the answer's body is left to read.
+    fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<(Head, ureq::http::Response<ureq::Body>), GateError> {
         let url = format!("{}{}", self.endpoint, path);
-        let request = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let request = request_name(method, path);
         let mut builder = ureq::http::Request::builder()
             .method(method)
             .uri(&url)
@@ -457,36 +577,151 @@ impl Client {
                         .map_err(|e| self.transport_error(&request, e))
                 }),
         };
-        let mut response = result?;
-        let status = response.status().as_u16();
+        let response = result?;
         let headers = response.headers();
-        let location = headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let retry_after = headers
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let head = Head {
+            status: response.status().as_u16(),
+            location: text("location"),
+            retry_after: text("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now())),
+            content_type: text("content-type"),
+        };
         self.store_cookies(
             headers
                 .get_all("set-cookie")
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
         );
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(BODY_LIMIT)
-            .read_to_string()
-            .map_err(|e| self.transport_error(&request, e))?;
-        Ok(Answer {
-            status,
-            body,
-            location,
-            retry_after,
+        Ok((head, response))
+    }
+
+    /// A GET of a JSON array of objects: the bytes (at most `limit`), then the elements
+    /// one by one, `keep` deciding what is kept of each. One attempt.
+    fn list<T>(
+        &self,
+        request: &str,
+        path: &str,
+        limit: u64,
+        keep: &dyn Fn(Map<String, Value>) -> Option<T>,
+    ) -> Result<Listed<T>, GateError> {
+        let (head, mut response) = self.send_raw("GET", path, None)?;
+        let body = response.body_mut().with_config().limit(limit).reader();
+        let mut reader = BufReader::with_capacity(64 * 1024, body);
+        if !(200..=299).contains(&head.status) {
+            let text = read_excerpt(&mut reader);
+            return Err(self.refusal(request, &head, &text));
+        }
+        let first = reader
+            .fill_buf()
+            .map_err(|e| self.io_error(request, e, limit))?
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .copied();
+        if is_html(&head) || first.is_some_and(|b| b != b'[') {
+            let text = read_excerpt(&mut reader);
+            return Err(GateError::BadBody {
+                request: request.into(),
+                status: head.status,
+                detail: format!(
+                    "expected a JSON array, got {}",
+                    self.describe_body(&head, &text)
+                ),
+            });
+        }
+        // The bytes first, then the elements one by one: parsing from memory is several
+        // times faster than from a reader, and the bytes are bounded by `limit`.
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.io_error(request, e, limit))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let listed = de
+            .deserialize_seq(ListVisitor { keep })
+            .and_then(|l| de.end().map(|()| l));
+        listed.map_err(|e| {
+            if e.is_eof() {
+                GateError::Interrupted {
+                    request: request.into(),
+                    detail: "the answer ended before its JSON did".into(),
+                }
+            } else {
+                GateError::BadBody {
+                    request: request.into(),
+                    status: head.status,
+                    detail: format!("expected a JSON array of objects: {e}"),
+                }
+            }
         })
+    }
+
+    /// An I/O error while reading an answer: too large, or cut short.
+    fn io_error(&self, request: &str, e: std::io::Error, limit: u64) -> GateError {
+        let too_large = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<ureq::Error>())
+            .is_some_and(|u| matches!(u, ureq::Error::BodyExceedsLimit(_)));
+        if too_large {
+            return GateError::TooLarge {
+                request: request.into(),
+                limit,
+            };
+        }
+        self.transport_error(request, ureq::Error::Io(e))
+    }
+
+    /// Gate answers a save or a delete with an empty 200 (or, in some versions, JSON).
+    fn expect_gate_void(&self, request: &str, a: &Answer) -> Result<(), GateError> {
+        self.expect_not_html(request, a)?;
+        let body = a.body.trim();
+        if body.is_empty() || serde_json::from_str::<Value>(body).is_ok() {
+            return Ok(());
+        }
+        Err(GateError::BadBody {
+            request: request.into(),
+            status: a.head.status,
+            detail: format!(
+                "not Gate's answer: {}",
+                self.describe_body(&a.head, &a.body)
+            ),
+        })
+    }
+
+    fn expect_not_html(&self, request: &str, a: &Answer) -> Result<(), GateError> {
+        if !is_html(&a.head) && !a.body.trim_start().starts_with('<') {
+            return Ok(());
+        }
+        Err(GateError::BadBody {
+            request: request.into(),
+            status: a.head.status,
+            detail: format!(
+                "not Gate's answer: {}",
+                self.describe_body(&a.head, &a.body)
+            ),
+        })
+    }
+
+    /// "an HTML page (a login page in front of Gate?): Sign in ..." or "`...`".
+    fn describe_body(&self, head: &Head, body: &str) -> String {
+        let text = excerpt(&self.scrub(body), 120);
+        if is_html(head) || body.trim_start().starts_with('<') {
+            let login = body.to_ascii_lowercase().contains("password")
+                || body.to_ascii_lowercase().contains("sign in")
+                || body.to_ascii_lowercase().contains("log in");
+            if login {
+                format!("a login page (a single-sign-on proxy in front of Gate?): {text}")
+            } else {
+                format!("an HTML page: {text}")
+            }
+        } else if text.is_empty() {
+            "an empty body".into()
+        } else {
+            format!("`{text}`")
+        }
     }
 
     fn bad_request(&self, request: &str, detail: &str) -> GateError {
@@ -526,6 +761,10 @@ impl Client {
                 detail: e.to_string(),
             },
             E::Pem(e) => GateError::Config(format!("bad PEM data: {e}")),
+            E::BodyExceedsLimit(limit) => GateError::TooLarge {
+                request: request.into(),
+                limit,
+            },
             E::Io(io) => {
                 use std::io::ErrorKind as K;
                 // rustls reports handshake failures as I/O errors wrapping its own error.
@@ -566,11 +805,11 @@ impl Client {
     fn json(&self, request: &str, a: &Answer) -> Result<Value, GateError> {
         serde_json::from_str(&a.body).map_err(|_| GateError::BadBody {
             request: request.into(),
-            status: a.status,
+            status: a.head.status,
             detail: if a.body.trim().is_empty() {
                 "empty body where JSON was expected".into()
             } else {
-                format!("not JSON: {}", excerpt(&self.scrub(&a.body), 120))
+                format!("not JSON: {}", self.describe_body(&a.head, &a.body))
             },
         })
     }
@@ -590,6 +829,9 @@ impl Client {
         excerpt(&self.scrub(body), 120)
     }
 
+    // A cookie jar of one host, by hand: Gate's LDAP login sets one session cookie for its
+    // own endpoint. ureq's `cookies` feature (cookie_store) would add domain and expiry
+    // rules, and their dependencies, that a single endpoint never needs.
     fn cookie_header(&self) -> String {
         match self.cookies.lock() {
             Ok(c) => c
@@ -619,6 +861,60 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// `GET /applications/x` for `GET /applications/x?expand=false`.
+fn request_name(method: &str, path: &str) -> String {
+    format!("{method} {}", path.split('?').next().unwrap_or(path))
+}
+
+fn pipeline_path(app: &str, name: &str) -> (String, String) {
+    let path = format!(
+        "/applications/{}/pipelineConfigs/{}",
+        encode_segment(app),
+        encode_segment(name)
+    );
+    let request = format!("GET {path}");
+    (path, request)
+}
+
+fn is_html(head: &Head) -> bool {
+    head.content_type
+        .as_deref()
+        .is_some_and(|c| c.to_ascii_lowercase().contains("html"))
+}
+
+/// The start of an answer that is not what was expected, for the message.
+fn read_excerpt(reader: &mut impl Read) -> String {
+    let mut buf = Vec::new();
+    let _ = reader.take(EXCERPT_LIMIT).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+struct ListVisitor<'k, T> {
+    keep: &'k dyn Fn(Map<String, Value>) -> Option<T>,
+}
+
+impl<'de, T> Visitor<'de> for ListVisitor<'_, T> {
+    type Value = Listed<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Listed<T>, A::Error> {
+        let mut listed = Listed {
+            total: 0,
+            kept: Vec::new(),
+        };
+        while let Some(element) = seq.next_element::<Map<String, Value>>()? {
+            listed.total += 1;
+            if let Some(k) = (self.keep)(element) {
+                listed.kept.push(k);
+            }
+        }
+        Ok(listed)
     }
 }
 
@@ -687,6 +983,9 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
 }
 
 /// Whitespace collapsed, tags of an HTML page dropped, at most `max` characters.
+///
+/// Hand-written on purpose: a crate that renders HTML as text (html2text and the like)
+/// brings an HTML parser for what is a 120-character hint in an error message.
 pub fn excerpt(text: &str, max: usize) -> String {
     let mut plain = String::new();
     let mut in_tag = false;

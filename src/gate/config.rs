@@ -7,7 +7,7 @@
 //! ..."). Unknown keys are ignored: the file is spin's, and spin has more settings.
 
 use crate::gate::GateError;
-use crate::gate::auth::{ClientCertSource, ClientCertificate, Credential, Secret};
+use crate::gate::auth::{ClientCertSource, ClientCertificate, Credential, Secret, forms_of};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -75,7 +75,8 @@ impl Settings {
         }
     }
 
-    /// Every string that must never be printed.
+    /// Every string that must never be printed, in every encoding an answer could echo,
+    /// longest first (so that masking a short one never leaves part of a longer one).
     pub fn secrets(&self) -> Vec<String> {
         let mut out = self.credential.secrets();
         if let Some(c) = &self.client_cert {
@@ -85,8 +86,10 @@ impl Settings {
             self.headers
                 .iter()
                 .filter(|(k, v)| header_is_secret(k, v.expose()))
-                .map(|(_, v)| v.expose().to_string()),
+                .flat_map(|(_, v)| forms_of(v.expose())),
         );
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        out.dedup();
         out
     }
 
@@ -238,21 +241,21 @@ fn header_is_secret(name: &str, value: &str) -> bool {
 
 fn validate_endpoint(raw: &str, origin: &str) -> Result<String, GateError> {
     let bad = |why: &str| GateError::Config(format!("the Gate endpoint from {origin} {why}"));
-    let rest = raw
-        .strip_prefix("https://")
-        .or_else(|| raw.strip_prefix("http://"))
-        .ok_or_else(|| bad("must start with https:// or http://"))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    if authority.contains('@') {
+    if !(raw.starts_with("https://") || raw.starts_with("http://")) {
+        return Err(bad("must start with https:// or http://"));
+    }
+    // url's messages never quote the input, which may hold a password.
+    let url = url::Url::parse(raw).map_err(|e| match e {
+        url::ParseError::EmptyHost => bad("has no host"),
+        e => bad(&format!("is not a valid URL: {e}")),
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
         // Never echo it: the part before '@' is a password.
         return Err(bad(
             "must not contain credentials; put them in the spin config (auth.basic) or KUJIRA_GATE_TOKEN",
         ));
     }
-    if authority.is_empty() {
-        return Err(bad("has no host"));
-    }
-    if rest.contains('?') || rest.contains('#') {
+    if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));
     }
     Ok(raw.trim_end_matches('/').to_string())
@@ -266,25 +269,25 @@ pub fn parse_header(raw: &str) -> Result<(String, Secret), GateError> {
         ));
     };
     let k = k.trim();
-    let valid_name = !k.is_empty()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !valid_name {
+    if ureq::http::HeaderName::from_bytes(k.as_bytes()).is_err() {
         // Not echoed either: a mistyped `Authorization: Bearer x=` would put the secret
         // in the name.
         return Err(GateError::Config(
             "--header: the part before `=` is not a valid header name".into(),
         ));
     }
-    if v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+    if ureq::http::HeaderValue::from_str(v.trim()).is_err() {
         return Err(GateError::Config(format!(
-            "--header {k}: the value must not contain line breaks"
+            "--header {k}: the value must be visible ASCII or spaces, without line breaks"
         )));
     }
     Ok((k.to_string(), Secret::new(v.trim())))
 }
 
-/// `~/x` -> `$HOME/x`.
+/// `~/x` -> `$HOME/x`, like spin (go-homedir's `Expand`); `~user/x` is left alone.
+///
+/// Hand-written on purpose: `shellexpand::tilde` would do the same, but it is one
+/// `strip_prefix`, and the crate would bring `dirs` for a home directory we already have.
 pub fn expand_home(p: &Path, home: Option<&Path>) -> PathBuf {
     match (p.strip_prefix("~"), home) {
         (Ok(rest), Some(h)) => h.join(rest),
@@ -292,42 +295,63 @@ pub fn expand_home(p: &Path, home: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Replaces `$NAME` and `${NAME}` with the environment variable's value, like spin (Go's
-/// `os.ExpandEnv`): an unset variable becomes empty. A `$` not followed by a name stays.
+/// Replaces `$NAME` and `${NAME}` with the environment variable's value exactly as spin
+/// does: spin runs Go's `os.ExpandEnv` over its config file (cmd/gateclient/client.go,
+/// `userConfig`), so a config that works with spin means the same here.
+///
+/// Hand-written on purpose: `shellexpand` follows shell rules that differ from Go's in
+/// ways that change what a password means. Go replaces an unset variable by nothing
+/// (shellexpand keeps `$NAME`), reads `${A:-x}` as the variable `A:-x` (shellexpand: a
+/// default value), takes one character after `$` for `$$`, `$1`, `$@` (shellexpand keeps
+/// `$$`, reads `$1AB` as one name), drops a malformed `${` or `${}`, and accepts only ASCII
+/// names (shellexpand: any Unicode letter).
 pub fn expand_vars(s: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        if let Some(braced) = after.strip_prefix('{')
-            && let Some(end) = braced.find('}')
-            && is_name(&braced[..end])
-        {
-            out.push_str(&env(&braced[..end]).unwrap_or_default());
-            rest = &braced[end + 1..];
-            continue;
+    let mut copied = 0;
+    let mut j = 0;
+    while j < b.len() {
+        if b[j] == b'$' && j + 1 < b.len() {
+            out.push_str(&s[copied..j]);
+            let (name, width) = shell_name(&s[j + 1..]);
+            match (name, width) {
+                // Bad syntax (`${`, `${}`): Go drops the characters.
+                ("", w) if w > 0 => {}
+                // Not followed by a name: the `$` stays.
+                ("", _) => out.push('$'),
+                (name, _) => out.push_str(&env(name).unwrap_or_default()),
+            }
+            j += width;
+            copied = j + 1;
         }
-        let len = after
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            .count();
-        if len > 0 && is_name(&after[..len]) {
-            out.push_str(&env(&after[..len]).unwrap_or_default());
-            rest = &after[len..];
-        } else {
-            out.push('$');
-            rest = after;
-        }
+        j += 1;
     }
-    out.push_str(rest);
+    out.push_str(&s[copied..]);
     out
 }
 
-fn is_name(s: &str) -> bool {
-    let mut b = s.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+/// Go's `getShellName`: the variable name after a `$` and how many bytes it spans.
+fn shell_name(s: &str) -> (&str, usize) {
+    let b = s.as_bytes();
+    let special = |c: u8| b"*#$@!?-".contains(&c) || c.is_ascii_digit();
+    if b[0] == b'{' {
+        if b.len() > 2 && special(b[1]) && b[2] == b'}' {
+            return (&s[1..2], 3);
+        }
+        return match b.iter().skip(1).position(|&c| c == b'}') {
+            Some(0) => ("", 2),
+            Some(i) => (&s[1..=i], i + 2),
+            None => ("", 1),
+        };
+    }
+    if special(b[0]) {
+        return (&s[0..1], 1);
+    }
+    let len = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    (&s[..len], len)
 }
 
 /// Parses the text of a spin config file.
@@ -500,12 +524,19 @@ mod tests {
 
     #[test]
     fn expands_vars_like_go() {
-        let env = env_of(&[("USER", "ci"), ("PW", "s3cr$t")]);
+        // The expected values are what Go's os.ExpandEnv gives.
+        let env = env_of(&[("USER", "ci"), ("PW", "s3cr$t"), ("1", "one")]);
         assert_eq!(expand_vars("$USER:${PW}", &env), "ci:s3cr$t");
         assert_eq!(expand_vars("a $UNSET b", &env), "a  b");
-        assert_eq!(expand_vars("cost $5 and $", &env), "cost $5 and $");
         assert_eq!(expand_vars("${USER}x$USERx", &env), "cix");
-        assert_eq!(expand_vars("${unterminated", &env), "${unterminated");
+        assert_eq!(expand_vars("cost $1 and $", &env), "cost one and $");
+        assert_eq!(expand_vars("pa$$word", &env), "paword");
+        assert_eq!(expand_vars("a$%b $ c", &env), "a$%b $ c");
+        assert_eq!(expand_vars("${unterminated", &env), "unterminated");
+        assert_eq!(expand_vars("x${}y", &env), "xy");
+        assert_eq!(expand_vars("${USER:-default}", &env), "");
+        assert_eq!(expand_vars("${1}0 ${@}", &env), "one0 ");
+        assert_eq!(expand_vars("naïve$USERé", &env), "naïvecié");
     }
 
     #[test]
@@ -650,6 +681,17 @@ auth:
             "a bearer token (KUJIRA_GATE_TOKEN)"
         );
         assert_eq!(s.secrets(), vec!["tok".to_string()]);
+        let inputs = ConnectionInputs {
+            headers: vec!["X-Api-Key=k/1 2".into()],
+            ..inputs
+        };
+        let s = resolve(&inputs, &env_of(&[])).unwrap();
+        assert!(
+            s.secrets().starts_with(&["k%2F1%202".to_string()]),
+            "{:?}",
+            s.secrets()
+        );
+        assert!(s.secrets().contains(&"k/1 2".to_string()));
     }
 
     #[test]
@@ -678,6 +720,33 @@ auth:
         let e = resolve(&inputs, &env_of(&[])).unwrap_err().to_string();
         assert!(!e.contains("hunter2"), "{e}");
         assert!(e.contains("must not contain credentials"), "{e}");
+        for (endpoint, why) in [
+            ("https://", "has no host"),
+            (
+                "https://gate:99999",
+                "is not a valid URL: invalid port number",
+            ),
+            ("https://gate/?q=1", "must not have a query or fragment"),
+        ] {
+            let inputs = ConnectionInputs {
+                gate: Some(endpoint.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                resolve(&inputs, &env_of(&[])).unwrap_err().to_string(),
+                format!("the Gate endpoint from --gate {why}")
+            );
+        }
+        let inputs = ConnectionInputs {
+            gate: Some("https://u@gate".into()),
+            ..Default::default()
+        };
+        assert!(
+            resolve(&inputs, &env_of(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("must not contain credentials")
+        );
         let inputs = ConnectionInputs {
             gate: Some("gate:8084".into()),
             ..Default::default()

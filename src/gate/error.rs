@@ -39,13 +39,16 @@ pub enum GateError {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// A success status with a body that is not what the endpoint returns (HTML from a
-    /// proxy, truncated JSON).
+    /// A success status with a body that is not what the endpoint returns (a proxy's
+    /// login page, an empty body where JSON is due, JSON of another shape). Never a
+    /// success: after a write, its outcome is unknown.
     BadBody {
         request: String,
         status: u16,
         detail: String,
     },
+    /// The answer is larger than kujira-gen reads; asking again would not help.
+    TooLarge { request: String, limit: u64 },
     /// An application task failed or did not finish in time.
     Task { description: String, detail: String },
 }
@@ -112,6 +115,10 @@ impl GateError {
 
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -215,6 +222,11 @@ impl fmt::Display for GateError {
                 description,
                 detail,
             } => write!(f, "{description}: {detail}"),
+            GateError::TooLarge { request, limit } => write!(
+                f,
+                "{request}: the answer is larger than {} MiB, more than kujira-gen reads",
+                limit.div_ceil(1024 * 1024)
+            ),
         }
     }
 }
@@ -261,6 +273,19 @@ mod tests {
         assert!(status(503, "").is_retryable());
         assert!(status(429, "").is_retryable());
         assert!(!status(404, "").is_retryable());
+    }
+
+    #[test]
+    fn answers_too_large_are_not_retried() {
+        let e = GateError::TooLarge {
+            request: "GET /pipelineConfigs".into(),
+            limit: 64 * 1024 * 1024,
+        };
+        assert!(!e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "GET /pipelineConfigs: the answer is larger than 64 MiB, more than kujira-gen reads"
+        );
     }
 
     #[test]

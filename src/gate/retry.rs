@@ -1,12 +1,12 @@
 //! When to try a request again, and how long to wait.
 //!
 //! Exponential back-off (`first_delay`, doubling, at most `max_delay`) inside a total
-//! budget per operation. The defaults suit the real Gate: a save can take Gate ~32 s before
-//! it answers, so one request may take up to `request_timeout` (60 s); tests use tiny
-//! values. `KUJIRA_GATE_TIMEOUT`, `KUJIRA_GATE_RETRY_BUDGET` and `KUJIRA_GATE_BACKOFF`
+//! budget per operation; the budget also bounds every wait for an application task. The
+//! defaults suit the real Gate: a save can take Gate ~32 s before it answers, so one
+//! request may take up to `request_timeout` (60 s); tests use tiny values. `KUJIRA_GATE_TIMEOUT`, `KUJIRA_GATE_RETRY_BUDGET` and `KUJIRA_GATE_BACKOFF`
 //! (seconds, fractions allowed) override them.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
@@ -14,15 +14,13 @@ pub struct RetryPolicy {
     pub first_delay: Duration,
     /// Longest wait between two attempts (also caps a `Retry-After`).
     pub max_delay: Duration,
-    /// Total time one operation may spend, retries included; no new attempt starts
-    /// after it.
+    /// Total time one operation may spend, retries and waits for its task included; no
+    /// new attempt or poll starts after it.
     pub budget: Duration,
     /// Longest time for one request, from connecting to the end of the answer.
     pub request_timeout: Duration,
     /// Longest time to establish a connection.
     pub connect_timeout: Duration,
-    /// Longest wait for an application task to finish.
-    pub task_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -33,7 +31,6 @@ impl Default for RetryPolicy {
             budget: Duration::from_secs(120),
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
-            task_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -47,7 +44,6 @@ impl RetryPolicy {
             budget: Duration::from_secs(5),
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
-            task_timeout: Duration::from_secs(5),
         }
     }
 
@@ -61,7 +57,6 @@ impl RetryPolicy {
         }
         if let Some(d) = seconds_var(env, "KUJIRA_GATE_RETRY_BUDGET")? {
             p.budget = d;
-            p.task_timeout = p.task_timeout.max(d);
         }
         if let Some(d) = seconds_var(env, "KUJIRA_GATE_BACKOFF")? {
             p.first_delay = d;
@@ -102,16 +97,32 @@ fn seconds_var(
 pub struct Backoff<'a> {
     policy: &'a RetryPolicy,
     started: Instant,
+    deadline: Instant,
     retries: u32,
 }
 
 impl<'a> Backoff<'a> {
     pub fn new(policy: &'a RetryPolicy) -> Self {
+        let started = Instant::now();
         Self {
             policy,
-            started: Instant::now(),
+            started,
+            deadline: started + policy.budget,
             retries: 0,
         }
+    }
+
+    /// Like [`Backoff::new`], but ending at `deadline` if that comes first: for a step
+    /// inside an operation that has its own budget.
+    pub fn until(policy: &'a RetryPolicy, deadline: Instant) -> Self {
+        let mut b = Self::new(policy);
+        b.deadline = b.deadline.min(deadline);
+        b
+    }
+
+    /// When the budget ends.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     /// How long to wait before the next attempt, or `None` when the budget does not allow
@@ -121,7 +132,7 @@ impl<'a> Backoff<'a> {
         if let Some(ra) = retry_after {
             d = d.max(ra.min(self.policy.max_delay));
         }
-        if self.started.elapsed() + d > self.policy.budget {
+        if Instant::now() + d > self.deadline {
             return None;
         }
         self.retries += 1;
@@ -136,6 +147,18 @@ impl<'a> Backoff<'a> {
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
+}
+
+/// A `Retry-After` header: delay-seconds (`120`) or an HTTP-date
+/// (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110 section 10.2.3), as a wait from `now`. A
+/// date in the past means no wait; anything else is ignored.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// `1.5s`, `250ms`: for messages.
@@ -198,6 +221,37 @@ mod tests {
             b.next_delay(Some(Duration::from_secs(3600))),
             Some(Duration::from_secs(8))
         );
+    }
+
+    #[test]
+    fn a_deadline_ends_the_retries_before_the_budget() {
+        let p = RetryPolicy::default();
+        let mut b = Backoff::until(&p, Instant::now() + Duration::from_millis(100));
+        assert_eq!(b.next_delay(None), None, "500 ms does not fit in 100 ms");
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wednesday, 21-Oct-15 07:29:00 GMT", now),
+            Some(Duration::from_secs(60)),
+            "the obsolete RFC 850 form"
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
     }
 
     #[test]

@@ -1,19 +1,32 @@
-//! Carrying out a plan: applications first, then pipelines, a bounded number at a time.
+//! Carrying out a plan: applications first, then copies that block a save, then
+//! pipelines, then prunes, a bounded number at a time; then reading back what was written.
 //!
 //! Every save carries an id, so sending it again can never create a second pipeline. When a
 //! write fails in a way that leaves its outcome unknown (connection dropped, timeout, 5xx,
-//! Gate's "did not succeed (status: RUNNING)" 400 after ~32 s), the pipeline is read back
-//! first: if the write landed, it is done; otherwise it is sent again, with back-off, within
-//! the retry budget.
+//! Gate's "did not succeed (status: RUNNING)" 400 after ~32 s, an answer that is not
+//! Gate's), the pipeline is read back first: if the write landed, it is done; otherwise it
+//! is sent again, with back-off, within the retry budget (an answer that is not Gate's is
+//! not sent again: the same proxy would answer).
+//!
+//! A delete goes by name (Gate has no delete by id), and only for a name that no other
+//! pipeline of the application has. A pipeline that shares its name is first saved under a
+//! name of its own (by its id, which cannot touch another pipeline), read back under that
+//! name, and only then deleted by it.
+//!
+//! Afterwards every application written to is read again, and each pipeline is checked
+//! against what this push meant to leave: another writer may have saved over it (two
+//! pushes at once), or a write may have reported success without taking effect.
 
 use crate::gate::retry::{Backoff, human_duration};
 use crate::gate::{Client, GateError};
 use crate::marker;
-use crate::plan::compare::in_sync;
+use crate::plan::compare::{in_sync, same_name};
+use crate::plan::parallel::bounded;
 use crate::plan::planner::{Action, AppChange, AppPlan, Plan, Step};
+use crate::plan::read::{self, ReadOptions, Wanted};
+use crate::plan::remote::{Expected, RemoteApp, RemotePipeline};
 use serde_json::{Map, Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// What happened to one pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,23 +43,27 @@ pub enum Outcome {
 pub struct Report {
     pub apps: Vec<Result<(), String>>,
     pub steps: Vec<Outcome>,
+    /// Why the read-back after the writes could not be done, if it could not.
+    pub unverified: Option<String>,
 }
 
 impl Report {
     pub fn all_succeeded(&self) -> bool {
-        self.apps.iter().all(Result::is_ok)
+        self.unverified.is_none()
+            && self.apps.iter().all(Result::is_ok)
             && self.steps.iter().all(|o| !matches!(o, Outcome::Failed(_)))
     }
 }
 
-/// Executes `plan`. `parallel` bounds the writes in flight; `progress(done, total)` is
-/// called after each pipeline write.
+/// Executes `plan`. `read.parallel` bounds the requests in flight; `progress(done, total)`
+/// is called after each pipeline write.
 pub fn apply(
     client: &Client,
     plan: &Plan,
-    parallel: usize,
+    read: &ReadOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Report {
+    let parallel = read.parallel;
     // Applications first (their tasks take a while on a real Gate: in parallel too).
     let app_jobs: Vec<usize> = (0..plan.apps.len())
         .filter(|&i| plan.apps[i].change != AppChange::Unchanged)
@@ -60,80 +77,94 @@ pub fn apply(
     );
 
     let mut steps: Vec<Option<Outcome>> = vec![None; plan.steps.len()];
-    let mut jobs: Vec<usize> = Vec::new();
+    let not_created: HashSet<&str> = plan
+        .apps
+        .iter()
+        .zip(&apps)
+        .filter(|(a, r)| a.change == AppChange::Create && r.is_err())
+        .map(|(a, _)| a.name.as_str())
+        .collect();
+    // Copies go before the saves they block, other prunes after the saves.
+    let mut phases: [Vec<usize>; 3] = Default::default();
     for (i, s) in plan.steps.iter().enumerate() {
-        let app_missing = plan
-            .apps
-            .iter()
-            .zip(&apps)
-            .any(|(a, r)| a.name == s.app && a.change == AppChange::Create && r.is_err());
+        let app_missing = not_created.contains(s.app.as_str());
         steps[i] = match s.action {
             Action::Unchanged => Some(Outcome::Unchanged),
-            Action::Conflict(c) => Some(Outcome::Failed(c.explain().to_string())),
+            Action::Conflict(c) => Some(Outcome::Failed(c.explain(&s.others))),
             _ if app_missing => Some(Outcome::Failed(format!(
                 "not written: application {} could not be created",
                 s.app
             ))),
+            Action::Prune if s.rename_first => {
+                phases[0].push(i);
+                None
+            }
+            Action::Prune => {
+                phases[2].push(i);
+                None
+            }
             _ => {
-                jobs.push(i);
+                phases[1].push(i);
                 None
             }
         };
     }
 
-    let total = jobs.len();
+    let total = phases.iter().map(Vec::len).sum();
     let mut done = 0;
-    bounded(
-        &jobs,
-        parallel,
-        |i| run_step(client, &plan.steps[i]),
-        |i, outcome| {
-            steps[i] = Some(outcome);
-            done += 1;
-            progress(done, total);
-        },
-    );
-    Report {
+    for jobs in &phases {
+        bounded(
+            jobs,
+            parallel,
+            |i| run_step(client, &plan.steps[i]),
+            |i, outcome| {
+                steps[i] = Some(outcome);
+                done += 1;
+                progress(done, total);
+            },
+        );
+    }
+    let mut report = Report {
         apps,
         steps: steps
             .into_iter()
             .map(|o| o.unwrap_or_else(|| Outcome::Failed("not attempted".into())))
             .collect(),
-    }
+        unverified: None,
+    };
+    // A save blocked by a copy that could not be removed fails like Front50 would make it.
+    block_saves_behind_failed_copies(plan, &mut report);
+    verify(client, plan, &mut report, read);
+    report
 }
 
-/// Runs `work(i)` for each index in `jobs` on at most `parallel` threads; `done(i, result)`
-/// is called on this thread as results come in.
-fn bounded<T: Send>(
-    jobs: &[usize],
-    parallel: usize,
-    work: impl Fn(usize) -> T + Sync,
-    mut done: impl FnMut(usize, T),
-) {
-    if jobs.is_empty() {
-        return;
+/// Rewrites the outcome of a save whose name a failed copy removal still blocks: Front50
+/// refused it as a duplicate, and the copy's failure is the reason to show.
+fn block_saves_behind_failed_copies(plan: &Plan, report: &mut Report) {
+    for (i, s) in plan.steps.iter().enumerate() {
+        if !s.rename_first {
+            continue;
+        }
+        let Outcome::Failed(why) = report.steps[i].clone() else {
+            continue;
+        };
+        for (j, d) in plan.steps.iter().enumerate() {
+            let blocked = d.app == s.app
+                && same_name(&d.name, &s.name)
+                && matches!(d.action, Action::Create | Action::Update)
+                && matches!(report.steps[j], Outcome::Failed(_));
+            if blocked {
+                report.steps[j] = Outcome::Failed(format!(
+                    "not saved: the copy {} (id {}) could not be removed: {why}",
+                    s.name,
+                    s.remote
+                        .as_ref()
+                        .map(RemotePipeline::id_text)
+                        .unwrap_or_default()
+                ));
+            }
+        }
     }
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, T)>();
-    std::thread::scope(|scope| {
-        for _ in 0..parallel.clamp(1, jobs.len()) {
-            let tx = tx.clone();
-            let (next, work) = (&next, &work);
-            scope.spawn(move || {
-                loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&i) = jobs.get(k) else { break };
-                    if tx.send((i, work(i))).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        for (i, result) in rx {
-            done(i, result);
-        }
-    });
 }
 
 fn run_step(client: &Client, step: &Step) -> Outcome {
@@ -147,13 +178,17 @@ fn run_step(client: &Client, step: &Step) -> Outcome {
                 }
             })
         }
+        (Action::Prune, _) if step.rename_first => {
+            rename_and_delete(client, step).map(|()| Outcome::Pruned)
+        }
         (Action::Prune, _) => prune(client, step).map(|()| Outcome::Pruned),
         _ => Err("nothing to write".to_string()),
     };
     result.unwrap_or_else(Outcome::Failed)
 }
 
-/// Creates or upserts the application and waits for its task.
+/// Creates or upserts the application and waits for its task, all within one retry
+/// budget.
 fn upsert_application(client: &Client, app: &AppPlan) -> Result<(), GateError> {
     let email_missing = app
         .attributes
@@ -192,7 +227,7 @@ fn upsert_application(client: &Client, app: &AppPlan) -> Result<(), GateError> {
             Err(e) => return Err(e),
         }
     };
-    client.wait_task(&id, &description)
+    client.wait_task(&id, &description, backoff.deadline())
 }
 
 /// Saves one pipeline so that Gate ends up holding exactly `desired`.
@@ -208,16 +243,26 @@ fn save(
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        if !(err.is_retryable() || err.is_uncertain()) {
+        let not_gates = matches!(err, GateError::BadBody { .. });
+        if !(err.is_retryable() || err.is_uncertain() || not_gates) {
             return Err(explain_save_error(&err));
         }
-        // The save may have landed: look before sending it again.
-        match client.get_pipeline(app, name) {
+        // The save may have landed: look before sending it again. One attempt: this
+        // loop retries as a whole, and sending the save again is harmless.
+        match client.get_pipeline_once_by_name(app, name) {
             Ok(Some(remote)) if landed(desired, &remote) => {
                 client.notice(&format!("{app}/{name}: {err}; read back: the save landed"));
                 return Ok(());
             }
+            Ok(_) if not_gates => {
+                return Err(format!("{err}; read back: the pipeline was not saved"));
+            }
             Ok(_) => {}
+            Err(read) if not_gates => {
+                return Err(format!(
+                    "{err}; and the read-back failed too, so whether it was saved is unknown: {read}"
+                ));
+            }
             Err(read) => client.notice(&format!(
                 "{app}/{name}: cannot check whether the save landed: {read}"
             )),
@@ -269,20 +314,33 @@ fn explain_save_error(e: &GateError) -> String {
     }
 }
 
-/// Deletes one generated pipeline; re-reads after an uncertain answer, and never deletes
-/// a pipeline that lost its marker in the meantime.
+/// Deletes one generated pipeline by its name, which no other pipeline of the application
+/// has; re-reads after an uncertain answer, and never deletes a pipeline that lost its
+/// marker in the meantime.
 fn prune(client: &Client, step: &Step) -> Result<(), String> {
-    let (app, name) = (&step.app, &step.name);
+    delete_by_name(client, &step.app, &step.name, None)
+}
+
+/// `DELETE /pipelines/{app}/{name}`, retried after an uncertain answer once a read-back
+/// shows that the pipeline is still there (and still generated, and, when `id` is given,
+/// still that pipeline).
+fn delete_by_name(
+    client: &Client,
+    app: &str,
+    name: &str,
+    id: Option<&Value>,
+) -> Result<(), String> {
     let mut backoff = Backoff::new(client.policy());
     loop {
         let err = match client.delete_pipeline(app, name) {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        if !(err.is_retryable() || err.is_uncertain()) {
+        let not_gates = matches!(err, GateError::BadBody { .. });
+        if !(err.is_retryable() || err.is_uncertain() || not_gates) {
             return Err(err.to_string());
         }
-        match client.get_pipeline(app, name) {
+        match client.get_pipeline_once_by_name(app, name) {
             Ok(None) => {
                 client.notice(&format!(
                     "{app}/{name}: {err}; read back: the delete landed"
@@ -294,7 +352,20 @@ fn prune(client: &Client, step: &Step) -> Result<(), String> {
                     "{err}; meanwhile a pipeline not created by kujira-gen has this name, so it was left alone"
                 ));
             }
+            Ok(Some(p)) if id.is_some_and(|id| p.get("id") != Some(id)) => {
+                return Err(format!(
+                    "{err}; meanwhile another pipeline has this name, so it was left alone"
+                ));
+            }
+            Ok(Some(_)) if not_gates => {
+                return Err(format!("{err}; read back: the pipeline was not deleted"));
+            }
             Ok(Some(_)) => {}
+            Err(read) if not_gates => {
+                return Err(format!(
+                    "{err}; and the read-back failed too, so whether it was deleted is unknown: {read}"
+                ));
+            }
             Err(read) => client.notice(&format!(
                 "{app}/{name}: cannot check whether the delete landed: {read}"
             )),
@@ -306,5 +377,172 @@ fn prune(client: &Client, step: &Step) -> Result<(), String> {
             &format!("{app}/{name}"),
             "deleting",
         )?;
+    }
+}
+
+/// Deletes a pipeline that shares its name with another: saves it (by its id) under a
+/// name no pipeline has, reads it back under that name, and deletes it by that name.
+/// Gate's only delete goes by name and takes the first match, so this is the one way to
+/// delete it that cannot reach the other pipeline.
+fn rename_and_delete(client: &Client, step: &Step) -> Result<(), String> {
+    let app = &step.app;
+    let Some(id) = step.remote.as_ref().and_then(|r| r.id.clone()) else {
+        return Err(
+            "it has no id, so it cannot be told apart from the other; delete it in Spinnaker"
+                .into(),
+        );
+    };
+    let id_text = step
+        .remote
+        .as_ref()
+        .map(RemotePipeline::id_text)
+        .unwrap_or_default();
+    // The full pipeline, by id, as it is now.
+    let list = client.list_pipelines(app).map_err(|e| e.to_string())?;
+    let Some(mut pipeline) = list.iter().find(|p| p.get("id") == Some(&id)).cloned() else {
+        client.notice(&format!(
+            "{app}/{}: the pipeline with id {id_text} is gone already",
+            step.name
+        ));
+        return Ok(());
+    };
+    if !marker::is_generated(&pipeline) {
+        return Err(format!(
+            "the pipeline with id {id_text} is no longer one kujira-gen created; left alone"
+        ));
+    }
+    let taken: BTreeSet<String> = list
+        .iter()
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .map(|n| n.trim().to_lowercase())
+        .collect();
+    let mut temporary = format!("{} (copy {id_text}, deleted by kujira-gen)", step.name);
+    let mut n = 2;
+    while taken.contains(&temporary.to_lowercase()) {
+        temporary = format!("{} (copy {id_text}, deleted by kujira-gen, {n})", step.name);
+        n += 1;
+    }
+    pipeline.insert("name".into(), Value::String(temporary.clone()));
+    save(client, app, &temporary, &pipeline)
+        .map_err(|e| format!("renaming it to \"{temporary}\" before deleting it failed: {e}"))?;
+    match client.get_pipeline(app, &temporary) {
+        Ok(Some(p)) if p.get("id") == Some(&id) => {}
+        Ok(_) => {
+            return Err(format!(
+                "after renaming it to \"{temporary}\", that name does not lead to id {id_text}; nothing was deleted"
+            ));
+        }
+        Err(e) => {
+            return Err(format!(
+                "after renaming it to \"{temporary}\", it cannot be read back ({e}); nothing was deleted"
+            ));
+        }
+    }
+    delete_by_name(client, app, &temporary, Some(&id))
+        .map_err(|e| format!("renamed to \"{temporary}\", but deleting it failed: {e}"))
+}
+
+/// Reads back every application written to and checks each of its pipelines against what
+/// this push meant to leave; a difference turns the step's outcome into a failure.
+fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions) {
+    let written: BTreeSet<String> = plan
+        .steps
+        .iter()
+        .zip(&report.steps)
+        .filter(|(_, o)| matches!(o, Outcome::Created | Outcome::Updated | Outcome::Pruned))
+        .map(|(s, _)| s.app.to_lowercase())
+        .collect();
+    if written.is_empty() {
+        return;
+    }
+    let mut expected = Expected::default();
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut slot: HashMap<String, usize> = HashMap::new();
+    for s in &plan.steps {
+        let key = s.app.to_lowercase();
+        if !written.contains(&key) {
+            continue;
+        }
+        if let (Some(d), Some(digest)) = (&s.desired, &s.digest) {
+            expected.insert(
+                &s.app,
+                &s.name,
+                marker::marker_of(d).cloned(),
+                digest.clone(),
+            );
+        }
+        let i = *slot.entry(key).or_insert_with(|| {
+            wanted.push(Wanted {
+                app: s.app.clone(),
+                pipelines: Vec::new(),
+            });
+            wanted.len() - 1
+        });
+        if s.desired.is_some() {
+            wanted[i].pipelines.push(s.name.clone());
+        }
+    }
+    let remote = match read::pipelines(client, &wanted, &expected, read) {
+        Ok(r) => r,
+        Err(e) => {
+            report.unverified = Some(format!(
+                "the pipelines written could not be read back, so whether they are as pushed is unknown: {e}"
+            ));
+            return;
+        }
+    };
+    let by_name: HashMap<String, &RemoteApp> =
+        remote.iter().map(|r| (r.name.to_lowercase(), r)).collect();
+    for (s, outcome) in plan.steps.iter().zip(report.steps.iter_mut()) {
+        let Some(app) = by_name.get(&s.app.to_lowercase()) else {
+            continue;
+        };
+        let by_id = |id: &Value| app.pipelines.iter().find(|p| p.id.as_ref() == Some(id));
+        match outcome {
+            Outcome::Created | Outcome::Updated | Outcome::Unchanged => {
+                let (Some(d), Some(digest)) = (&s.desired, &s.digest) else {
+                    continue;
+                };
+                let Some(id) = d.get("id") else { continue };
+                let verb = if matches!(outcome, Outcome::Unchanged) {
+                    "was in sync"
+                } else {
+                    "was written"
+                };
+                match by_id(id) {
+                    None => {
+                        *outcome = Outcome::Failed(format!(
+                            "{verb}, but is not in Spinnaker when read back (deleted by another writer?)"
+                        ));
+                    }
+                    Some(p) if !p.matches(marker::marker_of(d), digest) => {
+                        *outcome = Outcome::Failed(format!(
+                            "{verb}, but Spinnaker holds another version when read back{}: another writer saved it meanwhile (a concurrent push?); run kujira-gen diff",
+                            who(p)
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            Outcome::Pruned => {
+                let id = s.remote.as_ref().and_then(|r| r.id.as_ref());
+                if let Some(p) = id.and_then(by_id) {
+                    *outcome = Outcome::Failed(format!(
+                        "was deleted, but is in Spinnaker again when read back{}",
+                        who(p)
+                    ));
+                }
+            }
+            Outcome::Failed(_) => {}
+        }
+    }
+}
+
+/// ` (last changed by X at T)`, when Gate says.
+fn who(p: &RemotePipeline) -> String {
+    match (&p.last_modified_by, &p.update_ts) {
+        (Some(by), Some(ts)) => format!(" (last changed by {by}, updateTs {ts})"),
+        (Some(by), None) => format!(" (last changed by {by})"),
+        _ => String::new(),
     }
 }

@@ -45,6 +45,49 @@ pub fn in_sync(desired: &Map<String, Value>, remote: &Map<String, Value>) -> boo
     same_content(desired, remote) && marker::marker_of(desired) == marker::marker_of(remote)
 }
 
+/// Where `new` differs from `old`, as JSON Pointers (RFC 6901), in key order: a key or an
+/// array element present on one side only, or a value that differs. Objects and arrays
+/// are compared member by member, so a changed stage shows as `/stages/2/waitTime`.
+pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(old, new, &mut String::new(), &mut out);
+    out
+}
+
+fn walk(old: &Value, new: &Value, at: &mut String, out: &mut Vec<String>) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for k in keys {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => walk(x, y, at, out),
+                    _ => out.push(at.clone()),
+                }
+                at.truncate(len);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&i.to_string());
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => walk(x, y, at, out),
+                    _ => out.push(at.clone()),
+                }
+                at.truncate(len);
+            }
+        }
+        (a, b) if a != b => out.push(at.clone()),
+        _ => {}
+    }
+}
+
 /// The declared application attributes that Spinnaker does not have with the same value
 /// (`name` is the lookup key and not compared). Attribute names compare
 /// case-insensitively and `cloudProviders` as a set, because Gate answers
@@ -188,6 +231,18 @@ mod tests {
             application_changes(&declared, &remote),
             vec!["cloudProviders", "description", "email"]
         );
+    }
+
+    #[test]
+    fn changed_paths_are_json_pointers_to_what_differs() {
+        let old = json!({"a": 1, "s": [{"w": 1}, {"w": 2}], "k/x": "o", "gone": true});
+        let new = json!({"a": 1, "s": [{"w": 1}, {"w": 3}, {}], "k/x": "n", "added": 0});
+        assert_eq!(
+            changed_paths(&old, &new),
+            vec!["/added", "/gone", "/k~1x", "/s/1/w", "/s/2"]
+        );
+        assert!(changed_paths(&old, &old).is_empty());
+        assert_eq!(changed_paths(&json!(1), &json!("1")), vec![""]);
     }
 
     #[test]

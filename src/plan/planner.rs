@@ -3,21 +3,32 @@
 //!
 //! Rules, per application:
 //! - A declared pipeline matches the remote pipeline of the same name (trimmed,
-//!   case-insensitive, as Front50 compares), else the remote pipeline with its id. A
-//!   matched pipeline is saved with the remote id, so Front50 updates it in place and never
+//!   case-insensitive, as Front50 compares), else the remote pipeline with its id. Among
+//!   several of the same name it matches the one with its id, else one equal to it, else
+//!   one that was not edited in Spinnaker, else the one of exactly its name. A matched
+//!   pipeline is saved with the remote id, so Front50 updates it in place and never
 //!   rejects it as a duplicate; an unmatched one keeps its deterministic id.
 //! - In sync (same content, same marker): unchanged, nothing written.
 //! - The remote pipeline has no kujira-gen marker: not ours, a conflict unless `--adopt`.
 //! - The remote pipeline's content no longer matches its own marker digest (edited in
 //!   Spinnaker since it was pushed) and differs from the declaration: drift, a conflict
 //!   unless `--force`.
+//! - Other remote pipelines with a declared pipeline's name are duplicates: Gate deletes
+//!   by name and Front50 refuses to save a pipeline while another one has its name. Each
+//!   is a conflict naming both ids. With `--force`, a generated copy is deleted safely
+//!   (renamed to a name of its own first, then deleted by that name, so that the delete
+//!   cannot reach the declared one); one kujira-gen did not create is never touched.
 //! - With `--prune`, remote pipelines with the marker that nothing declares are deleted
-//!   (drifted ones only with `--force`); pipelines without the marker are never touched.
+//!   (drifted ones only with `--force`); pipelines without the marker are never touched. A
+//!   delete by name is planned only for a name no other pipeline of the application has;
+//!   otherwise the pipeline is renamed first (`--force`) or it is a conflict.
 
 use crate::bundle::Bundle;
 use crate::marker;
-use crate::plan::compare::{application_changes, in_sync, same_content, same_name};
+use crate::plan::compare::{application_changes, same_name};
+use crate::plan::remote::{RemoteApp, RemotePipeline};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// One application as the bundles declare it.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,15 +44,8 @@ pub struct DesiredPipeline {
     pub source: String,
     pub name: String,
     pub pipeline: Map<String, Value>,
-}
-
-/// One application as Gate has it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RemoteApp {
-    pub name: String,
-    /// `None` when the application does not exist.
-    pub attributes: Option<Map<String, Value>>,
-    pub pipelines: Vec<Map<String, Value>>,
+    /// [`marker::digest`] of `pipeline`: its content, as remote pipelines are compared.
+    pub digest: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,20 +79,66 @@ pub enum Conflict {
     Drifted,
     /// Like `Drifted`, for a pipeline that would be pruned.
     DriftedOrphan,
+    /// A declared pipeline that needs a save, while other pipelines have its name:
+    /// Front50 refuses the save.
+    Duplicate,
+    /// A generated pipeline with the name of a declared one (a copy).
+    Copy,
+    /// A pipeline kujira-gen did not create, with the name of a declared one.
+    ForeignCopy,
+    /// A generated pipeline to prune whose name another pipeline that stays has too: a
+    /// delete by name could remove that one.
+    SharedName,
 }
 
 impl Conflict {
-    pub fn explain(self) -> &'static str {
+    /// Why, and what resolves it. `others`: the ids of the other pipelines of the same
+    /// name (for the duplicate kinds).
+    pub fn explain(self, others: &[String]) -> String {
+        let ids = others.join(", ");
         match self {
             Conflict::NotGenerated => {
-                "exists in Spinnaker but was not created by kujira-gen; --adopt takes it over"
+                "exists in Spinnaker but was not created by kujira-gen; --adopt takes it over".into()
             }
             Conflict::Drifted => {
-                "was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes"
+                "was changed in Spinnaker since kujira-gen wrote it; --force overwrites the changes".into()
             }
             Conflict::DriftedOrphan => {
-                "is no longer declared but was changed in Spinnaker since kujira-gen wrote it; --force deletes it anyway"
+                "is no longer declared but was changed in Spinnaker since kujira-gen wrote it; --force deletes it anyway".into()
             }
+            Conflict::Duplicate => format!(
+                "Spinnaker refuses to save it while another pipeline has its name (id {ids}); see that pipeline's conflict"
+            ),
+            Conflict::Copy => format!(
+                "a copy of the declared pipeline (id {ids}) under its name; Gate saves and deletes by name and could hit either: delete this copy in Spinnaker, or push --force to delete it safely (renamed first)"
+            ),
+            Conflict::ForeignCopy => format!(
+                "has the name of the declared pipeline (id {ids}) but was not created by kujira-gen, which never deletes it; Gate saves and deletes by name and could hit either: rename or delete one of them in Spinnaker"
+            ),
+            Conflict::SharedName => format!(
+                "is no longer declared, but another pipeline has its name (id {ids}) and Gate deletes by name: --force deletes it safely (renamed first)"
+            ),
+        }
+    }
+
+    /// Conflicts about a second pipeline of a name, whose lines name its id.
+    pub fn names_an_id(self) -> bool {
+        matches!(
+            self,
+            Conflict::Copy | Conflict::ForeignCopy | Conflict::SharedName
+        )
+    }
+
+    /// A stable name for machine-readable output.
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::NotGenerated => "notGenerated",
+            Conflict::Drifted => "drifted",
+            Conflict::DriftedOrphan => "driftedOrphan",
+            Conflict::Duplicate => "duplicate",
+            Conflict::Copy => "copy",
+            Conflict::ForeignCopy => "foreignCopy",
+            Conflict::SharedName => "sharedName",
         }
     }
 }
@@ -109,11 +159,41 @@ pub struct Step {
     /// The value file that declares it, or for a pruned pipeline the one its marker names.
     pub source: Option<String>,
     pub action: Action,
-    /// What would be saved (with the id to use); `None` for prunes.
+    /// What would be saved (with the id to use); `None` for prunes and copies.
     pub desired: Option<Map<String, Value>>,
-    pub remote: Option<Map<String, Value>>,
+    /// [`marker::digest`] of `desired`.
+    pub digest: Option<String>,
+    pub remote: Option<RemotePipeline>,
     /// Why an update is special: "takes over ... (--adopt)", "renames ...".
     pub notes: Vec<String>,
+    /// For duplicates: the ids of the other pipelines of the same name.
+    pub others: Vec<String>,
+    /// A prune that renames the pipeline to a name of its own before deleting it by that
+    /// name, because another pipeline has its name.
+    pub rename_first: bool,
+}
+
+impl Step {
+    /// `sample/release`, with the id when another pipeline has the same name.
+    pub fn label(&self) -> String {
+        let id_matters =
+            self.rename_first || matches!(self.action, Action::Conflict(c) if c.names_an_id());
+        match (&self.remote, id_matters) {
+            (Some(r), true) => format!("{}/{} (id {})", self.app, self.name, r.id_text()),
+            _ => format!("{}/{}", self.app, self.name),
+        }
+    }
+
+    /// The id the pipeline has, or gets, in Spinnaker.
+    pub fn id(&self) -> Option<String> {
+        let from_desired = self
+            .desired
+            .as_ref()
+            .and_then(|d| d.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        from_desired.or_else(|| self.remote.as_ref().map(RemotePipeline::id_text))
+    }
 }
 
 /// A generated pipeline that nothing declares any more, left alone without `--prune`.
@@ -170,7 +250,7 @@ impl Plan {
         c.create + c.update + c.prune + c.conflict + c.app_create + c.app_update > 0
     }
 
-    /// Number of writes a push would make.
+    /// Number of writes a push would make (a rename before a delete counts as one).
     pub fn writes(&self) -> usize {
         let c = self.counts();
         c.create + c.update + c.prune + c.app_create + c.app_update
@@ -179,8 +259,10 @@ impl Plan {
 
 /// Groups the bundles by application and checks that they can be pushed together: every
 /// application and pipeline has a name, no two pipelines of an application have the same
-/// name or id, and an application declared twice is declared the same way.
-pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>> {
+/// name or id, and an application declared twice is declared the same way. Takes the
+/// bundles: their pipelines become the plan's without a copy. The bundles must be finished
+/// ([`Bundle::finalize`]): a pipeline's marker digest is taken as its content's digest.
+pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String>> {
     let mut apps: Vec<(DesiredApp, String)> = Vec::new();
     let mut errors = Vec::new();
     for b in bundles {
@@ -188,10 +270,12 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
             .application_name()
             .map(str::trim)
             .filter(|n| !n.is_empty())
+            .map(str::to_string)
         else {
             errors.push(format!("{}: the application has no name", b.source));
             continue;
         };
+        let app_name = app_name.as_str();
         let idx = match apps.iter().position(|(a, _)| same_name(&a.name, app_name)) {
             Some(i) => {
                 if marker::canonical_json(&Value::Object(apps[i].0.attributes.clone()))
@@ -216,8 +300,12 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
                 apps.len() - 1
             }
         };
-        for (i, p) in b.pipelines.iter().enumerate() {
-            let Some(raw_name) = p.get("name").and_then(Value::as_str) else {
+        for (i, mut pipeline) in b.pipelines.into_iter().enumerate() {
+            let Some(raw_name) = pipeline
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            else {
                 errors.push(format!("{}: pipelines[{i}] has no name", b.source));
                 continue;
             };
@@ -234,8 +322,8 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
                 ));
                 continue;
             }
-            let mut pipeline = p.clone();
-            match p.get("application").and_then(Value::as_str) {
+            let mut stamped_as_is = true;
+            match pipeline.get("application").and_then(Value::as_str) {
                 Some(a) if !same_name(a, app_name) => {
                     errors.push(format!(
                         "{}: pipeline {name} belongs to application {a}, but the file declares application {app_name}",
@@ -246,6 +334,7 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
                 Some(_) => {}
                 None => {
                     pipeline.insert("application".into(), Value::String(app_name.to_string()));
+                    stamped_as_is = false;
                 }
             }
             if !pipeline.contains_key("id") {
@@ -273,9 +362,17 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
                 ));
                 continue;
             }
+            // A finished bundle's marker holds the digest of exactly this content (the id is
+            // not part of it): no need to hash every pipeline a second time.
+            let recorded = marker::marker_of(&pipeline)
+                .and_then(|m| m.get("digest"))
+                .and_then(Value::as_str)
+                .filter(|_| stamped_as_is)
+                .map(str::to_string);
             app.pipelines.push(DesiredPipeline {
                 source: b.source.clone(),
                 name: name.to_string(),
+                digest: recorded.unwrap_or_else(|| marker::digest(&pipeline)),
                 pipeline,
             });
         }
@@ -288,102 +385,240 @@ pub fn desired_state(bundles: &[Bundle]) -> Result<Vec<DesiredApp>, Vec<String>>
 }
 
 /// The plan for `desired` against `remote` (matched by application name).
-pub fn plan(desired: &[DesiredApp], remote: &[RemoteApp], flags: Flags) -> Plan {
+pub fn plan(desired: Vec<DesiredApp>, remote: Vec<RemoteApp>, flags: Flags) -> Plan {
     let mut out = Plan::default();
-    let empty = RemoteApp::default();
+    let mut remote: HashMap<String, RemoteApp> =
+        remote.into_iter().map(|r| (name_key(&r.name), r)).collect();
     for app in desired {
-        let r = remote
-            .iter()
-            .find(|r| same_name(&r.name, &app.name))
-            .unwrap_or(&empty);
-        out.apps.push(plan_application(app, r.attributes.as_ref()));
-
-        let mut matched = vec![false; r.pipelines.len()];
-        for d in &app.pipelines {
-            let found = find_remote(&r.pipelines, &matched, d);
-            if let Some(i) = found {
-                matched[i] = true;
-            }
-            out.steps.push(plan_pipeline(
-                &app.name,
-                d,
-                found.map(|i| &r.pipelines[i]),
-                flags,
-            ));
-        }
-
-        let mut undeclared: Vec<&Map<String, Value>> = r
-            .pipelines
-            .iter()
-            .zip(&matched)
-            .filter(|(p, m)| !**m && marker::is_generated(p))
-            .map(|(p, _)| p)
-            .collect();
-        undeclared.sort_by_key(|p| name_of(p).to_lowercase());
-        for p in undeclared {
-            let name = name_of(p).to_string();
-            let source = marker::marker_of(p)
-                .and_then(|m| m.get("source"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            if !flags.prune {
-                out.orphans.push(Orphan {
-                    app: app.name.clone(),
-                    name,
-                    source,
-                });
-                continue;
-            }
-            let drifted = marker::has_drifted(p);
-            let (action, notes) = match (drifted, flags.force) {
-                (true, false) => (Action::Conflict(Conflict::DriftedOrphan), Vec::new()),
-                (true, true) => (
-                    Action::Prune,
-                    vec!["deletes changes made in Spinnaker (--force)".to_string()],
-                ),
-                (false, _) => (Action::Prune, Vec::new()),
-            };
-            out.steps.push(Step {
-                app: app.name.clone(),
-                name,
-                source,
-                action,
-                desired: None,
-                remote: Some(p.clone()),
-                notes,
-            });
-        }
+        let r = remote.remove(&name_key(&app.name)).unwrap_or_default();
+        out.apps.push(plan_application(&app, r.attributes.as_ref()));
+        plan_pipelines(app, r.pipelines, flags, &mut out);
     }
     out
 }
 
-fn name_of(p: &Map<String, Value>) -> &str {
-    p.get("name").and_then(Value::as_str).unwrap_or("")
+/// The lower-cased, trimmed name: how Gate and Front50 find a pipeline by name.
+fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
 }
 
-/// The remote pipeline a declared one stands for: same name (exact case first), else the
-/// same id.
-fn find_remote(
-    remote: &[Map<String, Value>],
-    taken: &[bool],
-    d: &DesiredPipeline,
-) -> Option<usize> {
-    let free = |i: &usize| !taken[*i];
-    let by_exact = (0..remote.len())
-        .filter(free)
-        .find(|&i| name_of(&remote[i]).trim() == d.name);
-    let by_name = || {
-        (0..remote.len())
-            .filter(free)
-            .find(|&i| same_name(name_of(&remote[i]), &d.name))
+fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags, out: &mut Plan) {
+    let mut taken = vec![false; remote.len()];
+    let matches: Vec<Option<usize>> = app
+        .pipelines
+        .iter()
+        .map(|d| {
+            let found = find_remote(&remote, &taken, d);
+            if let Some(i) = found {
+                taken[i] = true;
+            }
+            found
+        })
+        .collect();
+    follow_reused_ids(&mut app.pipelines, &matches, &remote);
+    let app_name = app.name;
+    // Remote pipelines sharing a declared pipeline's name: copies.
+    let mut copy_of: Vec<Option<usize>> = vec![None; remote.len()];
+    for (di, d) in app.pipelines.iter().enumerate() {
+        for (ri, r) in remote.iter().enumerate() {
+            if !taken[ri] && name_key(&r.name) == name_key(&d.name) {
+                copy_of[ri] = Some(di);
+            }
+        }
+    }
+    let mut slots: Vec<Option<RemotePipeline>> = remote.iter().cloned().map(Some).collect();
+    for ((di, d), m) in app.pipelines.into_iter().enumerate().zip(&matches) {
+        let copies: Vec<usize> = (0..remote.len())
+            .filter(|&ri| copy_of[ri] == Some(di))
+            .collect();
+        let mut step = plan_pipeline(&app_name, d, m.and_then(|i| slots[i].take()), flags);
+        let kept_id = step.id().unwrap_or_else(|| "no id".into());
+        if !copies.is_empty() {
+            step.others = copies.iter().map(|&ri| remote[ri].id_text()).collect();
+            let removable = flags.force && copies.iter().all(|&ri| remote[ri].is_generated());
+            if matches!(step.action, Action::Create | Action::Update) && !removable {
+                step.action = Action::Conflict(Conflict::Duplicate);
+                step.notes.clear();
+            }
+        }
+        let declared_label = format!("{app_name}/{}", step.name);
+        out.steps.push(step);
+        for ri in copies {
+            let Some(r) = slots[ri].take() else { continue };
+            let (action, rename_first, notes) = match (r.is_generated(), flags.force) {
+                (true, true) => (
+                    Action::Prune,
+                    true,
+                    vec![format!(
+                        "a copy of {declared_label} (id {kept_id}); renamed first, then deleted by its new name, which cannot reach {kept_id} (--force)"
+                    )],
+                ),
+                (true, false) => (Action::Conflict(Conflict::Copy), false, Vec::new()),
+                (false, _) => (Action::Conflict(Conflict::ForeignCopy), false, Vec::new()),
+            };
+            out.steps.push(Step {
+                app: app_name.clone(),
+                name: r.name.clone(),
+                source: source_of(&r),
+                action,
+                desired: None,
+                digest: None,
+                remote: Some(r),
+                notes,
+                others: vec![kept_id.clone()],
+                rename_first,
+            });
+        }
+    }
+
+    // Generated pipelines nothing declares.
+    let mut undeclared: Vec<usize> = (0..remote.len())
+        .filter(|&i| slots[i].is_some() && remote[i].is_generated())
+        .collect();
+    undeclared.sort_by_key(|&i| name_key(&remote[i].name));
+    for i in undeclared {
+        let Some(r) = slots[i].take() else { continue };
+        let source = source_of(&r);
+        if !flags.prune {
+            out.orphans.push(Orphan {
+                app: app_name.clone(),
+                name: r.name.clone(),
+                source,
+            });
+            continue;
+        }
+        let mut notes = Vec::new();
+        let mut action = if r.drifted && !flags.force {
+            Action::Conflict(Conflict::DriftedOrphan)
+        } else {
+            if r.drifted {
+                notes.push("deletes changes made in Spinnaker (--force)".to_string());
+            }
+            Action::Prune
+        };
+        // Every other pipeline of the application with this name stays: a delete by
+        // name could remove one of them instead.
+        let others: Vec<String> = (0..remote.len())
+            .filter(|&j| j != i && name_key(&remote[j].name) == name_key(&r.name))
+            .map(|j| remote[j].id_text())
+            .collect();
+        let mut rename_first = false;
+        if !others.is_empty() && action == Action::Prune {
+            if flags.force {
+                rename_first = true;
+                notes.insert(
+                    0,
+                    format!(
+                        "generated from {}, no longer declared",
+                        source.as_deref().unwrap_or("an unknown source")
+                    ),
+                );
+                notes.push(format!(
+                    "renamed first, then deleted by its new name, which cannot reach {} (--force)",
+                    others.join(", ")
+                ));
+            } else {
+                action = Action::Conflict(Conflict::SharedName);
+                notes.clear();
+            }
+        }
+        if let Action::Conflict(_) = action {
+            notes.clear();
+        }
+        out.steps.push(Step {
+            app: app_name.clone(),
+            name: r.name.clone(),
+            source,
+            action,
+            desired: None,
+            digest: None,
+            remote: Some(r),
+            notes,
+            others,
+            rename_first,
+        });
+    }
+}
+
+/// A declared pipeline saved under the id of the remote pipeline it stands for (one made
+/// before kujira-gen managed it keeps its id) may be the target of another declared
+/// pipeline's pipeline trigger (the next environment of a release): that trigger must name
+/// the id the pipeline really has. Rewritten, then re-stamped, so that the marker's digest
+/// is the digest of what is saved.
+fn follow_reused_ids(
+    pipelines: &mut [DesiredPipeline],
+    matches: &[Option<usize>],
+    remote: &[RemotePipeline],
+) {
+    let renamed: Vec<(Value, Value)> = pipelines
+        .iter()
+        .zip(matches)
+        .filter_map(|(d, m)| {
+            let declared = d.pipeline.get("id")?.clone();
+            let kept = remote.get((*m)?)?.id.clone()?;
+            (declared != kept).then_some((declared, kept))
+        })
+        .collect();
+    if renamed.is_empty() {
+        return;
+    }
+    for d in pipelines.iter_mut() {
+        let mut changed = false;
+        if let Some(Value::Array(triggers)) = d.pipeline.get_mut("triggers") {
+            for t in triggers.iter_mut() {
+                if t.get("type").and_then(Value::as_str) != Some("pipeline") {
+                    continue;
+                }
+                if let Some((_, kept)) = renamed
+                    .iter()
+                    .find(|(declared, _)| t.get("pipeline") == Some(declared))
+                {
+                    t["pipeline"] = kept.clone();
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            marker::stamp(&mut d.pipeline, &d.source);
+            d.digest = marker::digest(&d.pipeline);
+        }
+    }
+}
+
+fn source_of(r: &RemotePipeline) -> Option<String> {
+    r.marker
+        .as_ref()
+        .and_then(|m| m.get("source"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// The remote pipeline a declared one stands for. Among those of its name (ignoring
+/// case): the one with its id, else one equal to it, else one not edited in Spinnaker,
+/// else one of exactly its name, else the first. Without any of its name: the one with its
+/// id (renamed in Spinnaker).
+fn find_remote(remote: &[RemotePipeline], taken: &[bool], d: &DesiredPipeline) -> Option<usize> {
+    let id = d.pipeline.get("id");
+    let candidates: Vec<usize> = (0..remote.len())
+        .filter(|&i| !taken[i] && name_key(&remote[i].name) == name_key(&d.name))
+        .collect();
+    let rank = |&i: &usize| {
+        let r = &remote[i];
+        (
+            r.id.as_ref() != id,
+            r.digest != d.digest,
+            r.drifted,
+            r.name.trim() != d.name,
+        )
     };
-    let by_id = || {
-        let id = d.pipeline.get("id")?;
-        (0..remote.len())
-            .filter(free)
-            .find(|&i| remote[i].get("id") == Some(id))
-    };
-    by_exact.or_else(by_name).or_else(by_id)
+    candidates
+        .iter()
+        .copied()
+        .min_by_key(|i| rank(i))
+        .or_else(|| {
+            let id = id?;
+            (0..remote.len()).find(|&i| !taken[i] && remote[i].id.as_ref() == Some(id))
+        })
 }
 
 fn plan_application(app: &DesiredApp, remote: Option<&Map<String, Value>>) -> AppPlan {
@@ -408,49 +643,41 @@ fn plan_application(app: &DesiredApp, remote: Option<&Map<String, Value>>) -> Ap
 
 fn plan_pipeline(
     app: &str,
-    d: &DesiredPipeline,
-    remote: Option<&Map<String, Value>>,
+    d: DesiredPipeline,
+    remote: Option<RemotePipeline>,
     flags: Flags,
 ) -> Step {
-    let mut step = Step {
-        app: app.to_string(),
-        name: d.name.clone(),
-        source: Some(d.source.clone()),
-        action: Action::Create,
-        desired: Some(d.pipeline.clone()),
-        remote: remote.cloned(),
-        notes: Vec::new(),
-    };
-    let Some(r) = remote else {
-        return step;
-    };
-    let mut desired = d.pipeline.clone();
-    if let Some(id) = r.get("id") {
+    let mut desired = d.pipeline;
+    if let Some(id) = remote.as_ref().and_then(|r| r.id.clone()) {
         // Saving with the remote id updates that pipeline in place; the marker digest does
         // not cover the id, so it stays valid.
-        desired.insert("id".into(), id.clone());
+        desired.insert("id".into(), id);
     }
-    step.desired = Some(desired);
-    let desired = step.desired.as_ref().unwrap_or(&d.pipeline);
-    if in_sync(desired, r) {
+    let mut step = Step {
+        app: app.to_string(),
+        name: d.name,
+        source: Some(d.source),
+        action: Action::Create,
+        desired: Some(desired),
+        digest: Some(d.digest),
+        remote,
+        notes: Vec::new(),
+        others: Vec::new(),
+        rename_first: false,
+    };
+    let (Some(r), Some(desired), Some(digest)) = (&step.remote, &step.desired, &step.digest) else {
+        return step;
+    };
+    let content_equal = &r.digest == digest;
+    if r.matches(marker::marker_of(desired), digest) {
         step.action = Action::Unchanged;
         return step;
     }
-    let remote_name = name_of(r);
-    if remote_name != d.name {
+    if r.name != step.name {
         step.notes
-            .push(format!("renames \"{remote_name}\" to \"{}\"", d.name));
+            .push(format!("renames \"{}\" to \"{}\"", r.name, step.name));
     }
-    decide_update(step, r, flags)
-}
-
-/// Update, or a conflict (then without notes: nothing would be done).
-fn decide_update(mut step: Step, r: &Map<String, Value>, flags: Flags) -> Step {
-    let Some(desired) = step.desired.as_ref() else {
-        return step;
-    };
-    let content_equal = same_content(desired, r);
-    step.action = if !marker::is_generated(r) {
+    step.action = if !r.is_generated() {
         if flags.adopt {
             step.notes
                 .push("takes over a pipeline not created by kujira-gen (--adopt)".into());
@@ -458,7 +685,7 @@ fn decide_update(mut step: Step, r: &Map<String, Value>, flags: Flags) -> Step {
         } else {
             Action::Conflict(Conflict::NotGenerated)
         }
-    } else if marker::has_drifted(r) && !content_equal {
+    } else if r.drifted && !content_equal {
         if flags.force {
             step.notes
                 .push("overwrites changes made in Spinnaker (--force)".into());
@@ -509,28 +736,50 @@ mod tests {
         r
     }
 
-    fn remote_of(b: &Bundle) -> RemoteApp {
-        RemoteApp {
+    /// The stored pipelines of `b`, to change before [`remote`] reads them.
+    fn stored(b: &Bundle) -> Vec<Map<String, Value>> {
+        b.pipelines
+            .iter()
+            .enumerate()
+            .map(|(i, p)| as_stored(p, i))
+            .collect()
+    }
+
+    fn remote(b: &Bundle, pipelines: Vec<Map<String, Value>>) -> Vec<RemoteApp> {
+        vec![RemoteApp {
             name: "sample".into(),
             attributes: Some(b.application.clone()),
-            pipelines: b
-                .pipelines
-                .iter()
-                .enumerate()
-                .map(|(i, p)| as_stored(p, i))
+            pipelines: pipelines
+                .into_iter()
+                .map(RemotePipeline::from_map)
                 .collect(),
-        }
+        }]
+    }
+
+    fn declared(b: &Bundle) -> Vec<DesiredApp> {
+        desired_state(vec![b.clone()]).unwrap()
     }
 
     fn actions(p: &Plan) -> Vec<(String, Action)> {
         p.steps.iter().map(|s| (s.name.clone(), s.action)).collect()
     }
 
+    fn flags(prune: bool, adopt: bool, force: bool) -> Flags {
+        Flags {
+            prune,
+            adopt,
+            force,
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
     #[test]
     fn everything_new_is_created_with_the_application() {
         let b = sample();
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let p = plan(&d, &[], Flags::default());
+        let p = plan(declared(&b), Vec::new(), Flags::default());
         assert_eq!(p.apps[0].change, AppChange::Create);
         assert_eq!(
             actions(&p),
@@ -547,8 +796,7 @@ mod tests {
     #[test]
     fn what_was_pushed_is_unchanged() {
         let b = sample();
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let p = plan(&d, &[remote_of(&b)], Flags::default());
+        let p = plan(declared(&b), remote(&b, stored(&b)), Flags::default());
         assert_eq!(p.apps[0].change, AppChange::Unchanged);
         assert!(p.steps.iter().all(|s| s.action == Action::Unchanged));
         assert!(!p.has_differences());
@@ -558,17 +806,16 @@ mod tests {
     #[test]
     fn a_changed_declaration_updates_in_place_with_the_remote_id() {
         let b = sample();
-        let mut remote = remote_of(&b);
-        remote.pipelines[0].insert("id".into(), json!("front50-uuid"));
+        let mut r = stored(&b);
+        r[0].insert("id".into(), json!("front50-uuid"));
         // Pushed earlier under a name that differed in case only.
-        remote.pipelines[0].insert("name".into(), json!("Release"));
-        marker::stamp(&mut remote.pipelines[0], "teams/sample/value.json");
+        r[0].insert("name".into(), json!("Release"));
+        marker::stamp(&mut r[0], "teams/sample/value.json");
         let mut changed = b.clone();
         changed.pipelines[0].insert("description".into(), json!("new"));
         changed.pipelines[0].remove(marker::MARKER_KEY);
         marker::stamp(&mut changed.pipelines[0], &changed.source);
-        let d = desired_state(&[changed]).unwrap();
-        let p = plan(&d, &[remote], Flags::default());
+        let p = plan(declared(&changed), remote(&b, r), Flags::default());
         assert_eq!(p.steps[0].action, Action::Update);
         let desired = p.steps[0].desired.as_ref().unwrap();
         assert_eq!(desired["id"], json!("front50-uuid"));
@@ -579,19 +826,11 @@ mod tests {
     #[test]
     fn unmarked_pipelines_need_adopt() {
         let b = sample();
-        let mut remote = remote_of(&b);
-        remote.pipelines[1].remove(marker::MARKER_KEY);
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let p = plan(&d, std::slice::from_ref(&remote), Flags::default());
+        let mut r = stored(&b);
+        r[1].remove(marker::MARKER_KEY);
+        let p = plan(declared(&b), remote(&b, r.clone()), Flags::default());
         assert_eq!(p.steps[1].action, Action::Conflict(Conflict::NotGenerated));
-        let p = plan(
-            &d,
-            &[remote],
-            Flags {
-                adopt: true,
-                ..Flags::default()
-            },
-        );
+        let p = plan(declared(&b), remote(&b, r), flags(false, true, false));
         assert_eq!(p.steps[1].action, Action::Update);
         assert_eq!(
             p.steps[1].notes,
@@ -602,18 +841,14 @@ mod tests {
     #[test]
     fn drift_needs_force_unless_it_already_matches() {
         let b = sample();
-        let mut remote = remote_of(&b);
-        remote.pipelines[0].insert("stages".into(), json!([]));
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let p = plan(&d, std::slice::from_ref(&remote), Flags::default());
+        let mut r = stored(&b);
+        r[0].insert("stages".into(), json!([]));
+        let p = plan(declared(&b), remote(&b, r.clone()), Flags::default());
         assert_eq!(p.steps[0].action, Action::Conflict(Conflict::Drifted));
         let forced = plan(
-            &d,
-            std::slice::from_ref(&remote),
-            Flags {
-                force: true,
-                ..Flags::default()
-            },
+            declared(&b),
+            remote(&b, r.clone()),
+            flags(false, false, true),
         );
         assert_eq!(forced.steps[0].action, Action::Update);
 
@@ -623,8 +858,7 @@ mod tests {
         caught_up.pipelines[0].insert("stages".into(), json!([]));
         caught_up.pipelines[0].remove(marker::MARKER_KEY);
         marker::stamp(&mut caught_up.pipelines[0], &caught_up.source);
-        let d = desired_state(&[caught_up]).unwrap();
-        let p = plan(&d, &[remote], Flags::default());
+        let p = plan(declared(&caught_up), remote(&b, r), Flags::default());
         assert_eq!(p.steps[0].action, Action::Update);
         assert_eq!(p.steps[0].notes, vec!["only the kujira-gen marker changes"]);
     }
@@ -632,21 +866,14 @@ mod tests {
     #[test]
     fn prune_only_generated_undeclared_pipelines() {
         let b = sample();
-        let mut remote = remote_of(&b);
-        let mut old = json!({"name": "old", "application": "sample"})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut r = stored(&b);
+        let mut old = obj(json!({"name": "old", "application": "sample"}));
         marker::stamp(&mut old, "teams/sample/value.json");
-        remote.pipelines.push(as_stored(&old, 2));
-        remote.pipelines.push(
-            json!({"name": "hand-made", "application": "sample", "id": "h"})
-                .as_object()
-                .unwrap()
-                .clone(),
-        );
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let p = plan(&d, std::slice::from_ref(&remote), Flags::default());
+        r.push(as_stored(&old, 2));
+        r.push(obj(
+            json!({"name": "hand-made", "application": "sample", "id": "h"}),
+        ));
+        let p = plan(declared(&b), remote(&b, r.clone()), Flags::default());
         assert_eq!(p.steps.len(), 2, "no prune without --prune");
         assert_eq!(
             p.orphans,
@@ -656,14 +883,7 @@ mod tests {
                 source: Some("teams/sample/value.json".into())
             }]
         );
-        let p = plan(
-            &d,
-            &[remote],
-            Flags {
-                prune: true,
-                ..Flags::default()
-            },
-        );
+        let p = plan(declared(&b), remote(&b, r), flags(true, false, false));
         assert_eq!(
             actions(&p),
             vec![
@@ -672,68 +892,151 @@ mod tests {
                 ("old".into(), Action::Prune),
             ]
         );
+        assert!(!p.steps[2].rename_first);
     }
 
     #[test]
     fn drifted_orphans_are_pruned_only_with_force() {
         let b = sample();
-        let mut remote = remote_of(&b);
-        let mut old = json!({"name": "old", "application": "sample"})
-            .as_object()
-            .unwrap()
-            .clone();
+        let mut r = stored(&b);
+        let mut old = obj(json!({"name": "old", "application": "sample"}));
         marker::stamp(&mut old, "teams/sample/value.json");
         old.insert("description".into(), json!("edited in Deck"));
-        remote.pipelines.push(old);
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let flags = Flags {
-            prune: true,
-            ..Flags::default()
-        };
-        let p = plan(&d, std::slice::from_ref(&remote), flags);
-        assert_eq!(p.steps[2].action, Action::Conflict(Conflict::DriftedOrphan));
+        r.push(old);
         let p = plan(
-            &d,
-            &[remote],
-            Flags {
-                force: true,
-                ..flags
-            },
+            declared(&b),
+            remote(&b, r.clone()),
+            flags(true, false, false),
         );
+        assert_eq!(p.steps[2].action, Action::Conflict(Conflict::DriftedOrphan));
+        let p = plan(declared(&b), remote(&b, r), flags(true, false, true));
         assert_eq!(p.steps[2].action, Action::Prune);
     }
 
     #[test]
     fn a_remote_pipeline_with_our_id_but_another_name_is_renamed_back() {
         let b = sample();
-        let mut remote = remote_of(&b);
-        remote.pipelines[1].insert("name".into(), json!("renamed in deck"));
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let p = plan(
-            &d,
-            &[remote],
-            Flags {
-                prune: true,
-                ..Flags::default()
-            },
-        );
+        let mut r = stored(&b);
+        r[1].insert("name".into(), json!("renamed in deck"));
+        let p = plan(declared(&b), remote(&b, r), flags(true, false, false));
         // Renaming changed the content: drift, so not silently undone.
         assert_eq!(p.steps[1].action, Action::Conflict(Conflict::Drifted));
         assert_eq!(p.steps.len(), 2, "the renamed pipeline is not an orphan");
     }
 
+    /// `stored(b)` plus a copy of the release pipeline under `id` and `name`.
+    fn with_copy(b: &Bundle, id: &str, name: &str) -> Vec<Map<String, Value>> {
+        let mut r = stored(b);
+        let mut copy = r[0].clone();
+        copy.insert("id".into(), json!(id));
+        copy.insert("name".into(), json!(name));
+        r.push(copy);
+        r
+    }
+
+    #[test]
+    fn a_copy_of_a_declared_pipeline_is_a_conflict_never_a_prune() {
+        let b = sample();
+        let declared_id = marker::pipeline_id("sample", "release");
+        for name in ["release", "Release"] {
+            let r = with_copy(&b, "copy-1", name);
+            let p = plan(declared(&b), remote(&b, r), flags(true, false, false));
+            assert_eq!(
+                actions(&p),
+                vec![
+                    ("release".into(), Action::Unchanged),
+                    (name.into(), Action::Conflict(Conflict::Copy)),
+                    ("rollback".into(), Action::Unchanged),
+                ],
+                "{name}"
+            );
+            assert_eq!(p.steps[0].others, vec!["copy-1"]);
+            assert_eq!(p.steps[1].others, vec![declared_id.clone()]);
+            assert_eq!(
+                p.steps[1].label(),
+                "sample/".to_string() + name + " (id copy-1)"
+            );
+        }
+    }
+
+    #[test]
+    fn force_deletes_a_generated_copy_by_renaming_it_first() {
+        let b = sample();
+        let r = with_copy(&b, "copy-1", "Release");
+        let p = plan(declared(&b), remote(&b, r), flags(false, false, true));
+        assert_eq!(p.steps[1].action, Action::Prune);
+        assert!(p.steps[1].rename_first);
+        assert_eq!(p.steps[1].remote.as_ref().unwrap().id_text(), "copy-1");
+    }
+
+    #[test]
+    fn the_kept_pipeline_is_the_one_with_the_declared_id() {
+        let b = sample();
+        // The copy comes first in Gate's list and has exactly the declared name.
+        let mut r = with_copy(&b, "copy-1", "release");
+        r.rotate_right(1);
+        r[1].insert("name".into(), json!("RELEASE"));
+        let p = plan(declared(&b), remote(&b, r), Flags::default());
+        assert_eq!(
+            p.steps[0].remote.as_ref().unwrap().id_text(),
+            marker::pipeline_id("sample", "release")
+        );
+    }
+
+    #[test]
+    fn a_save_blocked_by_a_hand_made_pipeline_of_the_same_name_is_a_conflict() {
+        let b = sample();
+        let mut r = stored(&b);
+        r[0].insert("description".into(), json!("old"));
+        marker::stamp(&mut r[0], "teams/sample/value.json");
+        r.push(obj(
+            json!({"name": "RELEASE", "application": "sample", "id": "hand-made"}),
+        ));
+        for force in [false, true] {
+            let p = plan(
+                declared(&b),
+                remote(&b, r.clone()),
+                flags(true, false, force),
+            );
+            assert_eq!(p.steps[0].action, Action::Conflict(Conflict::Duplicate));
+            assert_eq!(p.steps[1].action, Action::Conflict(Conflict::ForeignCopy));
+            assert!(
+                p.steps[1].remote.as_ref().unwrap().id_text() == "hand-made",
+                "never deleted"
+            );
+        }
+    }
+
+    #[test]
+    fn an_orphan_sharing_its_name_with_a_pipeline_that_stays_is_renamed_before_its_delete() {
+        let b = sample();
+        let mut r = stored(&b);
+        let mut old = obj(json!({"name": "old", "application": "sample", "id": "o1"}));
+        marker::stamp(&mut old, "teams/sample/value.json");
+        r.push(old);
+        r.push(obj(
+            json!({"name": "OLD", "application": "sample", "id": "h"}),
+        ));
+        let p = plan(
+            declared(&b),
+            remote(&b, r.clone()),
+            flags(true, false, false),
+        );
+        assert_eq!(p.steps[2].action, Action::Conflict(Conflict::SharedName));
+        assert_eq!(p.steps[2].others, vec!["h"]);
+        let p = plan(declared(&b), remote(&b, r), flags(true, false, true));
+        assert_eq!(p.steps[2].action, Action::Prune);
+        assert!(p.steps[2].rename_first);
+    }
+
     #[test]
     fn application_attribute_changes() {
         let b = sample();
-        let mut remote = remote_of(&b);
-        remote.attributes = Some(
-            json!({"name": "sample", "email": "old@example.com", "createTs": "1"})
-                .as_object()
-                .unwrap()
-                .clone(),
-        );
-        let d = desired_state(std::slice::from_ref(&b)).unwrap();
-        let p = plan(&d, &[remote], Flags::default());
+        let mut r = remote(&b, stored(&b));
+        r[0].attributes = Some(obj(
+            json!({"name": "sample", "email": "old@example.com", "createTs": "1"}),
+        ));
+        let p = plan(declared(&b), r, Flags::default());
         assert_eq!(p.apps[0].change, AppChange::Update(vec!["email".into()]));
     }
 
@@ -746,7 +1049,7 @@ mod tests {
         b.pipelines.truncate(1);
         b.application
             .insert("email".into(), json!("other@example.com"));
-        let errors = desired_state(&[a, b]).unwrap_err();
+        let errors = desired_state(vec![a, b]).unwrap_err();
         assert_eq!(
             errors,
             vec![

@@ -3,6 +3,7 @@
 use crate::plan::apply::{Outcome, Report};
 use crate::plan::compare::{pretty, pretty_value, remote_view_of_application};
 use crate::plan::planner::{Action, AppChange, AppPlan, Plan, Step};
+use crate::plan::remote::RemotePipeline;
 use crate::term::{Palette, Tone};
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
@@ -51,29 +52,36 @@ pub fn plan_with_diffs(plan: &Plan, pal: &Palette) -> String {
     for s in &plan.steps {
         out.push_str(&step_line(s, pal));
         out.push('\n');
-        if s.action == Action::Unchanged {
-            continue;
-        }
-        let label = format!("{}/{}", s.app, s.name);
-        let old = s.remote.as_ref().map(pretty).unwrap_or_default();
-        let new = match (s.action, &s.desired) {
-            (Action::Prune, _) | (Action::Conflict(_), None) => String::new(),
-            (_, Some(d)) => pretty(d),
-            (_, None) => String::new(),
-        };
-        let old_label = if s.remote.is_some() {
-            format!("{label} (Spinnaker)")
-        } else {
-            "/dev/null".into()
-        };
-        let new_label = match (&s.desired, &s.source) {
-            (Some(_), Some(src)) => format!("{label} ({src})"),
-            (Some(_), None) => label.clone(),
-            (None, _) => "/dev/null".into(),
-        };
-        out.push_str(&unified(&old, &new, &old_label, &new_label, pal));
+        out.push_str(&step_diff(s, pal));
     }
     out
+}
+
+/// The unified diff of one step: Spinnaker's pipeline against the declaration; empty when
+/// there is nothing to show (unchanged, or a second copy of a name).
+pub fn step_diff(s: &Step, pal: &Palette) -> String {
+    if s.action == Action::Unchanged || (s.desired.is_none() && !s.others.is_empty()) {
+        return String::new();
+    }
+    let label = format!("{}/{}", s.app, s.name);
+    let remote = s.remote.as_ref().and_then(RemotePipeline::body);
+    let old = remote.as_ref().map(pretty).unwrap_or_default();
+    let new = match (s.action, &s.desired) {
+        (Action::Prune, _) => String::new(),
+        (_, Some(d)) => pretty(d),
+        (_, None) => String::new(),
+    };
+    let old_label = if remote.is_some() {
+        format!("{label} (Spinnaker)")
+    } else {
+        "/dev/null".into()
+    };
+    let new_label = match (&s.desired, &s.source) {
+        (Some(_), Some(src)) => format!("{label} ({src})"),
+        (Some(_), None) => label.clone(),
+        (None, _) => "/dev/null".into(),
+    };
+    unified(&old, &new, &old_label, &new_label, pal)
 }
 
 fn app_line(a: &AppPlan, pal: &Palette) -> Option<String> {
@@ -90,11 +98,14 @@ fn app_line(a: &AppPlan, pal: &Palette) -> Option<String> {
 }
 
 fn step_line(s: &Step, pal: &Palette) -> String {
-    let id = format!("{}/{}", s.app, s.name);
+    let id = s.label();
     let (tone, mut text) = match s.action {
         Action::Create => (Tone::Added, format!("+ create {id}")),
         Action::Update => (Tone::Changed, format!("~ update {id}")),
         Action::Unchanged => (Tone::Same, format!("= unchanged {id}")),
+        Action::Prune if s.rename_first && !s.notes.is_empty() => {
+            (Tone::Removed, format!("- prune {id}"))
+        }
         Action::Prune => (
             Tone::Removed,
             format!(
@@ -102,10 +113,13 @@ fn step_line(s: &Step, pal: &Palette) -> String {
                 s.source.as_deref().unwrap_or("an unknown source")
             ),
         ),
-        Action::Conflict(c) => (Tone::Problem, format!("! conflict {id}: {}", c.explain())),
+        Action::Conflict(c) => (
+            Tone::Problem,
+            format!("! conflict {id}: {}", c.explain(&s.others)),
+        ),
     };
     if !s.notes.is_empty() {
-        let sep = if s.action == Action::Prune {
+        let sep = if s.action == Action::Prune && !s.rename_first {
             "; "
         } else {
             ": "
@@ -225,7 +239,7 @@ pub fn report(report: &Report, plan: &Plan, pal: &Palette) -> String {
     }
     let mut counts = [0usize; 5];
     for (s, o) in plan.steps.iter().zip(&report.steps) {
-        let id = format!("{}/{}", s.app, s.name);
+        let id = s.label();
         let line = match o {
             Outcome::Created => {
                 counts[0] += 1;
@@ -256,6 +270,10 @@ pub fn report(report: &Report, plan: &Plan, pal: &Palette) -> String {
         "Pushed: {} created, {} updated, {} unchanged, {} pruned, {} failed.",
         counts[0], counts[1], counts[2], counts[3], counts[4]
     );
+    if let Some(why) = &report.unverified {
+        out.push_str(&pal.paint(Tone::Problem, &format!("not verified: {why}")));
+        out.push('\n');
+    }
     let failed_apps = report.apps.iter().filter(|r| r.is_err()).count();
     if failed_apps > 0 {
         let _ = writeln!(

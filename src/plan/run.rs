@@ -1,16 +1,16 @@
 //! `diff` and `push` from compiled bundles to printed results: read Gate, plan, print,
-//! and for `push`, write.
+//! and for `push`, write and read back.
 
 use crate::bundle::Bundle;
 use crate::gate::{Client, GateError};
 use crate::plan::apply::apply;
-use crate::plan::planner::{DesiredApp, Flags, Plan, RemoteApp, desired_state, plan};
-use crate::plan::render;
+use crate::plan::planner::{DesiredApp, Flags, Plan, desired_state, plan};
+use crate::plan::read::{self, Fetched, ReadOptions, Wanted};
+use crate::plan::remote::{Expected, RemoteApp};
+use crate::plan::{json, markdown, render};
 use crate::term::Palette;
 use anyhow::{Result, anyhow};
 use std::io::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How a `diff` or `push` ended; the CLI maps it to an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,22 +23,36 @@ pub enum Status {
     Failed,
 }
 
-/// How many applications are read at once.
-const READ_PARALLELISM: usize = 4;
+/// How the plan and the results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    /// One JSON document on stdout (docs/diff-and-push.md, "Machine output").
+    Json,
+    /// A pull-request comment (`diff` only).
+    Markdown,
+}
 
+#[derive(Debug, Clone, Default)]
 pub struct DiffOptions {
     pub summary_only: bool,
     pub prune: bool,
+    pub format: Format,
+    pub read: ReadOptions,
 }
 
+#[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     pub flags: Flags,
     pub dry_run: bool,
-    pub parallel: usize,
+    pub format: Format,
+    /// `read.parallel` bounds reads and writes alike.
+    pub read: ReadOptions,
 }
 
 /// Validates the bundles as one declaration; the errors, one per line.
-pub fn declared(bundles: &[Bundle]) -> Result<Vec<DesiredApp>> {
+pub fn declared(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>> {
     desired_state(bundles).map_err(|errors| {
         anyhow!(
             "the value files cannot be pushed together:\n  {}",
@@ -47,72 +61,69 @@ pub fn declared(bundles: &[Bundle]) -> Result<Vec<DesiredApp>> {
     })
 }
 
-/// Reads every declared application and its pipelines: one application read and one
-/// pipeline list per application, a few applications at a time.
-pub fn fetch_remote(client: &Client, apps: &[DesiredApp]) -> Result<Vec<RemoteApp>, GateError> {
-    let results: Mutex<Vec<Option<Result<RemoteApp, GateError>>>> =
-        Mutex::new((0..apps.len()).map(|_| None).collect());
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..READ_PARALLELISM.min(apps.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(app) = apps.get(i) else { break };
-                    let r = client.get_application(&app.name).and_then(|attributes| {
-                        Ok(RemoteApp {
-                            name: app.name.clone(),
-                            attributes,
-                            pipelines: client.list_pipelines(&app.name)?,
-                        })
-                    });
-                    if let Ok(mut results) = results.lock() {
-                        results[i] = Some(r);
-                    }
-                }
-            });
-        }
-    });
-    let results = results.into_inner().unwrap_or_default();
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Some(r) => out.push(r?),
-            None => {
-                return Err(GateError::Config(
-                    "internal error: an application was not read".into(),
-                ));
+/// Reads every declared application and its pipelines (see [`read`] for how), keeping
+/// no body of a pipeline that is exactly as declared.
+pub fn fetch_remote(
+    client: &Client,
+    apps: &[DesiredApp],
+    opts: &ReadOptions,
+) -> Result<Vec<RemoteApp>, GateError> {
+    Ok(fetch(client, apps, opts)?.apps)
+}
+
+fn fetch(client: &Client, apps: &[DesiredApp], opts: &ReadOptions) -> Result<Fetched, GateError> {
+    let mut expected = Expected::default();
+    let wanted: Vec<Wanted> = apps
+        .iter()
+        .map(|a| {
+            for p in &a.pipelines {
+                expected.insert(
+                    &a.name,
+                    &p.name,
+                    crate::marker::marker_of(&p.pipeline).cloned(),
+                    p.digest.clone(),
+                );
             }
-        }
-    }
-    Ok(out)
+            Wanted {
+                app: a.name.clone(),
+                pipelines: a.pipelines.iter().map(|p| p.name.clone()).collect(),
+            }
+        })
+        .collect();
+    read::applications(client, &wanted, &expected, opts)
 }
 
 /// `kujira-gen diff`: prints the plan with diffs (or only the plan lines) and a summary.
 pub fn diff(
     client: &Client,
-    bundles: &[Bundle],
+    bundles: Vec<Bundle>,
     opts: &DiffOptions,
     out: &mut dyn Write,
     pal: &Palette,
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let remote = fetch_remote(client, &apps)?;
+    let remote = fetch_remote(client, &apps, &opts.read)?;
     let p = plan(
-        &apps,
-        &remote,
+        apps,
+        remote,
         Flags {
             prune: opts.prune,
             adopt: false,
             force: false,
         },
     );
-    let body = if opts.summary_only {
-        render::plan_lines(&p, pal)
-    } else {
-        render::plan_with_diffs(&p, pal)
-    };
-    write!(out, "{body}{}", render::plan_summary(&p))?;
+    match opts.format {
+        Format::Human => {
+            let body = if opts.summary_only {
+                render::plan_lines(&p, pal)
+            } else {
+                render::plan_with_diffs(&p, pal)
+            };
+            write!(out, "{body}{}", render::plan_summary(&p))?;
+        }
+        Format::Json => print_json(out, &json::diff(&p, client.endpoint()))?,
+        Format::Markdown => write!(out, "{}", markdown::diff(&p, opts.summary_only))?,
+    }
     Ok(if p.has_differences() {
         Status::Differences
     } else {
@@ -124,7 +135,7 @@ pub fn diff(
 /// terminal, or always yes); `progress(done, total)` follows the pipeline writes.
 pub fn push(
     client: &Client,
-    bundles: &[Bundle],
+    bundles: Vec<Bundle>,
     opts: &PushOptions,
     out: &mut dyn Write,
     pal: &Palette,
@@ -132,38 +143,72 @@ pub fn push(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let remote = fetch_remote(client, &apps)?;
-    let p = plan(&apps, &remote, opts.flags);
-    write!(
-        out,
-        "{}{}",
-        render::plan_lines(&p, pal),
-        render::plan_summary(&p)
-    )?;
+    let fetched = fetch(client, &apps, &opts.read)?;
+    // The read-back reads the way this read could: a Spinnaker too large for the bulk
+    // pipeline list now is too large for it after the writes.
+    let read_back = ReadOptions {
+        bulk_limit: if fetched.bulk_pipelines {
+            opts.read.bulk_limit
+        } else {
+            0
+        },
+        ..opts.read
+    };
+    let p = plan(apps, fetched.apps, opts.flags);
+    let human = opts.format != Format::Json;
+    let endpoint = client.endpoint();
+    if human {
+        write!(
+            out,
+            "{}{}",
+            render::plan_lines(&p, pal),
+            render::plan_summary(&p)
+        )?;
+    }
     let blocked = p.counts().conflict > 0;
+    let not_written = |out: &mut dyn Write, line: &str, status: Status| -> Result<Status> {
+        if human {
+            writeln!(out, "{line}")?;
+        } else {
+            print_json(out, &json::push(&p, endpoint, None, opts.dry_run))?;
+        }
+        Ok(status)
+    };
     if opts.dry_run {
-        writeln!(out, "Dry run: nothing was written.")?;
-        return Ok(if blocked {
+        let status = if blocked {
             Status::Failed
         } else {
             Status::InSync
-        });
+        };
+        return not_written(out, "Dry run: nothing was written.", status);
     }
     if p.writes() == 0 && !blocked {
-        writeln!(out, "Nothing to write: Spinnaker already matches.")?;
-        return Ok(Status::InSync);
+        return not_written(
+            out,
+            "Nothing to write: Spinnaker already matches.",
+            Status::InSync,
+        );
     }
     out.flush()?;
     if p.writes() > 0 && !confirm(&p)? {
-        writeln!(out, "Aborted: nothing was written.")?;
-        return Ok(Status::Failed);
+        return not_written(out, "Aborted: nothing was written.", Status::Failed);
     }
     out.flush()?;
-    let report = apply(client, &p, opts.parallel, progress);
-    write!(out, "{}", render::report(&report, &p, pal))?;
+    let report = apply(client, &p, &read_back, progress);
+    if human {
+        write!(out, "{}", render::report(&report, &p, pal))?;
+    } else {
+        print_json(out, &json::push(&p, endpoint, Some(&report), false))?;
+    }
     Ok(if report.all_succeeded() {
         Status::InSync
     } else {
         Status::Failed
     })
+}
+
+fn print_json(out: &mut dyn Write, v: &serde_json::Value) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)?;
+    Ok(())
 }

@@ -86,7 +86,8 @@ pub fn to_diagnostic(err: &RenderError, value_file: &str) -> Diagnostic {
         d = d.with_note(format!("... {} more frames", frames.len() - MAX_FRAMES));
     }
     if primary.is_some() {
-        d = d.with_note(format!("while rendering {value_file}"));
+        // The same error in a template is met by every team it affects: reported once.
+        d.affects.push(value_file.to_string());
     }
     d
 }

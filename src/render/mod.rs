@@ -11,9 +11,11 @@
 pub mod embedded;
 mod error;
 pub mod resolver;
+pub mod source;
 
 pub use error::to_diagnostic;
 pub use resolver::Resolver;
+pub use source::TemplateSource;
 
 use jrsonnet_evaluator::manifest::JsonFormat;
 use jrsonnet_evaluator::tla::TlaArg;

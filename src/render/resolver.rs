@@ -20,9 +20,22 @@ use jrsonnet_evaluator::{AsPathLike, ImportResolver, ResolvePathOwned, Result, S
 use jrsonnet_gcmodule::Acyclic;
 use jrsonnet_ir::SourcePathT;
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// Where a template file's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Origin {
+    /// Compiled into the binary.
+    Embedded,
+    /// A file on disk (absolute path).
+    Disk(String),
+    /// The resolver's in-memory override tree (read from a git revision).
+    Memory,
+}
 
 /// A template file: where it sits in the template tree (if it does) and where its bytes
 /// come from.
@@ -30,8 +43,7 @@ use std::path::{Component, Path, PathBuf};
 pub struct TemplateFile {
     /// Logical path in the template tree, `/`-separated; empty for library files.
     logical: String,
-    /// Set for files on disk; unset for embedded ones.
-    disk: Option<String>,
+    origin: Origin,
     /// How the file is named in messages.
     display: String,
 }
@@ -40,7 +52,7 @@ impl TemplateFile {
     fn embedded(logical: &str) -> Self {
         Self {
             logical: logical.to_string(),
-            disk: None,
+            origin: Origin::Embedded,
             display: format!("{}{logical}", embedded::DISPLAY_PREFIX),
         }
     }
@@ -48,8 +60,16 @@ impl TemplateFile {
     fn disk(logical: Option<&str>, path: &Path) -> Self {
         Self {
             logical: logical.unwrap_or_default().to_string(),
-            disk: Some(path.to_string_lossy().into_owned()),
+            origin: Origin::Disk(path.to_string_lossy().into_owned()),
             display: display_path(path),
+        }
+    }
+
+    fn memory(logical: &str, tree: &MemoryTree) -> Self {
+        Self {
+            logical: logical.to_string(),
+            origin: Origin::Memory,
+            display: format!("{}/{logical}", tree.label),
         }
     }
 
@@ -100,25 +120,49 @@ impl SourcePathT for TemplateFile {
 /// Logical prefix under which the embedded templates stay reachable when overridden.
 pub const BUILTIN_PREFIX: &str = "builtin/";
 
+/// Override files held in memory, e.g. a template directory as it is in a git revision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryTree {
+    /// Names the tree in messages: `origin/main:platform/templates`.
+    pub label: String,
+    /// Logical path (`/`-separated, relative to the tree) -> contents.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// The override tree: `--templates DIR` on disk, or files in memory.
+#[derive(Debug, Clone)]
+enum Overrides {
+    Disk(String),
+    Memory(Arc<MemoryTree>),
+}
+
 #[derive(Debug, Clone, Default, Acyclic)]
 pub struct Resolver {
-    /// `--templates DIR`, made absolute.
-    overrides: Option<String>,
+    overrides: Option<Overrides>,
     /// `-J` directories, made absolute.
     jpath: Vec<String>,
 }
 
+fn absolute(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
 impl Resolver {
     pub fn new(overrides: Option<&Path>, jpath: &[PathBuf]) -> Self {
-        let abs = |p: &Path| {
-            std::path::absolute(p)
-                .unwrap_or_else(|_| p.to_path_buf())
-                .to_string_lossy()
-                .into_owned()
-        };
         Self {
-            overrides: overrides.map(abs),
-            jpath: jpath.iter().map(|p| abs(p)).collect(),
+            overrides: overrides.map(|d| Overrides::Disk(absolute(d))),
+            jpath: jpath.iter().map(|p| absolute(p)).collect(),
+        }
+    }
+
+    /// Overrides served from memory instead of a directory.
+    pub fn in_memory(tree: MemoryTree, jpath: &[PathBuf]) -> Self {
+        Self {
+            overrides: Some(Overrides::Memory(Arc::new(tree))),
+            jpath: jpath.iter().map(|p| absolute(p)).collect(),
         }
     }
 
@@ -129,11 +173,17 @@ impl Resolver {
         if let Some(builtin) = logical.strip_prefix(BUILTIN_PREFIX) {
             return embedded::get(builtin).map(|_| TemplateFile::embedded(builtin));
         }
-        if let Some(dir) = &self.overrides {
-            let p = Path::new(dir).join(logical);
-            if p.is_file() {
-                return Some(TemplateFile::disk(Some(logical), &p));
+        match &self.overrides {
+            Some(Overrides::Disk(dir)) => {
+                let p = Path::new(dir).join(logical);
+                if p.is_file() {
+                    return Some(TemplateFile::disk(Some(logical), &p));
+                }
             }
+            Some(Overrides::Memory(tree)) if tree.files.contains_key(logical) => {
+                return Some(TemplateFile::memory(logical, tree));
+            }
+            _ => {}
         }
         embedded::get(logical).map(|_| TemplateFile::embedded(logical))
     }
@@ -179,7 +229,10 @@ impl ImportResolver for Resolver {
                 Some(f) if f.in_tree() => {
                     join_logical(parent_logical(&f.logical), rel).and_then(|l| self.tree_file(&l))
                 }
-                Some(TemplateFile { disk: Some(p), .. }) => Path::new(p)
+                Some(TemplateFile {
+                    origin: Origin::Disk(p),
+                    ..
+                }) => Path::new(p)
                     .parent()
                     .and_then(|d| Self::disk_file(&d.join(rel))),
                 // The entry point is resolved from "nowhere": the tree's root.
@@ -207,14 +260,19 @@ impl ImportResolver for Resolver {
         let Some(file) = resolved.downcast_ref::<TemplateFile>() else {
             return Err(ErrorKind::ImportIo(format!("cannot load {resolved}")).into());
         };
-        match &file.disk {
-            Some(p) => std::fs::read(p)
+        let missing = || ErrorKind::ImportIo(format!("{}: not found", file.display)).into();
+        match &file.origin {
+            Origin::Disk(p) => std::fs::read(p)
                 .map_err(|e| ErrorKind::ImportIo(format!("{}: {e}", file.display)).into()),
-            None => embedded::get(&file.logical)
+            Origin::Embedded => embedded::get(&file.logical)
                 .map(|s| s.as_bytes().to_vec())
-                .ok_or_else(|| {
-                    ErrorKind::ImportIo(format!("{}: not embedded", file.display)).into()
-                }),
+                .ok_or_else(missing),
+            Origin::Memory => match &self.overrides {
+                Some(Overrides::Memory(tree)) => {
+                    tree.files.get(&file.logical).cloned().ok_or_else(missing)
+                }
+                _ => Err(missing()),
+            },
         }
     }
 }
@@ -246,11 +304,32 @@ mod tests {
         std::fs::write(dir.path().join("config.libsonnet"), "{}").unwrap();
         let r = Resolver::new(Some(dir.path()), &[]);
         let overridden = r.tree_file("config.libsonnet").unwrap();
-        assert!(overridden.disk.is_some());
+        assert!(matches!(overridden.origin, Origin::Disk(_)));
         let fallback = r.tree_file("main.jsonnet").unwrap();
         assert_eq!(fallback.to_string(), "<embedded>/main.jsonnet");
         assert!(r.tree_file("nope.libsonnet").is_none());
         let builtin = r.tree_file("builtin/config.libsonnet").unwrap();
         assert_eq!(builtin, TemplateFile::embedded("config.libsonnet"));
+    }
+
+    #[test]
+    fn an_in_memory_tree_overrides_like_a_directory() {
+        let mut files = BTreeMap::new();
+        files.insert("config.libsonnet".to_string(), b"{}".to_vec());
+        let r = Resolver::in_memory(
+            MemoryTree {
+                label: "main:t".into(),
+                files,
+            },
+            &[],
+        );
+        let f = r.tree_file("config.libsonnet").unwrap();
+        assert_eq!(f.to_string(), "main:t/config.libsonnet");
+        let loaded = r.load_file_contents(&SourcePath::new(f)).ok().unwrap();
+        assert_eq!(loaded, b"{}");
+        assert_eq!(
+            r.tree_file("main.jsonnet").unwrap().to_string(),
+            "<embedded>/main.jsonnet"
+        );
     }
 }

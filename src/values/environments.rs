@@ -84,26 +84,25 @@ fn apply(
             continue;
         }
         let pointer = format!("{base}/{}", escape(k));
-        let merged = MERGED_KEYS.contains(&k.as_str());
-        if merged && let (Some(Value::Object(into)), Value::Object(add)) = (values.get_mut(k), v) {
-            for (var, value) in add {
-                into.insert(var.clone(), value.clone());
+        if let (true, Value::Object(vars)) = (MERGED_KEYS.contains(&k.as_str()), v) {
+            // Entry by entry, over what the layers below set.
+            let merged = values
+                .entry(k.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !merged.is_object() {
+                *merged = Value::Object(Map::new());
+            }
+            for (var, value) in vars {
+                if let Value::Object(m) = merged {
+                    m.insert(var.clone(), value.clone());
+                }
                 origins.insert(
                     format!("{k}/{var}"),
                     origin(format!("{pointer}/{}", escape(var))),
                 );
             }
+            origins.insert(k.clone(), origin(pointer));
             continue;
-        }
-        if let Value::Object(vars) = v
-            && merged
-        {
-            for var in vars.keys() {
-                origins.insert(
-                    format!("{k}/{var}"),
-                    origin(format!("{pointer}/{}", escape(var))),
-                );
-            }
         }
         values.insert(k.clone(), v.clone());
         origins.insert(k.clone(), origin(pointer));

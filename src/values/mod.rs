@@ -91,21 +91,121 @@ pub fn key_path(value: &Value, pointer: &str) -> String {
     out
 }
 
-/// Reads and parses one value file. On failure, the diagnostic says why (unreadable, too
-/// large, not UTF-8, or a syntax error at line:column).
+/// Reads and parses one value file. On failure, the diagnostic says why (not a regular
+/// file, unreadable, too large, not UTF-8, or a syntax error at line:column).
 pub fn load(input: &Input) -> Result<ValueFile, Diagnostic> {
     let fail = |m: String| Diagnostic::error(input.display.clone(), m);
-    let meta = std::fs::metadata(&input.path)
-        .map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
-    if meta.len() > MAX_VALUE_FILE_BYTES {
-        return Err(fail(format!(
-            "is {} bytes; a value file may have at most {MAX_VALUE_FILE_BYTES}",
-            meta.len()
-        )));
-    }
-    let bytes =
-        std::fs::read(&input.path).map_err(|e| fail(format!("cannot read: {}", io_reason(&e))))?;
+    let bytes = read_bounded(&input.path, MAX_VALUE_FILE_BYTES).map_err(|e| fail(e.to_string()))?;
     from_bytes(input, bytes)
+}
+
+/// Why a value file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// A FIFO, a device, a directory...: `what` says which.
+    NotRegular {
+        what: String,
+    },
+    TooLarge {
+        limit: u64,
+    },
+    Io(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::NotRegular { what } => {
+                write!(
+                    f,
+                    "not a regular file ({what}); a value file must be a regular file"
+                )
+            }
+            ReadError::TooLarge { limit } => {
+                write!(
+                    f,
+                    "larger than {limit} bytes; a value file may have at most {limit}"
+                )
+            }
+            ReadError::Io(reason) => write!(f, "cannot read: {reason}"),
+        }
+    }
+}
+
+/// What a non-regular file is, in words.
+pub fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a file"
+    }
+}
+
+/// Reads a regular file (following symbolic links) of at most `limit` bytes. Anything
+/// else is refused without blocking: opening a FIFO for reading would wait for a writer,
+/// and a link to `/dev/zero` reports size 0 and never ends.
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| ReadError::Io(io_reason(&e));
+    let not_regular = |t: std::fs::FileType| ReadError::NotRegular {
+        what: describe_target(path, file_kind(t)),
+    };
+    // Looked at before opening, so a FIFO is never opened...
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // ...and opened without blocking, in case it was swapped for one in between.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(io)?;
+    // What was opened is what counts.
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(limit) as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// `a FIFO`, or `a character device, through a symbolic link to /dev/zero`.
+pub(crate) fn describe_target(path: &std::path::Path, kind: &str) -> String {
+    match std::fs::read_link(path) {
+        Ok(target) => format!(
+            "{kind}, through a symbolic link to {}",
+            target.to_string_lossy()
+        ),
+        Err(_) => kind.to_string(),
+    }
 }
 
 /// Parses a value file's bytes (the part of [`load`] after reading; also what the fuzz

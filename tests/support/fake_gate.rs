@@ -10,9 +10,15 @@
 //!   trimmed, a name that matches another pipeline of the application case-insensitively
 //!   with a different or missing id is rejected with Gate's real 400 body. 200 with an
 //!   empty body on success.
-//! - `DELETE /pipelines/{app}/{name}`: by name, case-insensitively; 200 also when absent.
+//! - `DELETE /pipelines/{app}/{name}`: by name, case-insensitively, like Gate and Front50:
+//!   only the *first* pipeline of that name in the store goes, whichever it is; 200 also
+//!   when absent.
 //! - `GET /applications/{app}`: 404, or `{name, attributes, clusters}` with
 //!   `cloudproviders` as a list the way Gate merges it.
+//! - Bulk reads: `GET /applications` (every application's attributes, served from a
+//!   cache refreshed every [`FakeGate::app_cache_interval`], 5 s by default like Gate's
+//!   `services.front50.applicationRefreshIntervalMs`: an application created by a task
+//!   shows up late) and `GET /pipelineConfigs` (every pipeline of every application).
 //! - `POST /tasks` (createApplication) and `GET /tasks/{id}`, RUNNING for a configurable
 //!   number of polls, then SUCCEEDED (or TERMINAL with an exception).
 //! - Authentication: basic, bearer, `X-Spinnaker-Token`, LDAP form login with a session
@@ -20,8 +26,11 @@
 //!   headers.
 //! - Faults, deterministic: "the next N matching requests" get latency, a status, a 429
 //!   with `Retry-After`, a dropped connection (before or after the request took effect),
-//!   an HTML page, or Gate's ~32 s "did not succeed (status: RUNNING)" 400, landed or
-//!   not.
+//!   an HTML page (also a 2xx single-sign-on login page), any body at all, a redirect
+//!   that echoes the credentials, another writer's save right after ours, or Gate's ~32 s
+//!   "did not succeed (status: RUNNING)" 400, landed or not.
+//! - Latency on every request ([`FakeGate::latency`]) and a count of requests by kind
+//!   ([`FakeGate::requests_by_kind`]), for the scale benchmark (benches/push_scale.rs).
 //!
 //! The HTTP/1.1 server is written by hand (one request per connection, `Connection:
 //! close`) so that a fault can close a connection without an answer, which tiny_http
@@ -35,7 +44,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the fake authenticates requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +85,12 @@ pub enum Target {
     Task,
     /// `GET /applications/{app}`.
     GetApplication,
+    /// `GET /applications` (the bulk list).
+    ListApplications,
+    /// `GET /pipelineConfigs` (every pipeline).
+    ListAll,
+    /// `GET /tasks/{id}`.
+    TaskStatus,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +112,23 @@ pub enum Fault {
     SaveTimeout { lands: bool },
     /// A proxy's HTML error page with this status.
     Html(u16),
+    /// A single-sign-on login page (HTML) with this status, typically 200: what a proxy
+    /// in front of Gate answers a request without a browser session. No effect.
+    LoginPage(u16),
+    /// Carry out the request, then answer with the login page anyway.
+    LoginPageAfter(u16),
+    /// Exactly this answer (status, `Content-Type`, body); the request has no effect.
+    Body {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// A 302 to a login page whose `Location` carries the request's `Authorization`
+    /// header, percent-encoded (as some SSO proxies put it in a `state` parameter).
+    RedirectEchoingCredentials,
+    /// Carry out the save and answer 200; then another writer sets `key` to `value` in
+    /// the same pipeline (a concurrent push of another version, landing just after ours).
+    OtherWriterAfter { key: String, value: Value },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,13 +155,23 @@ struct State {
     tasks: BTreeMap<String, Task>,
     task_polls: usize,
     fail_next_task: Option<String>,
-    faults: Vec<(Target, Fault, usize)>,
+    /// Target, fault, how many more times, how many matching requests to let by first.
+    faults: Vec<(Target, Fault, usize, usize)>,
     log: Vec<Logged>,
     sessions: BTreeSet<String>,
     saves_in_flight: usize,
     max_saves_in_flight: usize,
+    gets_in_flight: usize,
+    max_gets_in_flight: usize,
+    /// GETs wait until this many are in flight (or a second has passed).
+    gather_gets: usize,
     counter: u64,
     seen_headers: Vec<BTreeMap<String, String>>,
+    latency: Duration,
+    /// What `GET /applications` serves, and when it was last refreshed from `apps`.
+    app_cache: BTreeMap<String, Map<String, Value>>,
+    app_cache_at: Instant,
+    app_cache_interval: Duration,
 }
 
 pub struct FakeGate {
@@ -245,8 +287,15 @@ impl FakeGate {
             sessions: BTreeSet::new(),
             saves_in_flight: 0,
             max_saves_in_flight: 0,
+            gets_in_flight: 0,
+            max_gets_in_flight: 0,
+            gather_gets: 0,
             counter: 0,
             seen_headers: Vec::new(),
+            latency: Duration::ZERO,
+            app_cache: BTreeMap::new(),
+            app_cache_at: Instant::now(),
+            app_cache_interval: Duration::from_secs(5),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -313,7 +362,22 @@ impl FakeGate {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_lowercase();
-        lock(&self.state).apps.insert(name, attrs);
+        // An application that exists before the test starts: in the cache too.
+        let mut s = lock(&self.state);
+        s.app_cache.insert(name.clone(), attrs.clone());
+        s.apps.insert(name, attrs);
+    }
+
+    /// How often `GET /applications` refreshes its cache from the stored applications
+    /// (Gate: `services.front50.applicationRefreshIntervalMs`, 5 s). `Duration::ZERO`:
+    /// always fresh.
+    pub fn app_cache_interval(&self, every: Duration) {
+        lock(&self.state).app_cache_interval = every;
+    }
+
+    /// Every request waits this long before it is handled (network and Gate's own time).
+    pub fn latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
     }
 
     /// Stores a pipeline as if it had been saved through Front50 (no duplicate check).
@@ -354,7 +418,12 @@ impl FakeGate {
 
     /// Queues a fault for the next `times` requests that match `target`.
     pub fn inject(&self, target: Target, fault: Fault, times: usize) {
-        lock(&self.state).faults.push((target, fault, times));
+        self.inject_after(0, target, fault, times);
+    }
+
+    /// Like [`FakeGate::inject`], after `skip` matching requests were answered normally.
+    pub fn inject_after(&self, skip: usize, target: Target, fault: Fault, times: usize) {
+        lock(&self.state).faults.push((target, fault, times, skip));
     }
 
     // ---- inspection ----
@@ -392,6 +461,16 @@ impl FakeGate {
             .count()
     }
 
+    /// The requests received, by kind: `GET /applications/{app}/pipelineConfigs` and so
+    /// on, names of applications, pipelines and tasks replaced by placeholders.
+    pub fn requests_by_kind(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for l in &lock(&self.state).log {
+            *out.entry(kind_of(&l.method, &l.path)).or_insert(0) += 1;
+        }
+        out
+    }
+
     /// Calls that change something: saves, deletes, tasks.
     pub fn writes(&self) -> usize {
         self.count("POST", "/pipelines")
@@ -402,6 +481,17 @@ impl FakeGate {
     /// Saves being handled right now (a delayed one may outlive the client).
     pub fn saves_in_flight(&self) -> usize {
         lock(&self.state).saves_in_flight
+    }
+
+    /// The most GETs that were being handled at the same time.
+    pub fn max_concurrent_gets(&self) -> usize {
+        lock(&self.state).max_gets_in_flight
+    }
+
+    /// Each GET waits until `n` GETs are being handled at once (at most a second), so
+    /// that a client sending `n` at a time is seen doing so, whatever the machine's load.
+    pub fn gather_gets(&self, n: usize) {
+        lock(&self.state).gather_gets = n;
     }
 
     /// The most saves that were being handled at the same time.
@@ -433,6 +523,22 @@ fn app_of(p: &Map<String, Value>) -> &str {
 
 fn name_of(p: &Map<String, Value>) -> &str {
     p.get("name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// `GET /applications/{app}/pipelineConfigs` for `GET /applications/sample/pipelineConfigs`.
+pub fn kind_of(method: &str, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let shape = match segs.as_slice() {
+        ["applications", _] => "/applications/{app}".to_string(),
+        ["applications", _, "pipelineConfigs"] => "/applications/{app}/pipelineConfigs".into(),
+        ["applications", _, "pipelineConfigs", _] => {
+            "/applications/{app}/pipelineConfigs/{name}".into()
+        }
+        ["pipelines", _, _] => "/pipelines/{app}/{name}".into(),
+        ["tasks", _] => "/tasks/{id}".into(),
+        _ => path.to_string(),
+    };
+    format!("{method} {shape}")
 }
 
 fn fake_uuid(n: u64) -> String {
@@ -544,34 +650,23 @@ fn read_request<R: Read>(reader: &mut BufReader<R>) -> Option<Request> {
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Everything but RFC 3986's unreserved characters, like a proxy building a URL.
+fn percent_encode(s: &str) -> String {
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, RESERVED).to_string()
 }
 
 fn form_decode(s: &str) -> BTreeMap<String, String> {
-    s.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| {
-            (
-                percent_decode(&k.replace('+', " ")),
-                percent_decode(&v.replace('+', " ")),
-            )
-        })
-        .collect()
+    form_urlencoded::parse(s.as_bytes()).into_owned().collect()
 }
 
 fn target_of(req: &Request) -> Vec<Target> {
@@ -583,6 +678,9 @@ fn target_of(req: &Request) -> Vec<Target> {
             t.extend([Target::Get, Target::GetOne])
         }
         ("GET", ["applications", _]) => t.extend([Target::Get, Target::GetApplication]),
+        ("GET", ["applications"]) => t.extend([Target::Get, Target::ListApplications]),
+        ("GET", ["pipelineConfigs"]) => t.extend([Target::Get, Target::ListAll]),
+        ("GET", ["tasks", _]) => t.extend([Target::Get, Target::TaskStatus]),
         ("GET", _) => t.push(Target::Get),
         ("POST", ["pipelines"]) => t.push(Target::Save),
         ("DELETE", ["pipelines", ..]) => t.push(Target::Delete),
@@ -595,39 +693,69 @@ fn target_of(req: &Request) -> Vec<Target> {
 /// The response and whether to drop the connection instead of answering.
 fn handle(req: &Request, state: &Mutex<State>, base: &str) -> (Response, bool) {
     let is_save = req.method == "POST" && req.path == "/pipelines";
+    let is_get = req.method == "GET";
     if is_save {
         let mut s = lock(state);
         s.saves_in_flight += 1;
         s.max_saves_in_flight = s.max_saves_in_flight.max(s.saves_in_flight);
     }
+    if is_get {
+        let gather = {
+            let mut s = lock(state);
+            s.gets_in_flight += 1;
+            s.max_gets_in_flight = s.max_gets_in_flight.max(s.gets_in_flight);
+            s.gather_gets
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while gather > 0 && lock(state).max_gets_in_flight < gather && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
     let result = handle_inner(req, state, base);
     if is_save {
         lock(state).saves_in_flight -= 1;
+    }
+    if is_get {
+        lock(state).gets_in_flight -= 1;
     }
     result
 }
 
 fn handle_inner(req: &Request, state: &Mutex<State>, base: &str) -> (Response, bool) {
-    lock(state).seen_headers.push(req.headers.clone());
+    let latency = {
+        let mut s = lock(state);
+        s.seen_headers.push(req.headers.clone());
+        s.latency
+    };
+    if !latency.is_zero() {
+        thread::sleep(latency);
+    }
     if let Some(r) = authenticate(req, state, base) {
         return (r, false);
     }
-    // Faults: the first queued one that matches, consumed.
+    // Faults: the first queued one that matches, consumed (or counted down while it
+    // still lets requests by).
     let targets = target_of(req);
     let fault = {
         let mut s = lock(state);
-        let pos = s
-            .faults
-            .iter()
-            .position(|(t, _, n)| *n > 0 && targets.contains(t));
-        pos.map(|i| {
-            s.faults[i].2 -= 1;
-            let f = s.faults[i].1.clone();
+        let mut found = None;
+        for i in 0..s.faults.len() {
+            let (t, _, n, skip) = &mut s.faults[i];
+            if *n == 0 || !targets.contains(t) {
+                continue;
+            }
+            if *skip > 0 {
+                *skip -= 1;
+                break;
+            }
+            *n -= 1;
+            found = Some(s.faults[i].1.clone());
             if s.faults[i].2 == 0 {
                 s.faults.remove(i);
             }
-            f
-        })
+            break;
+        }
+        found
     };
     match fault {
         None => (route(req, state), false),
@@ -669,6 +797,52 @@ fn handle_inner(req: &Request, state: &Mutex<State>, base: &str) -> (Response, b
                 false,
             )
         }
+        Some(Fault::LoginPage(code)) => (login_page(code), false),
+        Some(Fault::LoginPageAfter(code)) => {
+            let _ = route(req, state);
+            (login_page(code), false)
+        }
+        Some(Fault::Body {
+            status,
+            content_type,
+            body,
+        }) => (
+            Response {
+                status,
+                headers: vec![("Content-Type".into(), content_type)],
+                body,
+            },
+            false,
+        ),
+        Some(Fault::RedirectEchoingCredentials) => {
+            let auth = req
+                .headers
+                .get("authorization")
+                .cloned()
+                .unwrap_or_default();
+            (
+                Response::redirect(&format!(
+                    "https://sso.example.com/login?state={}&next=%2Fgate",
+                    percent_encode(&auth)
+                )),
+                false,
+            )
+        }
+        Some(Fault::OtherWriterAfter { key, value }) => {
+            let r = route(req, state);
+            if r.status == 200
+                && let Ok(Value::Object(p)) = serde_json::from_slice::<Value>(&req.body)
+            {
+                let mut s = lock(state);
+                s.counter += 1;
+                let n = s.counter;
+                if let Some(q) = s.pipelines.iter_mut().find(|q| q.get("id") == p.get("id")) {
+                    q.insert(key, value);
+                    stored_fields(q, n, "other-writer@example.com");
+                }
+            }
+            (r, false)
+        }
         Some(Fault::Html(code)) => (
             Response {
                 status: code,
@@ -681,6 +855,15 @@ fn handle_inner(req: &Request, state: &Mutex<State>, base: &str) -> (Response, b
             },
             false,
         ),
+    }
+}
+
+/// A single-sign-on proxy's login form.
+fn login_page(status: u16) -> Response {
+    Response {
+        status,
+        headers: vec![("Content-Type".into(), "text/html;charset=UTF-8".into())],
+        body: "<!DOCTYPE html><html><head><title>Sign in - Example SSO</title></head><body><form method=\"post\" action=\"/sso/login\"><input name=\"username\"><input type=\"password\" name=\"password\"><button>Sign in</button></form></body></html>".into(),
     }
 }
 
@@ -776,6 +959,37 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
     }
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["version"]) => Response::json(200, &json!({"version": "1.30.0-fake"})),
+        ("GET", ["applications"]) => {
+            if s.app_cache_at.elapsed() >= s.app_cache_interval {
+                s.app_cache = s.apps.clone();
+                s.app_cache_at = Instant::now();
+            }
+            // Gate's list: each application's merged attributes, names lower-cased.
+            let list: Vec<Value> = s
+                .app_cache
+                .iter()
+                .map(|(name, stored)| {
+                    let mut attrs = stored.clone();
+                    if let Some(Value::String(cp)) = attrs.remove("cloudProviders") {
+                        attrs.insert(
+                            "cloudproviders".into(),
+                            json!(cp.split(',').map(str::trim).collect::<Vec<_>>()),
+                        );
+                    }
+                    attrs.insert("name".into(), json!(name));
+                    attrs.insert("createTs".into(), json!("1527261941734"));
+                    attrs.insert("updateTs".into(), json!("1527261941735"));
+                    attrs.insert("lastModifiedBy".into(), json!("anonymous"));
+                    attrs.insert("user".into(), json!("anonymous"));
+                    Value::Object(attrs)
+                })
+                .collect();
+            Response::json(200, &Value::Array(list))
+        }
+        ("GET", ["pipelineConfigs"]) => Response::json(
+            200,
+            &Value::Array(s.pipelines.iter().cloned().map(Value::Object).collect()),
+        ),
         ("GET", ["applications", app]) => {
             let _ = &req.query;
             match s.apps.get(&app.to_lowercase()) {
@@ -874,10 +1088,15 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
             Response::empty(200)
         }
         ("DELETE", ["pipelines", app, name]) => {
-            s.pipelines.retain(|p| {
-                !(app_of(p).eq_ignore_ascii_case(app)
-                    && name_of(p).trim().eq_ignore_ascii_case(name.trim()))
-            });
+            // Gate (PipelineController.deletePipeline) takes the first pipeline of the
+            // application whose trimmed name matches, ignoring case, and Front50 deletes
+            // the first one whose name matches: one pipeline, whichever comes first.
+            if let Some(i) = s.pipelines.iter().position(|p| {
+                app_of(p).eq_ignore_ascii_case(app)
+                    && name_of(p).trim().eq_ignore_ascii_case(name.trim())
+            }) {
+                s.pipelines.remove(i);
+            }
             Response::empty(200)
         }
         ("POST", ["tasks"]) => {
@@ -947,21 +1166,8 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
 }
 
 fn base64(input: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in input.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 /// The path of a file in tests/fixtures.

@@ -7,7 +7,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
+
+/// How long a run may take before the test fails instead of hanging (a regression that
+/// makes kujira-gen block, e.g. on a FIFO, must fail the test run, not stall it). Generous:
+/// the machine is shared and a debug binary is slow.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kujira-gen");
 
@@ -25,6 +31,7 @@ pub struct Test {
     stdout: String,
     stderr: String,
     status: i32,
+    timeout: Duration,
 }
 
 pub struct Output {
@@ -55,7 +62,14 @@ impl Test {
             stdout: String::new(),
             stderr: String::new(),
             status: 0,
+            timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// Fails the test when the run takes longer than this (the process is killed).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -164,6 +178,21 @@ impl Test {
         out
     }
 
+    /// [`Self::run`], comparing stdout after `normalise` (for parts that differ per run).
+    pub fn run_with(self, normalise: fn(&str) -> String) -> Output {
+        let (stdout, stderr, status) = (self.stdout.clone(), self.stderr.clone(), self.status);
+        let out = self.output();
+        assert_eq!(
+            normalise(&out.stdout),
+            stdout,
+            "stdout differs (stderr was:\n{})",
+            out.stderr
+        );
+        assert_eq!(out.stderr, stderr, "stderr differs");
+        assert_eq!(out.status, status, "exit status differs");
+        out
+    }
+
     /// Runs without assertions, for snapshot tests.
     pub fn output(self) -> Output {
         let mut cmd = Command::new(BIN);
@@ -184,6 +213,9 @@ impl Test {
             "KUJIRA_GATE_TIMEOUT",
             "KUJIRA_GATE_RETRY_BUDGET",
             "KUJIRA_GATE_BACKOFF",
+            "KUJIRA_GATE_BULK_LIMIT",
+            "KUJIRA_PLATFORM",
+            "KUJIRA_TODAY",
             "NO_COLOR",
             "CLICOLOR_FORCE",
         ] {
@@ -203,11 +235,38 @@ impl Test {
                 .write_all(input.as_bytes())
                 .expect("write stdin");
         }
-        let out = child.wait_with_output().expect("wait for kujira-gen");
+        // Read both pipes on threads (a full pipe would block the child), wait with a
+        // deadline.
+        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for kujira-gen") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "kujira-gen {:?} did not finish within {:?}: killed",
+                    self.args, self.timeout
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
         Output {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout.join().expect("stdout reader")).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr.join().expect("stderr reader")).into_owned(),
+            status: status.code().unwrap_or(-1),
             dir: self.dir,
         }
     }

@@ -1,0 +1,50 @@
+//! `kujira-gen completions SHELL` and `kujira-gen man`: both generated from the clap
+//! definition, so they list exactly the commands and flags the binary accepts.
+
+use crate::Outcome;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+pub fn completions(shell: clap_complete::Shell, cmd: &mut clap::Command) -> Result<Outcome> {
+    // Generated into memory first: clap_complete panics on a write error, such as the
+    // closed pipe of `kujira-gen completions bash | head`.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, cmd, "kujira-gen", &mut script);
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&script).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Ok),
+        other => {
+            other?;
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+/// The page of `kujira-gen` itself on stdout, or with `dir` one page per command:
+/// `kujira-gen.1`, `kujira-gen-build.1`...
+pub fn man(cmd: &clap::Command, dir: Option<&Path>) -> Result<Outcome> {
+    let Some(dir) = dir else {
+        let mut out = std::io::stdout().lock();
+        clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+        out.flush()?;
+        return Ok(Outcome::Ok);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = 0;
+    let top = cmd.clone().name("kujira-gen");
+    let mut pages = vec![("kujira-gen".to_string(), top.clone())];
+    for sub in top.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("kujira-gen-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page).render(&mut buf)?;
+        std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+        written += 1;
+    }
+    eprintln!("wrote {written} man pages to {}", dir.display());
+    Ok(Outcome::Ok)
+}
