@@ -84,11 +84,11 @@ mod tests {
         let found: Vec<String> = problems.iter().map(Diagnostic::human).collect();
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(
-            found[0].contains(":3:26: error: analysis.count"),
+            found[0].contains(":3:25: error: analysis.count"),
             "{found:?}"
         );
         assert!(
-            found[1].contains(":3:39: error: analysis.noData"),
+            found[1].contains(":3:38: error: analysis.noData"),
             "{found:?}"
         );
     }
