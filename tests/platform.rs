@@ -106,6 +106,7 @@ fn the_committed_schemas_are_current() {
         ("value", "value.schema.json"),
         ("defaults", "defaults.schema.json"),
         ("policy", "policy.schema.json"),
+        ("slo", "platform-slo.schema.json"),
     ] {
         let out = Test::new().args(["schema", which]).output();
         assert_eq!(out.status, 0);

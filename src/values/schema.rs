@@ -241,15 +241,22 @@ impl ValueSchema {
         let fits = |errors: &Vec<ValidationError<'static>>| {
             !errors.iter().any(|x| {
                 let at = x.instance_path().as_str();
-                (at == pointer && matches!(x.kind(), ValidationErrorKind::Type { .. }))
-                    // A `const` of another JSON type (`false` beside an object) is not the
-                    // alternative meant.
-                    || (at == pointer
-                        && matches!(x.kind(), ValidationErrorKind::Constant { expected_value }
-                            if std::mem::discriminant(expected_value.as_ref()) != instance_kind))
-                    || (at == type_pointer && matches!(x.kind(), ValidationErrorKind::Constant { .. } | ValidationErrorKind::Enum { .. }))
-                    || (at == pointer
-                        && matches!(x.kind(), ValidationErrorKind::Required { property } if property == key))
+                let here = at == pointer
+                    && match x.kind() {
+                        ValidationErrorKind::Type { .. } => true,
+                        // A `const` of another JSON type (`false` beside an object) is not
+                        // the alternative meant.
+                        ValidationErrorKind::Constant { expected_value } => {
+                            std::mem::discriminant(expected_value.as_ref()) != instance_kind
+                        }
+                        ValidationErrorKind::Required { property } => property == key,
+                        _ => false,
+                    };
+                here || (at == type_pointer
+                    && matches!(
+                        x.kind(),
+                        ValidationErrorKind::Constant { .. } | ValidationErrorKind::Enum { .. }
+                    ))
             })
         };
         let candidates: Vec<usize> = (0..branches.len())
