@@ -159,6 +159,11 @@ impl Compiler {
             .map(|d| d.for_application(&application));
         let (checked, resolved) = values::check_with(&file, &self.schema, defaults.as_ref());
         unit.diagnostics.extend(checked);
+        unit.diagnostics.extend(values::rules::check_slo(
+            &file,
+            &resolved.environments,
+            &self.slo_provider(),
+        ));
         let loaded = values::files::load(&file);
         unit.diagnostics.extend(loaded.diagnostics);
         secrets.extend(loaded.secrets);
@@ -267,6 +272,11 @@ impl Compiler {
                     .unwrap_or_default(),
             ),
         );
+        // The platform's SLO settings, merged by the templates over their defaults; absent
+        // without `slo.json`, so that files without SLOs render as before.
+        if let Some(slo) = &self.platform.slo {
+            k.insert("slo".into(), Value::Object(slo.values.clone()));
+        }
         input.insert("_kujira".into(), Value::Object(k));
         let input = Value::Object(input);
         let rendered = renderer
@@ -281,6 +291,17 @@ impl Compiler {
             bundle.add_ids();
         }
         Ok(bundle)
+    }
+
+    /// Whether the platform's SLO settings name a metric provider, for the SLO rules.
+    fn slo_provider(&self) -> values::rules::SloProvider {
+        use values::rules::SloProvider;
+        match &self.platform.slo {
+            Some(s) if s.has_provider() => SloProvider::Configured,
+            Some(s) => SloProvider::Missing(s.display.clone()),
+            None if self.platform.slo_invalid => SloProvider::Invalid(self.platform.slo_file()),
+            None => SloProvider::Missing(self.platform.slo_file()),
+        }
     }
 
     /// Bundles without the `kujiraGen` marker (for comparing two renders).

@@ -1,15 +1,13 @@
-// Platform-wide SLO settings: the metric provider and how SLOs given by metric names
-// become PromQL. Format and every default: schemas/platform-slo.schema.json; design:
-// docs/slo.md.
+// Platform-wide SLO settings: the built-in defaults of the metric provider and of how SLOs
+// given by metric names become PromQL. Format and every default:
+// schemas/platform-slo.schema.json; design: docs/slo.md.
 //
-// Override it for everyone like config.libsonnet: `kujira-gen --templates DIR` with
-// DIR/slo-platform.libsonnet, for example
-//
-//   (import 'builtin/slo-platform.libsonnet') + {
-//     provider: { address: 'http://prometheus.monitoring.svc.cluster.local:9090', auth: { type: 'none' } },
-//   }
+// A platform team does not change this file: it sets what differs, the provider first, in
+// `.kujira/slo.json` of its repository, which kujira-gen validates (with positions), checks
+// teams' SLOs against, and merges over these defaults (slo.libsonnet `platform`). One place.
 {
-  // null: no provider. A team that declares SLOs then gets an error naming this setting.
+  // null: no provider. A team that declares SLOs then gets an error naming this setting
+  // (set it in .kujira/slo.json).
   provider: null,
 
   // Label matchers selecting one application's series (SLOs given by metric names).

@@ -17,6 +17,11 @@ fn skeleton(parent: &str) -> Option<Value> {
         "/ScenarioTest" => Some(json!({"Collection": "c.json"})),
         "/Notification" => Some(json!({"Channel": "sample-channel"})),
         "/Resources" => Some(json!({})),
+        "/SLO" => Some(
+            json!({"Objectives": {"availability": {"Type": "Availability",
+            "Objective": 99.9, "Metric": "http_requests_total"}}}),
+        ),
+        "/Canary" => Some(json!({"Steps": [{"Weight": 20}]})),
         _ => None,
     }
 }
@@ -59,6 +64,11 @@ fn build(value: &Value) -> String {
     let out = Test::new()
         .write("value.json", serde_json::to_string_pretty(value).unwrap())
         .write("c.json", collection)
+        // SLOs need the platform's metric provider.
+        .write(
+            ".kujira/slo.json",
+            r#"{"provider": {"address": "http://prometheus.monitoring:9090"}}"#,
+        )
         .args(["build", "value.json"])
         .output();
     assert_eq!(out.status, 0, "{value}: {}", out.stderr);

@@ -164,3 +164,131 @@ fn every_valid_value_file_renders_to_a_pipeline_that_passes_every_check() {
         }
     }
 }
+
+/// Every combination of SLO gates and strategies (blue-green, canary by replicas, canary
+/// through the Gateway API, background analysis), with and without a test and a judgment,
+/// with every provider authentication: no diagnostic, and the stages each one asks for.
+#[test]
+fn every_slo_and_canary_combination_passes_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("platform");
+    std::fs::create_dir_all(&platform).unwrap();
+    let providers = [
+        json!({"address": "http://prometheus.monitoring:9090"}),
+        json!({"address": "https://prometheus.example.com/api/prom", "insecure": true,
+               "auth": {"type": "bearer", "secret": "prometheus-reader", "key": "token"}}),
+        json!({"address": "https://monitoring.googleapis.com/v1/projects/p/location/global/prometheus",
+               "auth": {"type": "gcpWorkloadIdentity", "serviceAccount": "metrics-reader",
+                        "analysisAddress": "http://frontend.gmp-public.svc:9090"}}),
+    ];
+    let canaries = [
+        None,
+        Some(json!({"Steps": [{"Weight": 20, "Pause": "2m"}, {"Weight": 60}]})),
+        Some(json!({"Steps": [{"Weight": 10}], "TrafficRouting": {"HTTPRoute": "route"}})),
+        Some(json!({"Steps": [{"Weight": 30, "Pause": "30s"}], "Analysis": "Background"})),
+    ];
+    let gates = [
+        (true, true, true),
+        (false, false, true),
+        (true, false, false),
+        (false, true, false),
+    ];
+    for (p, provider) in providers.iter().enumerate() {
+        std::fs::write(
+            platform.join("slo.json"),
+            json!({"provider": provider}).to_string(),
+        )
+        .unwrap();
+        let mut inputs = Vec::new();
+        let mut values = Vec::new();
+        for (c, canary) in canaries.iter().enumerate() {
+            for (g, (preview, post, budget)) in gates.iter().enumerate() {
+                for (test, judgment) in [(false, false), (true, false), (true, true), (false, true)]
+                {
+                    let mut v = json!({
+                        "Application": format!("app-{p}-{c}-{g}"),
+                        "Email": "team@example.com", "Notification": "#team",
+                        "Account": "gke-prod", "Image": "gcr.io/p/app",
+                        "SLO": {"Objectives": {
+                            "availability": {"Type": "Availability", "Objective": 99.95, "Metric": "http_requests_total"},
+                            "latency": {"Type": "Latency", "Objective": 99, "ThresholdSeconds": 0.25,
+                                        "Good": "sum(rate(h_bucket{le=\"0.25\",$selector}[$window]))",
+                                        "Total": "sum(rate(h_count{$selector}[$window]))"}},
+                            "PreviewAnalysis": preview, "ErrorBudgetGate": budget,
+                            "Analysis": {"Interval": "30s", "Count": 4}},
+                    });
+                    if let Some(canary) = canary {
+                        v["Canary"] = canary.clone();
+                    } else {
+                        v["SLO"]["PostPromotionAnalysis"] = json!(post);
+                    }
+                    if test {
+                        v["ScenarioTest"] = json!({"Collection": "c.json"});
+                    }
+                    if judgment {
+                        v["ManualJudgment"] = json!(true);
+                    }
+                    let name = format!("p{p}c{c}g{g}t{}j{}", test as u8, judgment as u8);
+                    let d = dir.path().join(&name);
+                    std::fs::create_dir_all(&d).unwrap();
+                    std::fs::write(d.join("c.json"), COLLECTION).unwrap();
+                    std::fs::write(d.join("value.json"), v.to_string()).unwrap();
+                    let source = format!("{name}/value.json");
+                    inputs.push(Input {
+                        path: d.join("value.json"),
+                        display: source.clone(),
+                        source,
+                    });
+                    values.push(v);
+                }
+            }
+        }
+        let options = Options {
+            platform: Some(platform.clone()),
+            ..Options::default()
+        };
+        let compiler = Compiler::new(&options).unwrap();
+        let units = compile_inputs(&compiler, &inputs, 0);
+        for (unit, value) in units.iter().zip(&values) {
+            // A blue-green preview analysis without a test measures nothing: the one
+            // warning these files may get.
+            let unexpected: Vec<_> = unit
+                .diagnostics
+                .iter()
+                .filter(|d| {
+                    !d.message
+                        .contains("the preview analysis measures the preview's own requests")
+                })
+                .collect();
+            assert!(unexpected.is_empty(), "{value}: {unexpected:?}");
+            let bundle = unit.bundle.as_ref().unwrap();
+            let stages = bundle.pipelines[0]["stages"].as_array().unwrap();
+            let has = |name: &str| stages.iter().any(|s| s["name"] == name);
+            let canary = value.get("Canary").is_some();
+            let slo = &value["SLO"];
+            assert_eq!(
+                has("Check error budget"),
+                slo["ErrorBudgetGate"] == true,
+                "{value}"
+            );
+            assert_eq!(
+                has("Analyse preview"),
+                !canary && slo["PreviewAnalysis"] == true,
+                "{value}"
+            );
+            assert_eq!(
+                has("Analyse promoted"),
+                !canary && slo["PostPromotionAnalysis"] == true,
+                "{value}"
+            );
+            assert_eq!(
+                has("Analyse canary"),
+                canary && slo["PreviewAnalysis"] == true,
+                "{value}"
+            );
+            assert_eq!(has("Wait for canary"), canary, "{value}");
+            let held = value.get("ScenarioTest").is_some() || value.get("ManualJudgment").is_some();
+            assert_eq!(has("Promote"), !canary || held, "{value}");
+        }
+    }
+}

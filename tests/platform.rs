@@ -1,7 +1,8 @@
-//! The platform team's settings (`.kujira/defaults.json`, `.kujira/policy.json`) on the
-//! bundled GitOps repository example, `examples/gitops`: the seed's three-key value file is
-//! complete there, the policy is applied with its exemption, and the schemas say which keys
-//! the platform sets.
+//! The platform team's settings (`.kujira/defaults.json`, `.kujira/policy.json`,
+//! `.kujira/slo.json`) on the bundled GitOps repository example, `examples/gitops`: the
+//! seed's three-key value file is complete there, the policy is applied with its exemption,
+//! the schemas say which keys the platform sets, and the teams with SLOs (blue-green and
+//! canary) get the metric provider and the per-environment budget gate.
 
 mod support;
 
@@ -18,7 +19,7 @@ fn gitops() -> Test {
 fn the_repository_validates_with_its_exemption_listed() {
     gitops()
         .args(["validate", "teams"])
-        .stdout("2 files ok\n")
+        .stdout("4 files ok\n")
         .stderr(
             ".kujira/policy.json:32:5: note: Exemptions[0]: exemption active until 2027-06-30: application `billing` may break rule `production-replicas` (Single-writer batch consumer until the queue migration (PLAT-812).)\n\
              teams/billing/value.json:9:29: note: Environments[1].Replicas: policy rule `production-replicas` (.kujira/policy.json:16:5): environment `production` breaks it: it runs 1 replica; set `\"Replicas\": 2` or more\n    \
@@ -37,14 +38,14 @@ fn an_expired_exemption_fails_the_repository() {
             ".kujira/policy.json:36:18: error: Exemptions[0].Expires: the exemption of application `billing` from rule `production-replicas` expired on 2027-06-30: the application must follow the rule again, or the platform team renews the exemption with a new date and reason\n\
              teams/billing/value.json:9:29: error: Environments[1].Replicas: policy rule `production-replicas` (.kujira/policy.json:16:5): environment `production` breaks it: it runs 1 replica; set `\"Replicas\": 2` or more\n    \
              One replica cannot survive a node upgrade.\n\
-             2 errors in 2 of 3 files\n",
+             2 errors in 2 of 5 files\n",
         )
         .run();
 }
 
 #[test]
 fn the_bundles_are_snapshots() {
-    for team in ["sample", "billing"] {
+    for team in ["sample", "billing", "slo-blue-green", "slo-canary"] {
         let out = gitops()
             .args(["build", &format!("teams/{team}/value.json")])
             .output();
@@ -105,6 +106,7 @@ fn the_committed_schemas_are_current() {
         ("value", "value.schema.json"),
         ("defaults", "defaults.schema.json"),
         ("policy", "policy.schema.json"),
+        ("slo", "platform-slo.schema.json"),
     ] {
         let out = Test::new().args(["schema", which]).output();
         assert_eq!(out.status, 0);
@@ -112,6 +114,50 @@ fn the_committed_schemas_are_current() {
         assert_eq!(
             out.stdout, committed,
             "schemas/{file} differs from `kujira-gen schema {which}`"
+        );
+    }
+}
+
+/// The platform's environments switch the error-budget gate off in staging
+/// (`"SLO": {"ErrorBudgetGate": false}` in `.kujira/defaults.json`): only production checks
+/// the budget before it deploys, and only it offers the override parameter; both analyse.
+#[test]
+fn the_error_budget_is_checked_in_production_only() {
+    for (team, analysis) in [
+        ("slo-blue-green", "Analyse preview"),
+        ("slo-canary", "Analyse canary"),
+    ] {
+        let out = gitops()
+            .args(["build", &format!("teams/{team}/value.json")])
+            .output();
+        assert_eq!(out.status, 0, "{team}: {}", out.stderr);
+        let bundle: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let pipelines = bundle["pipelines"].as_array().unwrap();
+        let stages = |i: usize| -> Vec<String> {
+            pipelines[i]["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(pipelines[0]["name"], "release-staging");
+        assert!(
+            !stages(0).contains(&"Check error budget".to_string()),
+            "{team}"
+        );
+        assert!(stages(0).contains(&analysis.to_string()), "{team}");
+        assert_eq!(pipelines[1]["name"], "release-production");
+        assert_eq!(stages(1)[0], "Check error budget", "{team}");
+        assert!(stages(1).contains(&analysis.to_string()), "{team}");
+        assert_eq!(
+            pipelines[0]["parameterConfig"],
+            serde_json::json!([]),
+            "{team}"
+        );
+        assert_eq!(
+            pipelines[1]["parameterConfig"][0]["name"], "budgetOverride",
+            "{team}"
         );
     }
 }

@@ -26,14 +26,20 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::argo_model::{ArgoModel, Health};
+use support::argo_model::{ArgoModel, Health, Sli};
 use support::fake_kube::FakeKube;
 use support::orca::{self, Execution, JobResult, Judgment, World};
+use support::prometheus::{self, Prometheus};
 use support::spel::Spel;
 use support::test::BIN;
 
 const OLD_TAG: &str = "1.0.0";
 const NEW_TAG: &str = "2.0.0";
+
+/// Where the generated jobs find the metric provider (the scenarios' `.kujira/slo.json`):
+/// a cluster DNS name, which the test resolves to the Prometheus holding the outcome's
+/// series (see `Cluster::run_job`).
+const PROVIDER: &str = "http://prometheus.monitoring.svc.cluster.local:9090";
 
 /// How a release goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,6 +67,28 @@ enum Outcome {
     RunningVersionDegraded,
     /// Started by hand with an empty `tag`.
     EmptyTag,
+    /// An SLO's error budget is spent (a real Prometheus over `budget-spent.om`).
+    BudgetExhausted,
+    /// ... and the run carries the override parameter `budgetOverride`.
+    BudgetOverridden,
+    /// The budget job cannot reach the provider.
+    BudgetUnreachable,
+    /// The preview breaks the availability SLO during its analysis.
+    PreviewAnalysisFails,
+    /// The preview gets no requests, and the platform counts no data as inconclusive.
+    PreviewAnalysisInconclusive,
+    /// The provider becomes unreachable during the preview's analysis.
+    PreviewAnalysisErrors,
+    /// The preview gets no requests, and the platform lets no data pass.
+    PreviewWithoutTraffic,
+    /// The promoted version breaks the availability SLO under live traffic.
+    PromotedAnalysisFails,
+    PromotedAnalysisInconclusive,
+    PromotedAnalysisErrors,
+    /// The canary breaks the availability SLO at a step (or in the background analysis).
+    CanaryAnalysisFails,
+    CanaryAnalysisInconclusive,
+    CanaryAnalysisErrors,
 }
 
 use Outcome::*;
@@ -80,7 +108,43 @@ const OUTCOMES: &[Outcome] = &[
     VerifyFailsAfterScaleDown,
     RunningVersionDegraded,
     EmptyTag,
+    BudgetExhausted,
+    BudgetOverridden,
+    BudgetUnreachable,
+    PreviewAnalysisFails,
+    PreviewAnalysisInconclusive,
+    PreviewAnalysisErrors,
+    PreviewWithoutTraffic,
+    PromotedAnalysisFails,
+    PromotedAnalysisInconclusive,
+    PromotedAnalysisErrors,
+    CanaryAnalysisFails,
+    CanaryAnalysisInconclusive,
+    CanaryAnalysisErrors,
 ];
+
+/// The release strategy of a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    BlueGreen,
+    /// Replica-count weights, an analysis after each weight.
+    Canary,
+    /// Through the Gateway API plugin.
+    CanaryRouted,
+    /// Replica-count weights, one background analysis.
+    CanaryBackground,
+}
+
+/// The SLO gates of a configuration (its objectives are always `availability` 99.9 % and
+/// `latency` 99 % within 0.3 s, the series of the budget fixtures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slo {
+    preview: bool,
+    post: bool,
+    budget: bool,
+    /// The platform's analysis.noData: `pass` (true) or `inconclusive`.
+    no_data_passes: bool,
+}
 
 /// Which version serves traffic at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,16 +163,64 @@ struct Config {
     test: bool,
     judgment: bool,
     auto: bool,
+    strategy: Strategy,
+    slo: Option<Slo>,
+    /// Runs the outcomes whose scripts wait until their deadline (each distinct one costs
+    /// ~100 polls): only the configurations listed as exhaustive.
+    slow_outcomes: bool,
 }
 
 impl Config {
+    fn blue_green(trigger: &'static str, test: bool, judgment: bool, auto: bool) -> Self {
+        Config {
+            trigger,
+            test,
+            judgment,
+            auto,
+            strategy: Strategy::BlueGreen,
+            slo: None,
+            slow_outcomes: true,
+        }
+    }
+
+    fn canary(&self) -> bool {
+        self.strategy != Strategy::BlueGreen
+    }
+
+    /// A canary held at its first step for the test or the judgment.
+    fn held(&self) -> bool {
+        self.canary() && (self.test || self.judgment)
+    }
+
     fn applies(&self, o: Outcome) -> bool {
+        let slo = self.slo;
+        let gate = |f: fn(&Slo) -> bool| slo.as_ref().is_some_and(f);
+        let blue_green = !self.canary();
         match o {
             TestFails => self.test,
             JudgmentRollsBack | JudgmentStopped | JudgmentWithoutInput => self.judgment,
             EmptyTag => self.trigger == "manual",
+            WaitTimesOut => self.slow_outcomes && (blue_green || self.held()),
+            PromoteFails => blue_green || self.held(),
+            BudgetExhausted | BudgetOverridden | BudgetUnreachable => gate(|s| s.budget),
+            PreviewAnalysisFails | PreviewAnalysisErrors => blue_green && gate(|s| s.preview),
+            PreviewAnalysisInconclusive => blue_green && gate(|s| s.preview && !s.no_data_passes),
+            PreviewWithoutTraffic => blue_green && gate(|s| s.preview && s.no_data_passes),
+            PromotedAnalysisFails | PromotedAnalysisErrors => blue_green && gate(|s| s.post),
+            PromotedAnalysisInconclusive => blue_green && gate(|s| s.post && !s.no_data_passes),
+            CanaryAnalysisFails | CanaryAnalysisErrors => self.canary() && gate(|s| s.preview),
+            CanaryAnalysisInconclusive => self.canary() && gate(|s| s.preview && !s.no_data_passes),
             _ => true,
         }
+    }
+
+    /// The platform's SLO settings, `.kujira/slo.json`.
+    fn platform(&self) -> Option<Value> {
+        let slo = self.slo?;
+        Some(json!({
+            "provider": {"address": PROVIDER, "auth": {"type": "none"}},
+            "analysis": {"noData": if slo.no_data_passes { "pass" } else { "inconclusive" }},
+        }))
     }
 
     fn value_file(&self) -> Value {
@@ -135,6 +247,33 @@ impl Config {
         if self.auto {
             v["AutoPromotion"] = json!(true);
         }
+        if let Some(slo) = self.slo {
+            v["SLO"] = json!({
+                "Objectives": {
+                    "availability": {"Type": "Availability", "Objective": 99.9, "Window": "28d",
+                                     "Metric": "http_requests_total", "Labels": {"service": "shop"}},
+                    "latency": {"Type": "Latency", "Objective": 99, "ThresholdSeconds": 0.3,
+                                "Metric": "http_request_duration_seconds", "Labels": {"service": "shop"}},
+                },
+                "PreviewAnalysis": slo.preview,
+                "PostPromotionAnalysis": slo.post && !self.canary(),
+                "ErrorBudgetGate": slo.budget,
+            });
+        }
+        match self.strategy {
+            Strategy::BlueGreen => {}
+            Strategy::Canary => {
+                v["Canary"] = json!({"Steps": [{"Weight": 25, "Pause": "1m"}, {"Weight": 50}]});
+            }
+            Strategy::CanaryRouted => {
+                v["Canary"] = json!({"Steps": [{"Weight": 10, "Pause": "5m"}, {"Weight": 50}],
+                                     "TrafficRouting": {"HTTPRoute": "shop"}});
+            }
+            Strategy::CanaryBackground => {
+                v["Canary"] = json!({"Steps": [{"Weight": 25, "Pause": "1m"}, {"Weight": 50}],
+                                     "Analysis": "Background"});
+            }
+        }
         v
     }
 }
@@ -149,99 +288,241 @@ fn configs() -> Vec<Config> {
             (true, true, false),
             (false, false, true),
         ] {
-            out.push(Config {
-                trigger,
-                test,
-                judgment,
-                auto,
-            });
+            out.push(Config::blue_green(trigger, test, judgment, auto));
         }
     }
     out
 }
 
+/// The releases with SLOs and the canary releases: every gate, with and without a test
+/// and a judgment, both ways of treating no data, and each kind of canary.
+fn slo_configs() -> Vec<Config> {
+    let all = Slo {
+        preview: true,
+        post: true,
+        budget: true,
+        no_data_passes: false,
+    };
+    let with = |strategy, test, judgment, slo: Option<Slo>, slow_outcomes| Config {
+        trigger: "docker",
+        test,
+        judgment,
+        auto: false,
+        strategy,
+        slo,
+        slow_outcomes,
+    };
+    // The wait's timeout costs ~170 polls per distinct script: the blue-green wait's is
+    // run by `every_configuration_through_every_outcome`, the held canary's here.
+    vec![
+        with(Strategy::BlueGreen, true, false, Some(all), false),
+        with(Strategy::BlueGreen, true, true, Some(all), false),
+        // Without a test the preview analysis measures nothing (a warning); no data passes.
+        with(
+            Strategy::BlueGreen,
+            false,
+            false,
+            Some(Slo {
+                no_data_passes: true,
+                ..all
+            }),
+            false,
+        ),
+        // Only the error budget, by hand (the tag and the override are both parameters).
+        Config {
+            trigger: "manual",
+            ..with(
+                Strategy::BlueGreen,
+                true,
+                false,
+                Some(Slo {
+                    preview: false,
+                    post: false,
+                    ..all
+                }),
+                false,
+            )
+        },
+        with(Strategy::Canary, true, false, Some(all), true),
+        with(Strategy::CanaryRouted, true, true, Some(all), false),
+        with(Strategy::CanaryBackground, false, false, Some(all), false),
+        // Canaries without SLOs: weights and pauses only.
+        with(Strategy::Canary, true, false, None, false),
+        with(Strategy::CanaryRouted, false, false, None, false),
+    ]
+}
+
+/// Every stage a release may have, in the order they run.
+const STAGES: &[&str] = &[
+    "Check parameters",
+    "Check error budget",
+    "Deploy",
+    "Wait for preview",
+    "Wait for canary",
+    "Scenario test",
+    "Analyse preview",
+    "Approve promotion",
+    "Promote",
+    "Analyse promoted",
+    "Analyse canary",
+    "Verify",
+    "Roll back",
+    "Fail release",
+];
+
 /// The expected status of each stage (stages a configuration does not have are ignored),
 /// the execution's status and Slack event, and who serves at the end.
-fn expected(o: Outcome) -> (Vec<(&'static str, &'static str)>, &'static str, Serving) {
+fn expected(
+    config: &Config,
+    o: Outcome,
+) -> (Vec<(&'static str, &'static str)>, &'static str, Serving) {
     const S: &str = "SUCCEEDED";
     const FC: &str = "FAILED_CONTINUE";
     const SK: &str = "SKIPPED";
     const T: &str = "TERMINAL";
     const NS: &str = "NOT_STARTED";
-    let rolled_back = |wait, test, approve, promote, verify| {
-        (
-            vec![
-                ("Check parameters", S),
-                ("Deploy", S),
-                ("Wait for preview", wait),
-                ("Scenario test", test),
-                ("Approve promotion", approve),
-                ("Promote", promote),
-                ("Verify", verify),
-                ("Roll back", S),
-                ("Fail release", T),
-            ],
-            T,
-            Serving::Previous,
-        )
+    let wait = if config.canary() {
+        "Wait for canary"
+    } else {
+        "Wait for preview"
     };
-    let untouched = |wait, fail, status, serving| {
-        (
-            vec![
-                ("Check parameters", S),
-                ("Deploy", S),
-                ("Wait for preview", wait),
-                ("Scenario test", SK),
-                ("Approve promotion", SK),
-                ("Promote", SK),
-                ("Verify", SK),
-                ("Roll back", SK),
-                ("Fail release", fail),
-            ],
-            status,
-            serving,
-        )
+    let position = |name: &str| STAGES.iter().position(|s| *s == name).unwrap_or(0);
+    // Everything before `at` succeeded, `at` ended as `status`, everything after it up to
+    // Verify was skipped, the release rolled back.
+    let rolled_back = |at: &str, status: &'static str| {
+        let i = position(at);
+        let stages = STAGES
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let s = match *name {
+                    "Roll back" => S,
+                    "Fail release" => T,
+                    _ if j < i => S,
+                    _ if j == i => status,
+                    _ => SK,
+                };
+                (*name, s)
+            })
+            .collect();
+        (stages, T, Serving::Previous)
+    };
+    // The wait ended as `wait_status`; nothing after it ran but Fail release.
+    let untouched = |wait_status: &'static str, fail, status, serving| {
+        let i = position(wait);
+        let stages = STAGES
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let s = match *name {
+                    "Fail release" => fail,
+                    _ if j < i => S,
+                    _ if j == i => wait_status,
+                    _ => SK,
+                };
+                (*name, s)
+            })
+            .collect();
+        (stages, status, serving)
+    };
+    // Stopped at `at` (TERMINAL), nothing after it started.
+    let stopped = |at: &str| {
+        let i = position(at);
+        let stages = STAGES
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                (
+                    *name,
+                    if j < i {
+                        S
+                    } else if j == i {
+                        T
+                    } else {
+                        NS
+                    },
+                )
+            })
+            .collect();
+        (stages, T, Serving::Unchanged)
+    };
+    let promoted = || {
+        let stages = STAGES
+            .iter()
+            .map(|name| {
+                (
+                    *name,
+                    if matches!(*name, "Roll back" | "Fail release") {
+                        SK
+                    } else {
+                        S
+                    },
+                )
+            })
+            .collect();
+        (stages, S, Serving::New)
+    };
+    // The canary's steps ran by themselves after the wait: what notices a new revision
+    // that never becomes available is the stage waiting for them.
+    let canary_waiter = if config.slo.is_some_and(|s| s.preview) {
+        "Analyse canary"
+    } else {
+        "Verify"
     };
     match o {
-        Promoted => (
-            vec![
-                ("Check parameters", S),
-                ("Deploy", S),
-                ("Wait for preview", S),
-                ("Scenario test", S),
-                ("Approve promotion", S),
-                ("Promote", S),
-                ("Verify", S),
-                ("Roll back", SK),
-                ("Fail release", SK),
-            ],
-            S,
-            Serving::New,
-        ),
-        TestFails => rolled_back(S, FC, SK, SK, SK),
-        JudgmentRollsBack | JudgmentWithoutInput => rolled_back(S, S, S, SK, SK),
-        JudgmentStopped => rolled_back(S, S, FC, SK, SK),
-        NewRevisionDegraded | WaitTimesOut => rolled_back(FC, SK, SK, SK, SK),
-        PromoteFails => rolled_back(S, S, S, FC, SK),
-        VerifyFails | VerifyFailsAfterScaleDown => rolled_back(S, S, S, S, FC),
+        Promoted | BudgetOverridden | PreviewWithoutTraffic => promoted(),
+        TestFails => rolled_back("Scenario test", FC),
+        JudgmentRollsBack | JudgmentWithoutInput => rolled_back("Promote", SK),
+        JudgmentStopped => rolled_back("Approve promotion", FC),
+        NewRevisionDegraded if config.canary() && !config.held() => rolled_back(canary_waiter, FC),
+        NewRevisionDegraded | WaitTimesOut => rolled_back(wait, FC),
+        PromoteFails => rolled_back("Promote", FC),
+        VerifyFails | VerifyFailsAfterScaleDown => rolled_back("Verify", FC),
+        PreviewAnalysisFails | PreviewAnalysisInconclusive | PreviewAnalysisErrors => {
+            rolled_back("Analyse preview", FC)
+        }
+        PromotedAnalysisFails | PromotedAnalysisInconclusive | PromotedAnalysisErrors => {
+            rolled_back("Analyse promoted", FC)
+        }
+        CanaryAnalysisFails | CanaryAnalysisInconclusive | CanaryAnalysisErrors => {
+            rolled_back("Analyse canary", FC)
+        }
         NothingNew => untouched(S, SK, S, Serving::Unchanged),
         FirstRelease => untouched(S, SK, S, Serving::New),
         RunningVersionDegraded => untouched(FC, T, T, Serving::Unchanged),
-        EmptyTag => (
-            vec![
-                ("Check parameters", T),
-                ("Deploy", NS),
-                ("Wait for preview", NS),
-                ("Scenario test", NS),
-                ("Approve promotion", NS),
-                ("Promote", NS),
-                ("Verify", NS),
-                ("Roll back", NS),
-                ("Fail release", NS),
-            ],
-            T,
-            Serving::Unchanged,
-        ),
+        EmptyTag => stopped("Check parameters"),
+        BudgetExhausted | BudgetUnreachable => stopped("Check error budget"),
+    }
+}
+
+/// What the release's Slack notification must add to Echo's text (`message.<event>.text`,
+/// evaluated as Orca evaluates it at the end of the execution): empty, or containing this.
+fn expected_message(config: &Config, o: Outcome) -> &'static str {
+    match o {
+        // A canary whose steps ran by themselves: the stage waiting for them says why the
+        // update stopped.
+        NewRevisionDegraded
+            if config.canary() && !config.held() && config.slo.is_some_and(|s| s.preview) =>
+        {
+            "The canary release of shop stopped (Degraded): ProgressDeadlineExceeded: "
+        }
+        BudgetExhausted => {
+            "Error budget exhausted: availability spent 150% of its 28d budget (objective 99.9%); latency spent 50% of its 28d budget. To release anyway, start the pipeline with the parameter budgetOverride set to the reason."
+        }
+        BudgetUnreachable => "Error budgets could not be checked (availability,latency)",
+        BudgetOverridden => {
+            "Error budget gate overridden (INC-42 hotfix): availability spent 150% of its 28d budget (objective 99.9%)"
+        }
+        PreviewAnalysisFails | PromotedAnalysisFails | CanaryAnalysisFails => {
+            "SLO availability: measured 99.5% of requests succeeding, needs at least 99.9% (analysis shop-"
+        }
+        PreviewAnalysisInconclusive | PromotedAnalysisInconclusive | CanaryAnalysisInconclusive => {
+            "SLO availability: no requests were measured, it needs at least 99.9% of requests succeeding (analysis shop-"
+        }
+        PreviewAnalysisErrors | PromotedAnalysisErrors | CanaryAnalysisErrors => {
+            "SLO availability could not be measured: Post \"http://prometheus.monitoring.svc.cluster.local:9090/api/v1/query\": dial tcp 10.0.0.10:9090: connect: connection refused (analysis shop-"
+        }
+        _ => "",
     }
 }
 
@@ -259,6 +540,8 @@ struct ScriptRun {
 
 struct Cluster<'a> {
     kube: &'a FakeKube,
+    /// Where the budget job's queries go for this outcome (`PROVIDER` resolved).
+    provider: String,
     model: Arc<Mutex<ArgoModel>>,
     outcome: Outcome,
     /// The Role the release's jobs run with, from the Deploy stage.
@@ -280,7 +563,7 @@ impl Cluster<'_> {
     fn reset_store(&self) {
         let ns = self.model.lock().unwrap().namespace.clone();
         self.kube.with_store(|store| {
-            for resource in ["rollouts", "deployments", "replicasets"] {
+            for resource in ["rollouts", "deployments", "replicasets", "analysisruns"] {
                 let names: Vec<String> = store
                     .list(resource, &ns)
                     .iter()
@@ -393,6 +676,12 @@ impl Cluster<'_> {
                     return Err("the promote job failed (API server unavailable)".into());
                 }
                 if m.pause_conditions.is_empty() {
+                    // cmd/promote/promote.go getPatches: a canary without a pause condition
+                    // is moved to its next step (the current one is skipped).
+                    if let Some(i) = m.step_index {
+                        m.step_index = Some(i + 1);
+                        return Ok(format!("rollout promoted to step {}", i + 1));
+                    }
                     return Ok("rollout promoted (nothing paused)".into());
                 }
                 m.clear_pause_conditions();
@@ -419,7 +708,7 @@ impl Cluster<'_> {
                 Ok(format!("undo to revision {revision}"))
             }
             "status" => {
-                for _ in 0..20 {
+                for _ in 0..60 {
                     m.tick();
                     match m.phase.as_str() {
                         "Healthy" => return Ok("Healthy".into()),
@@ -474,9 +763,17 @@ impl World for Cluster<'_> {
                 ));
             }
         }
+        let templates: Vec<Value> = manifests
+            .iter()
+            .filter(|m| m["kind"] == "AnalysisTemplate")
+            .cloned()
+            .collect();
         for m in &manifests {
             match m["kind"].as_str() {
                 Some("Role") => self.rules = m["rules"].as_array().cloned().unwrap_or_default(),
+                Some("Rollout") if m["spec"].get("workloadRef").is_some() => {
+                    self.model.lock().unwrap().apply_rollout(m, &templates);
+                }
                 Some("Deployment") => {
                     let image = m["spec"]["template"]["spec"]["containers"][0]["image"]
                         .as_str()
@@ -527,10 +824,13 @@ impl World for Cluster<'_> {
                     .into_iter()
                     .flatten()
                     .map(|e| {
-                        (
-                            e["name"].as_str().unwrap_or_default().to_string(),
-                            e["value"].as_str().unwrap_or_default().to_string(),
-                        )
+                        let name = e["name"].as_str().unwrap_or_default().to_string();
+                        let value = e["value"].as_str().unwrap_or_default();
+                        // The provider's address as the cluster resolves it for this outcome.
+                        if name == "PROMETHEUS_URL" && value == PROVIDER {
+                            return (name, self.provider.clone());
+                        }
+                        (name, value.to_string())
                     })
                     .collect();
                 let run = self.run_script(args[0], &env);
@@ -594,6 +894,18 @@ struct Engines {
     spel: Spel,
     kube: FakeKube,
     cache: HashMap<String, ScriptRun>,
+    /// The error budgets, for the releases with a budget gate (started on first use).
+    budgets: Option<Budgets>,
+}
+
+/// Two real Prometheus servers over the budget fixtures, their series moved to the
+/// release's namespace `shop` and to a minute ago (the budget job queries "now"): one
+/// with budget left, one with the availability budget spent.
+struct Budgets {
+    healthy: Prometheus,
+    spent: Prometheus,
+    /// Where nothing listens.
+    unreachable: String,
 }
 
 fn engines() -> Option<Engines> {
@@ -605,11 +917,52 @@ fn engines() -> Option<Engines> {
         spel,
         kube,
         cache: HashMap::new(),
+        budgets: None,
     })
 }
 
-/// The bundle `kujira-gen build` prints for a value file.
-fn build(value: &Value) -> Value {
+impl Engines {
+    /// The Prometheus servers, or None (after saying why) without prometheus, promtool,
+    /// curl or jq, unless CI is set.
+    fn budgets(&mut self) -> Option<&Budgets> {
+        if self.budgets.is_none() {
+            let test = "release_scenarios (error budgets)";
+            if !prometheus::available(test, &["curl", "jq"]) {
+                return None;
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            let shift = now - 60 - prometheus::T0;
+            let healthy = prometheus::start_rewritten(
+                test,
+                &["budget-healthy.om"],
+                shift,
+                &[("namespace=\"shop-healthy\"", "namespace=\"shop\"")],
+            )?;
+            let spent = prometheus::start_rewritten(
+                test,
+                &["budget-spent.om"],
+                shift,
+                &[("namespace=\"shop-spent\"", "namespace=\"shop\"")],
+            )?;
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let unreachable = format!("http://{}", listener.local_addr().unwrap());
+            drop(listener);
+            self.budgets = Some(Budgets {
+                healthy,
+                spent,
+                unreachable,
+            });
+        }
+        self.budgets.as_ref()
+    }
+}
+
+/// The bundle `kujira-gen build` prints for a value file, with the platform's SLO settings
+/// when given.
+fn build_with(value: &Value, platform: Option<&Value>) -> Value {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     std::fs::write(dir.path().join("value.json"), value.to_string()).unwrap();
@@ -618,6 +971,10 @@ fn build(value: &Value) -> Value {
         include_str!("../examples/scenario-test/scenario.postman_collection.json"),
     )
     .unwrap();
+    if let Some(p) = platform {
+        std::fs::create_dir(dir.path().join(".kujira")).unwrap();
+        std::fs::write(dir.path().join(".kujira/slo.json"), p.to_string()).unwrap();
+    }
     let out = std::process::Command::new(BIN)
         .current_dir(dir.path())
         .args(["build", "value.json"])
@@ -632,6 +989,13 @@ fn build(value: &Value) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+fn build(value: &Value) -> Value {
+    build_with(value, None)
+}
+
+/// The override a run carries in `BudgetOverridden` (the reason, as a person writes it).
+const OVERRIDE_REASON: &str = "INC-42 hotfix";
 
 /// The trigger Orca starts the pipeline with, its artifacts resolved (for a manual run,
 /// the expected artifact's default reference, evaluated as Orca evaluates the pipeline at
@@ -656,6 +1020,16 @@ fn trigger(pipeline: &Value, kind: &str, tag: &str, spel: &mut Spel) -> Value {
     }
 }
 
+/// [`trigger`] for `outcome`: a run that overrides the budget gate carries the parameter
+/// (Deck's manual start, or a re-run with it).
+fn trigger_for(pipeline: &Value, config: &Config, outcome: Outcome, spel: &mut Spel) -> Value {
+    let mut t = trigger(pipeline, config.trigger, deployed_tag(outcome), spel);
+    if outcome == BudgetOverridden {
+        t["parameters"]["budgetOverride"] = json!(OVERRIDE_REASON);
+    }
+    t
+}
+
 struct Run {
     execution: Execution,
     model: ArgoModel,
@@ -670,9 +1044,16 @@ fn run_release(
     model: ArgoModel,
     outcome: Outcome,
 ) -> Run {
+    let provider = match (e.budgets.as_ref(), outcome) {
+        (Some(b), BudgetExhausted | BudgetOverridden) => b.spent.url.clone(),
+        (Some(b), BudgetUnreachable) => b.unreachable.clone(),
+        (Some(b), _) => b.healthy.url.clone(),
+        (None, _) => PROVIDER.to_string(),
+    };
     let model = Arc::new(Mutex::new(model));
     let mut cluster = Cluster {
         kube: &e.kube,
+        provider,
         model: model.clone(),
         outcome,
         rules: Vec::new(),
@@ -695,21 +1076,28 @@ fn run_release(
 fn initial_cluster(outcome: Outcome) -> ArgoModel {
     let old = format!("gcr.io/acme/shop:{OLD_TAG}");
     let new = format!("gcr.io/acme/shop:{NEW_TAG}");
+    let running = || ArgoModel::running("shop", "shop", 2, &old);
     match outcome {
         FirstRelease => ArgoModel::new("shop", "shop", 2),
-        NewRevisionDegraded => {
-            ArgoModel::running("shop", "shop", 2, &old).with_health(&new, Health::Degraded)
-        }
-        WaitTimesOut => {
-            ArgoModel::running("shop", "shop", 2, &old).with_health(&new, Health::Stuck)
-        }
+        NewRevisionDegraded => running().with_health(&new, Health::Degraded),
+        WaitTimesOut => running().with_health(&new, Health::Stuck),
         VerifyFails | VerifyFailsAfterScaleDown => {
-            ArgoModel::running("shop", "shop", 2, &old).with_health(&new, Health::FailsUnderTraffic)
+            running().with_health(&new, Health::FailsUnderTraffic)
         }
-        RunningVersionDegraded => {
-            ArgoModel::running("shop", "shop", 2, &old).with_health(&old, Health::FailsUnderTraffic)
+        RunningVersionDegraded => running().with_health(&old, Health::FailsUnderTraffic),
+        PreviewAnalysisFails | CanaryAnalysisFails => {
+            running().with_sli(&new, Sli::BreaksAvailability, Sli::Met)
         }
-        _ => ArgoModel::running("shop", "shop", 2, &old),
+        PreviewAnalysisInconclusive | CanaryAnalysisInconclusive | PreviewWithoutTraffic => {
+            running().with_sli(&new, Sli::NoData, Sli::Met)
+        }
+        PreviewAnalysisErrors | CanaryAnalysisErrors => {
+            running().with_sli(&new, Sli::Unreachable, Sli::Met)
+        }
+        PromotedAnalysisFails => running().with_sli(&new, Sli::Met, Sli::BreaksAvailability),
+        PromotedAnalysisInconclusive => running().with_sli(&new, Sli::Met, Sli::NoData),
+        PromotedAnalysisErrors => running().with_sli(&new, Sli::Met, Sli::Unreachable),
+        _ => running(),
     }
 }
 
@@ -744,9 +1132,23 @@ fn serving(m: &ArgoModel, before: &ArgoModel) -> Result<Serving, String> {
     }
 }
 
+/// The text the release's Slack notification adds for `event` (`pipeline.complete`,
+/// `pipeline.failed`), as Orca evaluates it with the execution: None without one.
+fn slack_text(pipeline: &Value, event: &str, execution: &Value, spel: &mut Spel) -> Option<Value> {
+    let text = pipeline.pointer(&format!("/notifications/0/message/{event}/text"))?;
+    Some(spel.evaluate_execution(text.as_str()?, execution).value)
+}
+
 /// Compares one run with the table; `Err` says what differs.
-fn compare(run: &Run, before: &ArgoModel, outcome: Outcome) -> Result<(), String> {
-    let (stages, status, who) = expected(outcome);
+fn compare(
+    run: &Run,
+    before: &ArgoModel,
+    config: &Config,
+    outcome: Outcome,
+    pipeline: &Value,
+    spel: &mut Spel,
+) -> Result<(), String> {
+    let (stages, status, who) = expected(config, outcome);
     let mut problems = Vec::new();
     for (name, want) in stages {
         if let Some(s) = run.execution.stage(name)
@@ -772,6 +1174,28 @@ fn compare(run: &Run, before: &ArgoModel, outcome: Outcome) -> Result<(), String
             run.execution.slack_event()
         ));
     }
+    // What Slack says besides the status: the budget's and the analyses' reasons.
+    let said = slack_text(pipeline, slack, &run.execution.to_json(), spel);
+    let want = expected_message(config, outcome);
+    match &said {
+        None if want.is_empty() => {}
+        Some(Value::String(s)) if want.is_empty() && s.is_empty() => {}
+        Some(Value::String(s)) if !want.is_empty() && s.contains(want) => {}
+        other => problems.push(format!("Slack text {other:?} (expected {want:?})")),
+    }
+    if outcome == BudgetOverridden {
+        let recorded = run
+            .execution
+            .stage("Check error budget")
+            .and_then(|s| s.context.get("budget_override_reason"));
+        if recorded != Some(&json!(OVERRIDE_REASON))
+            || run.execution.trigger["parameters"]["budgetOverride"] != OVERRIDE_REASON
+        {
+            problems.push(format!(
+                "the override is not recorded in the execution: {recorded:?}"
+            ));
+        }
+    }
     match serving(&run.model, before) {
         Ok(s) if s == who => {}
         Ok(s) => problems.push(format!("{s:?} serves (expected {who:?})")),
@@ -790,25 +1214,74 @@ fn compare(run: &Run, before: &ArgoModel, outcome: Outcome) -> Result<(), String
     }
 }
 
-#[test]
-fn every_configuration_through_every_outcome() {
-    let Some(mut e) = engines() else { return };
+/// Runs every outcome that applies to each configuration; the failures, and how many ran.
+fn run_table(e: &mut Engines, configs: &[Config]) -> (Vec<String>, usize) {
     let mut failures = Vec::new();
     let mut count = 0;
-    for config in configs() {
-        let bundle = build(&config.value_file());
+    for config in configs {
+        let bundle = build_with(&config.value_file(), config.platform().as_ref());
         let pipeline = &bundle["pipelines"][0];
+        // Orca evaluates the notifications when the execution starts, too: every stage is
+        // NOT_STARTED then, and the text must stay as written for the end.
+        if let Some(text) = pipeline.pointer("/notifications/0/message/pipeline.failed/text") {
+            let start = json!({"stages": pipeline["stages"].as_array().unwrap().iter()
+                .map(|s| json!({"refId": s["refId"], "type": s["type"], "name": s["name"]}))
+                .collect::<Vec<_>>()});
+            let value = e
+                .spel
+                .evaluate_execution(text.as_str().unwrap(), &start)
+                .value;
+            if &value != text {
+                failures.push(format!(
+                    "{config:?}: the Slack text changed at the start: {value}"
+                ));
+            }
+        }
         for &outcome in OUTCOMES.iter().filter(|o| config.applies(**o)) {
             count += 1;
             let before = initial_cluster(outcome);
-            let trigger = trigger(pipeline, config.trigger, deployed_tag(outcome), &mut e.spel);
-            let run = run_release(&mut e, pipeline, trigger, before.clone(), outcome);
-            if let Err(why) = compare(&run, &before, outcome) {
+            let trigger = trigger_for(pipeline, config, outcome, &mut e.spel);
+            let run = run_release(e, pipeline, trigger, before.clone(), outcome);
+            if let Err(why) = compare(&run, &before, config, outcome, pipeline, &mut e.spel) {
                 failures.push(format!("{config:?} {outcome:?}: {why}"));
             }
         }
     }
+    (failures, count)
+}
+
+#[test]
+fn every_configuration_through_every_outcome() {
+    let Some(mut e) = engines() else { return };
+    let (failures, count) = run_table(&mut e, &configs());
     assert!(count >= 180, "only {count} scenarios");
+    assert!(
+        failures.is_empty(),
+        "{} of {count} scenarios differ from the table:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The releases with SLOs (budget gate, preview and post-promotion analyses) and the
+/// canary releases, through the same outcomes and their own: a spent budget (with and
+/// without the override, and unreachable), analyses that pass, fail, stay inconclusive or
+/// cannot reach the provider, before and after the switch and between canary weights. The
+/// budget job queries a real Prometheus; every analysis is the controller model's,
+/// evaluated with the generated templates' conditions.
+#[test]
+fn slo_and_canary_releases_through_every_outcome() {
+    let Some(mut e) = engines() else { return };
+    if e.budgets().is_none() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let (failures, count) = run_table(&mut e, &slo_configs());
+    eprintln!(
+        "{count} SLO and canary scenarios in {:?}",
+        started.elapsed()
+    );
+    assert!(count >= 100, "only {count} scenarios");
     assert!(
         failures.is_empty(),
         "{} of {count} scenarios differ from the table:\n\n{}",
@@ -832,18 +1305,14 @@ fn rewrite(v: &mut Value, f: &dyn Fn(&str) -> String) {
 #[test]
 fn the_table_catches_the_old_defects() {
     let Some(mut e) = engines() else { return };
-    let config = Config {
-        trigger: "docker",
-        test: true,
-        judgment: false,
-        auto: false,
-    };
+    let config = Config::blue_green("docker", true, false, false);
     let bundle = build(&config.value_file());
     let run = |e: &mut Engines, pipeline: &Value| {
         let before = initial_cluster(Promoted);
         let trigger = trigger(pipeline, config.trigger, NEW_TAG, &mut e.spel);
         let run = run_release(e, pipeline, trigger, before.clone(), Promoted);
-        compare(&run, &before, Promoted).map(|()| run.execution.describe())
+        compare(&run, &before, &config, Promoted, pipeline, &mut e.spel)
+            .map(|()| run.execution.describe())
     };
     assert_eq!(run(&mut e, &bundle["pipelines"][0]).map(|_| ()), Ok(()));
 
@@ -902,6 +1371,53 @@ fn the_table_catches_the_old_defects() {
     );
 }
 
+/// The Role of a release with SLOs is exactly enough, and the table notices less: without
+/// `get analysisruns` the analysis job cannot read the AnalysisRun the Rollout names, and
+/// the release that would have been promoted rolls back instead.
+#[test]
+fn the_table_catches_a_role_without_the_analysis_rule() {
+    let Some(mut e) = engines() else { return };
+    let config = Config {
+        slo: Some(Slo {
+            preview: true,
+            post: false,
+            budget: false,
+            no_data_passes: false,
+        }),
+        ..Config::blue_green("docker", true, false, false)
+    };
+    let bundle = build_with(&config.value_file(), config.platform().as_ref());
+    let run = |e: &mut Engines, pipeline: &Value| {
+        let before = initial_cluster(Promoted);
+        let trigger = trigger_for(pipeline, &config, Promoted, &mut e.spel);
+        let run = run_release(e, pipeline, trigger, before.clone(), Promoted);
+        compare(&run, &before, &config, Promoted, pipeline, &mut e.spel)
+            .map(|()| run.execution.describe())
+    };
+    assert_eq!(run(&mut e, &bundle["pipelines"][0]).map(|_| ()), Ok(()));
+    let mut pipeline = bundle["pipelines"][0].clone();
+    let deploy = pipeline["stages"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["type"] == "deployManifest")
+        .unwrap();
+    for m in deploy["manifests"].as_array_mut().unwrap() {
+        if m["kind"] == "Role" {
+            let rules = m["rules"].as_array_mut().unwrap();
+            let before = rules.len();
+            rules.retain(|r| r != &json!({"apiGroups": ["argoproj.io"], "resources": ["analysisruns"], "verbs": ["get"]}));
+            assert_eq!(rules.len(), before - 1, "the Role has the rule");
+        }
+    }
+    let why = run(&mut e, &pipeline).expect_err("a Role without get analysisruns must break it");
+    assert!(
+        why.contains("Analyse preview: FAILED_CONTINUE (expected SUCCEEDED)"),
+        "{why}"
+    );
+    assert!(why.contains("Previous serves (expected New)"), "{why}");
+}
+
 /// Orca's DependentPipelineStarter: a pipeline trigger on `parent`'s pipeline fires when
 /// the parent execution ends with one of its statuses (SUCCEEDED is `successful`), and the
 /// triggered execution receives the parent's artifacts (its stages' output artifacts, then
@@ -932,13 +1448,8 @@ fn dependent_trigger(child: &Value, parent_pipeline: &Value, parent: &Execution)
 #[test]
 fn two_environments() {
     let Some(mut e) = engines() else { return };
-    let mut value = Config {
-        trigger: "docker",
-        test: true,
-        judgment: false,
-        auto: false,
-    }
-    .value_file();
+    let config = Config::blue_green("docker", true, false, false);
+    let mut value = config.value_file();
     value.as_object_mut().unwrap().remove("Account");
     value["Environments"] = json!([
         {"Name": "staging", "Account": "gke-staging", "Replicas": 1},
@@ -967,7 +1478,14 @@ fn two_environments() {
             &mut e.spel,
         );
         let first = run_release(&mut e, staging, trigger, before.clone(), staging_outcome);
-        if let Err(why) = compare(&first, &before, staging_outcome) {
+        if let Err(why) = compare(
+            &first,
+            &before,
+            &config,
+            staging_outcome,
+            staging,
+            &mut e.spel,
+        ) {
             failures.push(format!("staging {staging_outcome:?}: {why}"));
         }
         let next = dependent_trigger(production, staging, &first.execution);
@@ -982,7 +1500,9 @@ fn two_environments() {
             (Some(outcome), Some(trigger)) => {
                 let before = initial_cluster(outcome);
                 let second = run_release(&mut e, production, trigger, before.clone(), outcome);
-                if let Err(why) = compare(&second, &before, outcome) {
+                if let Err(why) =
+                    compare(&second, &before, &config, outcome, production, &mut e.spel)
+                {
                     failures.push(format!(
                         "production {outcome:?} after staging {staging_outcome:?}: {why}"
                     ));
@@ -999,9 +1519,37 @@ fn two_environments() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// The controller model against the behaviour it models (rollout/bluegreen.go, sync.go).
+/// The controller model against the behaviour it models (rollout/bluegreen.go, sync.go,
+/// canary.go, analysis.go).
 mod argo_model {
-    use super::support::argo_model::{ArgoModel, Health};
+    use super::support::argo_analysis::Phase;
+    use super::support::argo_model::{ArgoModel, Health, RunKind, Sli};
+    use serde_json::{Value, json};
+
+    /// An AnalysisTemplate `t` with one metric as kujira-gen generates it (five
+    /// measurements, no failure tolerated, no data inconclusive).
+    fn template() -> Value {
+        json!({"metadata": {"name": "t"}, "spec": {"metrics": [{
+            "name": "availability", "interval": "1m", "count": 5, "failureLimit": 0,
+            "consecutiveErrorLimit": 4,
+            "successCondition": "result[0] >= 0.999",
+            "failureCondition": "result[0] >= 0 && result[0] < 0.999"}]}})
+    }
+
+    fn reference() -> Value {
+        json!({"templates": [{"templateName": "t"}]})
+    }
+
+    fn blue_green(pre: bool, post: bool) -> Value {
+        let mut bg = json!({"activeService": "app", "previewService": "app-preview"});
+        if pre {
+            bg["prePromotionAnalysis"] = reference();
+        }
+        if post {
+            bg["postPromotionAnalysis"] = reference();
+        }
+        json!({"spec": {"strategy": {"blueGreen": bg}}})
+    }
 
     fn settle(m: &mut ArgoModel, ticks: u32) {
         for _ in 0..ticks {
@@ -1040,6 +1588,128 @@ mod argo_model {
         assert_eq!(m.phase, "Healthy");
         assert_eq!(m.serving().as_deref(), Some("img:1"));
         assert_eq!(m.current, m.stable);
+    }
+
+    #[test]
+    fn the_pause_comes_after_the_pre_promotion_analysis() {
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1");
+        m.apply_rollout(&blue_green(true, false), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 4);
+        // The preview is available and measured; no pause yet.
+        let run = m.run(RunKind::PrePromotion).expect("a pre-promotion run");
+        assert_eq!(
+            run.name,
+            format!("app-{}-2-pre", ArgoModel::hash_of("img:2"))
+        );
+        assert!(m.pause_conditions.is_empty());
+        assert_eq!(m.message, "active service cutover pending");
+        settle(&mut m, 5);
+        assert_eq!(
+            m.run(RunKind::PrePromotion).unwrap().phase,
+            Phase::Successful
+        );
+        assert_eq!(m.pause_conditions, vec!["BlueGreenPause"]);
+    }
+
+    #[test]
+    fn a_failed_pre_promotion_analysis_aborts_with_its_reason() {
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1").with_sli(
+            "img:2",
+            Sli::BreaksAvailability,
+            Sli::Met,
+        );
+        let stable = m.stable.clone();
+        m.apply_rollout(&blue_green(true, false), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 6);
+        assert_eq!(m.phase, "Degraded");
+        assert!(
+            m.message.ends_with("Blue/green pre-promotion analysis phase error/failed: Metric \"availability\" assessed Failed due to failed (1) > failureLimit (0)"),
+            "{}",
+            m.message
+        );
+        assert_eq!(m.active, stable);
+    }
+
+    #[test]
+    fn a_failed_post_promotion_analysis_switches_back() {
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1").with_sli(
+            "img:2",
+            Sli::Met,
+            Sli::BreaksAvailability,
+        );
+        let old = m.stable.clone();
+        m.apply_rollout(&blue_green(false, true), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 4);
+        m.clear_pause_conditions();
+        m.tick();
+        // Active, not stable, until the post-promotion analysis passed.
+        assert_eq!(m.active, m.current);
+        assert_eq!(m.stable, old);
+        assert_eq!(m.message, "waiting for analysis to complete");
+        settle(&mut m, 2);
+        assert_eq!(m.phase, "Degraded");
+        assert_eq!(m.active, old, "traffic switched back");
+        assert!(m.rs(old.as_deref().unwrap()).unwrap().replicas > 0);
+    }
+
+    #[test]
+    fn no_data_is_inconclusive_when_the_template_says_so() {
+        let mut m =
+            ArgoModel::running("app", "ns", 2, "img:1").with_sli("img:2", Sli::NoData, Sli::Met);
+        m.apply_rollout(&blue_green(true, false), &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 6);
+        assert_eq!(m.pause_conditions, vec!["InconclusiveAnalysis"]);
+        assert_eq!(m.phase, "Paused");
+    }
+
+    #[test]
+    fn canary_steps_hold_measure_and_complete() {
+        let rollout = json!({"spec": {"rollbackWindow": {"revisions": 1}, "strategy": {"canary": {
+            "canaryService": "app-canary",
+            "steps": [{"setWeight": 25}, {"pause": {}}, {"analysis": reference()},
+                      {"pause": {"duration": "1m"}}, {"setWeight": 50}]}}}});
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1");
+        m.apply_rollout(&rollout, &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 4);
+        assert_eq!(m.pause_conditions, vec!["CanaryPauseStep"]);
+        assert_eq!(m.step_index, Some(1));
+        m.clear_pause_conditions();
+        settle(&mut m, 3);
+        assert_eq!(m.step_index, Some(2));
+        assert!(m.run(RunKind::Step(2)).is_some());
+        settle(&mut m, 12);
+        assert_eq!(m.phase, "Healthy");
+        assert_eq!(m.stable, m.current);
+        assert_eq!(m.serving().as_deref(), Some("img:2"));
+        // Back to the previous revision within the rollback window: no steps.
+        m.set_template("img:1");
+        settle(&mut m, 4);
+        assert_eq!(m.serving().as_deref(), Some("img:1"));
+        assert_eq!(m.phase, "Healthy");
+    }
+
+    #[test]
+    fn a_failed_canary_step_aborts_back_to_the_first_step() {
+        let rollout = json!({"spec": {"strategy": {"canary": {
+            "steps": [{"setWeight": 25}, {"analysis": reference()}, {"setWeight": 50}]}}}});
+        let mut m = ArgoModel::running("app", "ns", 2, "img:1").with_sli(
+            "img:2",
+            Sli::Unreachable,
+            Sli::Met,
+        );
+        m.apply_rollout(&rollout, &[template()]);
+        m.apply("img:2", 1);
+        settle(&mut m, 10);
+        assert_eq!(m.phase, "Degraded");
+        assert_eq!(m.step_index, Some(0));
+        assert!(m.message.contains("Step-based analysis phase error/failed: Metric \"availability\" assessed Error due to consecutiveErrors (5) > consecutiveErrorLimit (4)"), "{}", m.message);
+        let canary = m.current.clone().unwrap();
+        assert_eq!(m.rs(&canary).unwrap().replicas, 0);
     }
 
     #[test]

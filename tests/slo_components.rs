@@ -1,17 +1,15 @@
-//! The SLO components (templates/release/slo.libsonnet, schemas/slo.schema.json,
-//! schemas/platform-slo.schema.json) without a Prometheus: their schemas and defaults,
-//! what they generate for each setting, and the release with them spliced in passing
-//! every output check. The queries themselves run in tests/slo_prometheus.rs.
+//! The SLO components (templates/release/slo.libsonnet, the `SLO` and `Canary` definitions
+//! of schemas/value.schema.json, schemas/platform-slo.schema.json) without a Prometheus:
+//! their schemas and defaults, what they generate for each setting, and the release built
+//! with them passing every output check. The queries themselves run in
+//! tests/slo_prometheus.rs; the release end to end in tests/release_scenarios.rs.
 
 mod support;
 
 use insta::assert_snapshot;
-use kujira_gen::bundle::Bundle;
-use kujira_gen::check::Checker;
-use kujira_gen::diag::render_human;
 use serde_json::{Value, json};
-use support::slo::{bundle, components, objectives, platform, team};
-use support::test::project_dir;
+use support::slo::{components, objectives, platform, team};
+use support::test::{Test, project_dir};
 
 fn schema(file: &str) -> Value {
     serde_json::from_str(
@@ -25,6 +23,21 @@ fn validator(file: &str) -> jsonschema::Validator {
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
         .build(&schema(file))
+        .unwrap()
+}
+
+/// The value schema without its required keys: a document of only `SLO` and `Canary` is
+/// checked against their definitions.
+fn slo_validator() -> jsonschema::Validator {
+    let mut s = schema("value.schema.json");
+    let m = s.as_object_mut().unwrap();
+    for k in ["required", "if", "then"] {
+        m.remove(k);
+    }
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&s)
         .unwrap()
 }
 
@@ -45,8 +58,8 @@ fn render(values: &Value) -> Value {
 /// Every `examples` entry of the schema's definitions is valid against its definition.
 #[test]
 fn the_slo_schema_accepts_its_examples_and_the_test_slos() {
-    let v = validator("slo.schema.json");
-    let raw = schema("slo.schema.json");
+    let v = slo_validator();
+    let raw = schema("value.schema.json");
     for (name, def) in raw["$defs"].as_object().unwrap() {
         for example in def["examples"].as_array().into_iter().flatten() {
             let doc = match name.as_str() {
@@ -70,7 +83,7 @@ fn the_slo_schema_accepts_its_examples_and_the_test_slos() {
 
 #[test]
 fn the_slo_schema_rejects_each_mistake() {
-    let v = validator("slo.schema.json");
+    let v = slo_validator();
     let objective = |o: Value| json!({"SLO": {"Objectives": {"availability": o}}});
     let availability =
         json!({"Type": "Availability", "Objective": 99.9, "Metric": "http_requests_total"});
@@ -234,7 +247,7 @@ fn the_slo_defaults_are_the_ones_applied() {
     let base = json!({"Objectives": {"availability": {"Type": "Availability", "Objective": 99.9,
         "Metric": "http_requests_total"}}});
     let reference = render(&with_slo(base.clone()));
-    let raw = schema("slo.schema.json");
+    let raw = schema("value.schema.json");
     let slo_defaults = raw["$defs"]["SLO"]["properties"].as_object().unwrap();
     let mut checked = 0;
     for (key, p) in slo_defaults {
@@ -403,7 +416,7 @@ fn an_slo_without_a_provider_names_the_setting() {
     values["Platform"] = json!({});
     let err = components(&values).unwrap_err();
     assert!(
-        err.contains("SLO: the platform has no metric provider. Set `provider`"),
+        err.contains("SLO: the platform has no metric provider. The platform team sets `provider`"),
         "{err}"
     );
 }
@@ -544,6 +557,36 @@ fn the_budget_script_survives_orca_and_the_kubelet() {
     }
 }
 
+/// The same for the jobs that wait for an analysis and for a canary's steps: nothing Orca
+/// or the kubelet would change, every key they print literal and lower case, and every key
+/// of analysisOutputs printed.
+#[test]
+fn the_analysis_wait_scripts_survive_orca_and_the_kubelet() {
+    let mut values = with_slo(json!({"Objectives": objectives()}));
+    values["Values"]["Canary"] = json!({"Steps": [{"Weight": 10}]});
+    let out = render(&values);
+    for job in ["analysisWaitJob", "canaryWaitJob"] {
+        let container = &out[job]["spec"]["template"]["spec"]["containers"][0];
+        let script = container["args"][0].as_str().unwrap();
+        assert!(!script.contains("${"), "{job}: `${{` in the script");
+        assert!(!script.contains("$$"), "{job}: `$$` in the script");
+        for var in container["env"].as_array().unwrap() {
+            let reference = format!("$({})", var["name"].as_str().unwrap());
+            assert!(
+                !script.contains(&reference),
+                "{job}: {reference} in the script"
+            );
+        }
+        let printed = kujira_gen::upstream::property_parser::printed_keys(script);
+        assert!(!printed.dynamic, "{job}: {printed:?}");
+        for key in out["analysisOutputs"].as_object().unwrap().values() {
+            let key = key.as_str().unwrap().to_string();
+            assert!(printed.keys.contains(&key), "{job}: {key} not printed");
+        }
+        assert!(printed.keys.iter().all(|k| *k == k.to_lowercase()), "{job}");
+    }
+}
+
 #[test]
 fn generated_manifests() {
     let out = render(&with_slo(json!({"Objectives": objectives()})));
@@ -566,35 +609,9 @@ fn generated_manifests() {
     );
 }
 
-fn checked(values: &Value) -> String {
-    let rendered = bundle(values).unwrap_or_else(|e| panic!("{e}"));
-    // Not vacuous: the budget stage and the AnalysisTemplates are there.
-    let stages = rendered["pipelines"][0]["stages"].as_array().unwrap();
-    assert_eq!(stages[0]["name"], "Check error budget");
-    let deploy = stages
-        .iter()
-        .find(|s| s["type"] == "deployManifest")
-        .unwrap();
-    assert!(
-        deploy["manifests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["kind"] == "AnalysisTemplate")
-    );
-    assert!(
-        deploy["requisiteStageRefIds"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("error-budget"))
-    );
-    let b = Bundle::from_rendered("teams/sample/value.json", rendered).unwrap();
-    let checker = Checker::new().unwrap();
-    render_human(&checker.check(&b, "teams/sample/value.json"))
-}
-
-/// The components spliced into the release as docs/slo.md proposes pass every output
-/// check: schemas (the AnalysisTemplate's included), job outputs, permissions, Services.
+/// The release built by `kujira-gen validate` with the platform's SLO settings: every
+/// output check passes (schemas, the AnalysisTemplate's included; job outputs; permissions;
+/// Services; analysis arguments), and the SLO steps are there.
 #[test]
 fn the_release_with_slos_passes_every_output_check() {
     let collection = std::fs::read_to_string(
@@ -604,22 +621,26 @@ fn the_release_with_slos_passes_every_output_check() {
     let with_test = |extra: Value| {
         let mut v = team("sample", extra);
         v["ScenarioTest"] = json!({"Collection": "c.json"});
-        v["_kujira"] =
-            json!({"source": "teams/sample/value.json", "files": {"c.json": collection}});
         v
     };
     let slo = json!({"Objectives": objectives()});
     let cases = [
-        ("blue-green", with_test(json!({"SLO": slo}))),
+        (
+            "blue-green",
+            with_test(json!({"SLO": slo})),
+            "Analyse promoted",
+        ),
         (
             "blue-green, manual trigger",
             with_test(json!({"SLO": slo, "Trigger": {"Type": "manual"}})),
+            "Analyse preview",
         ),
         (
             "canary by replicas",
             with_test(
                 json!({"SLO": slo, "Canary": {"Steps": [{"Weight": 25, "Pause": "2m"}, {"Weight": 50}]}}),
             ),
+            "Analyse canary",
         ),
         (
             "canary through the Gateway API, background analysis",
@@ -627,12 +648,38 @@ fn the_release_with_slos_passes_every_output_check() {
                 json!({"SLO": slo, "Canary": {"Steps": [{"Weight": 10}], "Analysis": "Background",
                 "TrafficRouting": {"HTTPRoute": "sample"}}}),
             ),
+            "Analyse canary",
         ),
     ];
-    for (what, team) in cases {
-        let values =
-            json!({"Values": team, "Platform": platform("http://prometheus.monitoring:9090")});
-        assert_eq!(checked(&values), "", "{what}");
+    for (what, team, stage) in cases {
+        let test = Test::new()
+            .write(
+                ".kujira/slo.json",
+                platform("http://prometheus.monitoring:9090").to_string(),
+            )
+            .write("teams/sample/value.json", team.to_string())
+            .write("teams/sample/c.json", &collection);
+        let out = test.args(["build", "teams/sample/value.json"]).output();
+        assert_eq!(out.status, 0, "{what}: {}", out.stderr);
+        assert_eq!(out.stderr, "", "{what}");
+        // Not vacuous: the budget stage, the analysis stage and the AnalysisTemplate.
+        let bundle: Value = serde_json::from_str(&out.stdout).unwrap();
+        let stages = bundle["pipelines"][0]["stages"].as_array().unwrap();
+        let names: Vec<&str> = stages.iter().filter_map(|s| s["name"].as_str()).collect();
+        assert!(names.contains(&"Check error budget"), "{what}: {names:?}");
+        assert!(names.contains(&stage), "{what}: {names:?}");
+        let deploy = stages
+            .iter()
+            .find(|s| s["type"] == "deployManifest")
+            .unwrap();
+        assert!(
+            deploy["manifests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["kind"] == "AnalysisTemplate"),
+            "{what}"
+        );
     }
 }
 
@@ -664,7 +711,8 @@ struct Waited {
 }
 
 /// Runs the analysis wait job's script with the fake kubectl, the Rollout status
-/// `rollout` (`hash|run name|phase|message`) and the AnalysisRun fixture `run`.
+/// `rollout` (`hash|run name|phase|pause reasons|message`) and the AnalysisRun fixture
+/// `run`.
 fn wait_for_analysis(rollout: &str, run: &str, wait_seconds: u32) -> Waited {
     let out = render(&with_slo(json!({"Objectives": {
         "availability": {"Type": "Availability", "Objective": 99.9, "Metric": "http_requests_total"},
@@ -754,7 +802,7 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
         return;
     }
     let failed = wait_for_analysis(
-        "7d8b9c6f5a|sample-7d8b9c6f5a-3-pre|Degraded|RolloutAborted: analysis failed",
+        "7d8b9c6f5a|sample-7d8b9c6f5a-3-pre|Degraded||RolloutAborted: analysis failed",
         "failed.json",
         5,
     );
@@ -776,7 +824,7 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
         ]
     );
     let ok = wait_for_analysis(
-        "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Paused|BlueGreenPause",
+        "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Paused|BlueGreenPause|BlueGreenPause",
         "successful.json",
         5,
     );
@@ -784,11 +832,15 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
     assert_eq!(props(&ok)[0], ("analysis_result", "successful"));
     assert_eq!(props(&ok)[1], ("analysis_slo", "none"));
     let inconclusive = wait_for_analysis(
-        "0000000000|sample-0000000000-3-pre|Paused|InconclusiveAnalysis",
+        "0000000000|sample-0000000000-3-pre|Paused|InconclusiveAnalysis|InconclusiveAnalysis",
         "inconclusive.json",
         5,
     );
     assert_eq!(inconclusive.status, 1);
+    assert_eq!(
+        props(&inconclusive)[4].1,
+        "SLO latency: no requests were measured, it needs at least 99% of requests within 0.3 s (analysis sample-0000000000-3-pre Inconclusive)."
+    );
     assert_eq!(
         &props(&inconclusive)[..4],
         [
@@ -802,30 +854,43 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
         ]
     );
     let error = wait_for_analysis(
-        "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Degraded|RolloutAborted",
+        "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Degraded||RolloutAborted",
         "error.json",
         5,
     );
     assert_eq!(error.status, 1);
     assert_eq!(props(&error)[2], ("analysis_measured", "error"));
-    assert!(props(&error)[4].1.ends_with("(analysis sample-6c9f7b5d4f-3-pre Error: Post \"http://prometheus:9090/api/v1/query\": dial tcp 10.0.0.1:9090: connect: connection refused)."), "{}", error.log);
+    assert_eq!(
+        props(&error)[4].1,
+        "SLO availability could not be measured: Post \"http://prometheus:9090/api/v1/query\": dial tcp 10.0.0.1:9090: connect: connection refused (analysis sample-6c9f7b5d4f-3-pre Error).",
+        "{}",
+        error.log
+    );
     // A run of another revision, or one still running, is waited for until the time is up.
     let stale = wait_for_analysis(
-        "7d8b9c6f5a|sample-6c9f7b5d4f-3-pre|Progressing|",
+        "7d8b9c6f5a|sample-6c9f7b5d4f-3-pre|Progressing||",
         "successful.json",
         2,
     );
     assert_eq!(stale.status, 1);
     assert_eq!(props(&stale)[0], ("analysis_result", "timeout"));
+    // A successful pre-promotion analysis is reported once the BlueGreenPause is there:
+    // a promote sent before it would find nothing to resume.
+    let early = wait_for_analysis(
+        "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Progressing||active service cutover pending",
+        "successful.json",
+        2,
+    );
+    assert_eq!(props(&early)[0], ("analysis_result", "timeout"));
     let running = wait_for_analysis(
-        "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Progressing|",
+        "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Progressing||",
         "running.json",
         1,
     );
     assert_eq!(props(&running)[0], ("analysis_result", "timeout"));
     // Degraded before any analysis (e.g. pods that never became ready).
     let aborted = wait_for_analysis(
-        "6c9f7b5d4f||Degraded|ProgressDeadlineExceeded: too slow",
+        "6c9f7b5d4f||Degraded||ProgressDeadlineExceeded: too slow",
         "",
         5,
     );

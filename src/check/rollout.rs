@@ -1,6 +1,9 @@
 //! A blue-green Rollout switches traffic by re-pointing two Services: they must exist, so
 //! the pipeline that deploys the Rollout must deploy them too, and they must differ (a
-//! preview equal to the active Service would send the untested version live).
+//! preview equal to the active Service would send the untested version live); a canary's
+//! Services likewise. A Rollout's analyses must name AnalysisTemplates the pipeline deploys,
+//! give every argument those templates leave open, and take a pod-template hash only from a
+//! ReplicaSet Argo Rollouts knows by that name.
 
 use super::Report;
 use super::manifests::Found;
@@ -10,7 +13,127 @@ use serde_json::Value;
 
 pub fn check(found: &[Found], report: &mut Report) {
     check_services(found, report);
+    check_canary_services(found, report);
     check_workload_refs(found, report);
+    check_analyses(found, report);
+}
+
+/// The analyses a Rollout asks for (v1.9.1 `RolloutAnalysis`): blue-green before and after
+/// promotion, a canary's background analysis and its analysis steps.
+fn analysis_refs<'a>(rollout: &'a Found) -> Vec<(String, &'a Value)> {
+    let strategy = path::key(&path::key(&rollout.path, "spec"), "strategy");
+    let mut out = Vec::new();
+    for (kind, key) in [
+        ("blueGreen", "prePromotionAnalysis"),
+        ("blueGreen", "postPromotionAnalysis"),
+        ("canary", "analysis"),
+    ] {
+        if let Some(a) = rollout
+            .value
+            .pointer(&format!("/spec/strategy/{kind}/{key}"))
+        {
+            out.push((path::key(&path::key(&strategy, kind), key), a));
+        }
+    }
+    if let Some(Value::Array(steps)) = rollout.value.pointer("/spec/strategy/canary/steps") {
+        let steps_path = path::key(&path::key(&strategy, "canary"), "steps");
+        for (i, step) in steps.iter().enumerate() {
+            if let Some(a) = step.get("analysis") {
+                out.push((path::key(&path::index(&steps_path, i), "analysis"), a));
+            }
+        }
+    }
+    out
+}
+
+/// - `args[].valueFrom.podTemplateHashValue`: `Latest` (the new ReplicaSet) or `Stable`;
+///   any other value leaves the argument empty, silently (utils/analysis/factory.go
+///   `BuildArgumentsForRolloutAnalysisRun`; the CRD declares a plain string). An empty hash
+///   in a query selects the wrong series, or none.
+/// - `templates[].templateName`: an AnalysisTemplate the pipeline deploys in the Rollout's
+///   namespace, or the analysis cannot start (a warning: a platform may install shared
+///   templates itself); every argument it declares without a value must be given here, or
+///   the AnalysisRun is never created ("args.NAME was not resolved":
+///   utils/analysis/helpers.go `MergeArgs`, `ResolveArgs`).
+fn check_analyses(found: &[Found], report: &mut Report) {
+    let namespace = |m: &Found| {
+        m.value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    for rollout in found.iter().filter(|f| f.kind() == Some("Rollout")) {
+        for (at, analysis) in analysis_refs(rollout) {
+            let args = analysis.get("args").and_then(Value::as_array);
+            let args_path = path::key(&at, "args");
+            for (i, arg) in args.into_iter().flatten().enumerate() {
+                let Some(hash) = arg.pointer("/valueFrom/podTemplateHashValue") else {
+                    continue;
+                };
+                if !matches!(hash.as_str(), Some("Latest" | "Stable")) {
+                    report.error(
+                        path::key(&path::key(&path::index(&args_path, i), "valueFrom"), "podTemplateHashValue"),
+                        format!(
+                            "must be \"Latest\" (the new ReplicaSet: the preview, the promoted version, the canary) or \"Stable\": Argo Rollouts leaves the argument empty for any other value, without an error, got {}",
+                            crate::describe::value(hash, false)
+                        ),
+                    );
+                }
+            }
+            let given: Vec<&str> = args
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.get("name").and_then(Value::as_str))
+                .collect();
+            let templates = analysis.get("templates").and_then(Value::as_array);
+            let templates_path = path::key(&at, "templates");
+            for (i, t) in templates.into_iter().flatten().enumerate() {
+                if t.get("clusterScope") == Some(&Value::Bool(true)) {
+                    continue;
+                }
+                let Some(name) = t.get("templateName").and_then(Value::as_str) else {
+                    continue;
+                };
+                let template = found.iter().find(|m| {
+                    m.deployed
+                        && m.kind() == Some("AnalysisTemplate")
+                        && m.name() == Some(name)
+                        && namespace(m) == namespace(rollout)
+                });
+                let name_path = path::key(&path::index(&templates_path, i), "templateName");
+                let Some(template) = template else {
+                    report.warning(
+                        name_path,
+                        format!(
+                            "names AnalysisTemplate {}, which no deployManifest stage of this pipeline deploys in the Rollout's namespace: it must exist there beforehand, or the analysis never starts",
+                            quote(name)
+                        ),
+                    );
+                    continue;
+                };
+                let declared = template
+                    .value
+                    .pointer("/spec/args")
+                    .and_then(Value::as_array);
+                for arg in declared.into_iter().flatten() {
+                    let Some(arg_name) = arg.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let open = arg.get("value").is_none() && arg.get("valueFrom").is_none();
+                    if open && !given.contains(&arg_name) {
+                        report.error(
+                            args_path.clone(),
+                            format!(
+                                "AnalysisTemplate {} needs the argument {}, which this analysis does not give: Argo Rollouts never creates the AnalysisRun (\"args.{arg_name} was not resolved\")",
+                                quote(name),
+                                quote(arg_name)
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `spec.workloadRef`: Argo Rollouts takes the pod template from the referenced object
@@ -121,6 +244,40 @@ fn check_services(found: &[Found], report: &mut Report) {
                     quote(a)
                 ),
             );
+        }
+    }
+}
+
+/// A canary's Services (`canaryService`, `stableService`): Argo Rollouts points them at the
+/// canary and the stable pods, and fails the update when one does not exist
+/// (rollout/service.go `reconcileStableAndCanaryService`).
+fn check_canary_services(found: &[Found], report: &mut Report) {
+    let services: Vec<&str> = found
+        .iter()
+        .filter(|f| f.deployed && f.kind() == Some("Service"))
+        .filter_map(Found::name)
+        .collect();
+    for f in found.iter().filter(|f| f.kind() == Some("Rollout")) {
+        let Some(Value::Object(canary)) = f.value.pointer("/spec/strategy/canary") else {
+            continue;
+        };
+        let at = path::key(
+            &path::key(&path::key(&f.path, "spec"), "strategy"),
+            "canary",
+        );
+        for key in ["canaryService", "stableService"] {
+            if let Some(name) = canary.get(key).and_then(Value::as_str)
+                && !services.contains(&name)
+            {
+                report.error(
+                    path::key(&at, key),
+                    format!(
+                        "`{key}` names Service {}, but no deployManifest stage of this pipeline deploys a Service with that name ({})",
+                        quote(name),
+                        deployed_list(&services)
+                    ),
+                );
+            }
         }
     }
 }

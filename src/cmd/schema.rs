@@ -1,4 +1,4 @@
-//! `kujira-gen schema [value|defaults|policy]`: the JSON Schemas of the files kujira-gen
+//! `kujira-gen schema [value|defaults|policy|slo]`: the JSON Schemas of the files kujira-gen
 //! reads, for editors and other tools. The value file's schema is the one this platform
 //! applies: with platform defaults, the keys they set are not required and carry the
 //! platform's value as their `default`.
@@ -6,7 +6,7 @@
 use crate::Outcome;
 use anyhow::Result;
 use clap::ValueEnum;
-use kujira_gen::platform::{self, defaults, policy};
+use kujira_gen::platform::{self, defaults, policy, slo};
 use kujira_gen::values::schema::{SCHEMA_TEXT, ValueSchema};
 use std::io::Write;
 use std::path::Path;
@@ -19,11 +19,14 @@ pub enum Which {
     Defaults,
     /// The platform's .kujira/policy.json
     Policy,
+    /// The platform's .kujira/slo.json (metric provider, query templates)
+    Slo,
 }
 
 pub fn run(which: Which, platform_dir: Option<&Path>) -> Result<Outcome> {
     let text = match which {
         Which::Policy => policy::SCHEMA_TEXT.to_string(),
+        Which::Slo => slo::SCHEMA_TEXT.to_string(),
         Which::Defaults => {
             let value: serde_json::Value = serde_json::from_str(SCHEMA_TEXT)?;
             kujira_gen::bundle::to_pretty(&defaults::schema_for_defaults(&value))

@@ -1,12 +1,13 @@
 //! The platform team's settings, kept in the GitOps repository beside the teams' value
-//! files: defaults for value files (`defaults.json`) and the release policy
-//! (`policy.json`), both in one directory, `.kujira/` at the repository root unless
+//! files: defaults for value files (`defaults.json`), the release policy (`policy.json`)
+//! and the SLO settings (`slo.json`: the metric provider), all in one directory, `.kujira/` at the repository root unless
 //! `--platform DIR` (or `KUJIRA_PLATFORM`) names another. Without the directory, or
 //! without either file, nothing changes: the built-in settings require every key, and the
 //! built-in policy is empty. See docs/platform.md.
 
 pub mod defaults;
 pub mod policy;
+pub mod slo;
 
 use crate::diag::Diagnostic;
 use crate::values::schema::ValueSchema;
@@ -17,8 +18,24 @@ pub const DEFAULT_DIR: &str = ".kujira";
 
 #[derive(Debug, Default)]
 pub struct Platform {
+    /// The directory the settings were read from, when there is one.
+    pub dir: Option<PathBuf>,
     pub defaults: Option<defaults::Defaults>,
     pub policy: Option<policy::Policy>,
+    /// `slo.json`, when present and free of errors.
+    pub slo: Option<slo::SloSettings>,
+    /// `slo.json` is present but has errors (reported on their own).
+    pub slo_invalid: bool,
+}
+
+impl Platform {
+    /// Where the platform team sets the SLO settings, as messages name it.
+    pub fn slo_file(&self) -> String {
+        match &self.dir {
+            Some(d) => d.join(slo::FILE_NAME).to_string_lossy().into_owned(),
+            None => format!("{DEFAULT_DIR}/{} at the repository root", slo::FILE_NAME),
+        }
+    }
 }
 
 /// The platform directory: `explicit` (which must exist), else `.kujira` in the
@@ -58,6 +75,7 @@ pub fn load(
     let Some(dir) = dir else {
         return (platform, problems);
     };
+    platform.dir = Some(dir.to_path_buf());
     let defaults_path = dir.join(defaults::FILE_NAME);
     if defaults_path.exists() {
         match defaults::load(&defaults_path, value_schema) {
@@ -81,6 +99,24 @@ pub fn load(
                 platform.policy = Some(p);
             }
             Err(d) => problems.push(d),
+        }
+    }
+    let slo_path = dir.join(slo::FILE_NAME);
+    if slo_path.exists() {
+        match slo::load(&slo_path) {
+            Ok((s, mut ds)) => {
+                let failed = crate::diag::count_errors(&ds) > 0;
+                problems.append(&mut ds);
+                if failed {
+                    platform.slo_invalid = true;
+                } else {
+                    platform.slo = Some(s);
+                }
+            }
+            Err(d) => {
+                platform.slo_invalid = true;
+                problems.push(d);
+            }
         }
     }
     problems.sort_by_key(|d| (d.file.clone(), d.line, d.column));

@@ -4,9 +4,12 @@
 //! Four layers, the more specific winning: the environment's entry in the value file, the
 //! platform's entry for an environment of the same name, the value file's top level, the
 //! platform's top level (`.kujira/defaults.json`). `Env` maps are merged variable by
-//! variable across the layers; every other key is replaced whole. An environment that sets
-//! `ScenarioTest: false` has no test. A value file without `Environments` has one unnamed
-//! environment (pipeline `release`), unless the platform lists default environments.
+//! variable across the layers, and `SLO` key by key (an environment changes its gates, the
+//! objectives are the application's); every other key is replaced whole. An environment
+//! that sets `ScenarioTest: false` has no test, `SLO: false` no SLO gate; an `SLO` left
+//! without `Objectives` (switches an environment sets for an application that declares no
+//! SLO) is no SLO. A value file without `Environments` has one unnamed environment
+//! (pipeline `release`), unless the platform lists default environments.
 
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -23,7 +26,12 @@ pub const ENVIRONMENT_KEYS: &[&str] = &[
     "Notification",
     "ScaleDownDelaySeconds",
     "AutoPromotion",
+    "SLO",
 ];
+
+/// Keys whose object value is merged key by key over the layer below (the origin of each
+/// entry is kept as `KEY/entry`), rather than replaced.
+const MERGED_KEYS: &[&str] = &["Env", "SLO"];
 
 /// Which layer set a key, with its JSON pointer in that layer's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +84,10 @@ fn apply(
             continue;
         }
         let pointer = format!("{base}/{}", escape(k));
-        if let (true, Value::Object(vars)) = (k == "Env", v) {
-            // Variable by variable, over what the layers below set.
+        if let (true, Value::Object(vars)) = (MERGED_KEYS.contains(&k.as_str()), v) {
+            // Entry by entry, over what the layers below set.
             let merged = values
-                .entry("Env")
+                .entry(k.clone())
                 .or_insert_with(|| Value::Object(Map::new()));
             if !merged.is_object() {
                 *merged = Value::Object(Map::new());
@@ -89,7 +97,7 @@ fn apply(
                     m.insert(var.clone(), value.clone());
                 }
                 origins.insert(
-                    format!("Env/{var}"),
+                    format!("{k}/{var}"),
                     origin(format!("{pointer}/{}", escape(var))),
                 );
             }
@@ -221,6 +229,12 @@ pub fn expand(
             }
             if values.get("ScenarioTest") == Some(&Value::Bool(false)) {
                 values.remove("ScenarioTest");
+            }
+            if values
+                .get("SLO")
+                .is_some_and(|s| s.get("Objectives").is_none())
+            {
+                values.remove("SLO");
             }
             values.remove("Environments");
             let declared = match (&own, &from_platform) {

@@ -138,6 +138,195 @@ fn check_environments(file: &ValueFile, environments: &[Environment], out: &mut 
     }
 }
 
+/// Whether the platform has set a metric provider for SLOs (`.kujira/slo.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SloProvider {
+    Configured,
+    /// None is set; the string says where the platform team sets it.
+    Missing(String),
+    /// The settings file has errors (reported in that file).
+    Invalid(String),
+}
+
+/// Rules about `SLO` and `Canary` that their schema cannot express: a metric provider the
+/// platform must configure, exact decimals, increasing weights, and the settings a canary
+/// release or a preview analysis cannot work with. docs/slo.md explains each.
+pub fn check_slo(
+    file: &ValueFile,
+    environments: &[Environment],
+    provider: &SloProvider,
+) -> Vec<Diagnostic> {
+    let v = &file.value;
+    let mut out = Vec::new();
+    let file_slo = v.get("SLO").is_some_and(Value::is_object);
+    let any_slo = environments.iter().any(|e| e.values.contains_key("SLO"));
+
+    if any_slo {
+        let message = match provider {
+            SloProvider::Configured => None,
+            SloProvider::Missing(place) => Some(format!(
+                "these SLOs cannot be measured: the platform has no metric provider. The platform team must set `provider` (the `address` of the Prometheus HTTP API and its `auth`) in {place} (docs/slo.md, \"Platform settings\")"
+            )),
+            SloProvider::Invalid(place) => Some(format!(
+                "these SLOs cannot be measured: the platform's SLO settings ({place}) have errors, reported there; no metric provider is configured until they are fixed"
+            )),
+        };
+        if let Some(m) = message {
+            out.push(file.diagnostic(if file_slo { "/SLO" } else { "" }, file_slo, m));
+        }
+    }
+
+    // Exact decimals: the templates turn objectives into thresholds by integer arithmetic
+    // (99.9 / 100 in floating point is 0.9990000000000001, which a measured 0.999 fails).
+    if let Some(Value::Object(objectives)) = v.pointer("/SLO/Objectives") {
+        for (name, o) in objectives {
+            for (key, most) in [("Objective", 4), ("ThresholdSeconds", 6)] {
+                let Some(x) = o.get(key).and_then(Value::as_f64) else {
+                    continue;
+                };
+                let text = format!("{x}");
+                let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+                if decimals > most {
+                    let pointer = format!(
+                        "/SLO/Objectives/{}/{key}",
+                        super::parse::escape_pointer(name)
+                    );
+                    out.push(file.diagnostic(
+                        &pointer,
+                        false,
+                        format!("may have at most {most} decimals, got {text}"),
+                    ));
+                }
+            }
+        }
+    }
+
+    let canary = v.get("Canary").is_some_and(Value::is_object);
+    if let Some(Value::Array(steps)) = v.pointer("/Canary/Steps") {
+        let weights: Vec<Option<i64>> = steps
+            .iter()
+            .map(|s| s.get("Weight").and_then(Value::as_i64))
+            .collect();
+        for i in 1..weights.len() {
+            if let (Some(before), Some(w)) = (weights[i - 1], weights[i])
+                && w <= before
+            {
+                out.push(file.diagnostic(
+                    &format!("/Canary/Steps/{i}/Weight"),
+                    false,
+                    format!("must be greater than the weight of the step before ({before}): each step gives the new version more of the traffic, got {w}"),
+                ));
+            }
+        }
+    }
+    if canary {
+        for (key, why) in [
+            (
+                "AutoPromotion",
+                "the canary steps promote the new version by themselves; the pipeline only holds the first step for a ScenarioTest or a ManualJudgment",
+            ),
+            (
+                "ScaleDownDelaySeconds",
+                "it is the blue-green strategy's delay before the previous version is scaled down; a canary release scales it down step by step",
+            ),
+        ] {
+            for env in environments {
+                if let Some(Origin::File(at)) = env.origin_of(key, None)
+                    && env
+                        .values
+                        .get(key)
+                        .is_some_and(|x| x != &Value::Bool(false))
+                {
+                    out.push(file.diagnostic(
+                        &at,
+                        true,
+                        format!("cannot be set together with Canary: {why}"),
+                    ));
+                }
+            }
+        }
+        for env in environments {
+            if let Some(Origin::File(at)) = env.origin_of("SLO", Some("PostPromotionAnalysis"))
+                && env
+                    .values
+                    .get("SLO")
+                    .and_then(|s| s.get("PostPromotionAnalysis"))
+                    == Some(&Value::Bool(true))
+            {
+                out.push(file.diagnostic(
+                    &at,
+                    false,
+                    "cannot be true together with Canary: a post-promotion analysis belongs to the blue-green strategy; a canary release is analysed between its weights (Canary.Analysis)",
+                ));
+            }
+        }
+        if v.pointer("/Canary/Analysis").is_some() && !any_slo {
+            let mut d = file.diagnostic(
+                "/Canary/Analysis",
+                true,
+                "has no effect without SLO: there is nothing to analyse, the steps only change the weights and pause",
+            );
+            d.severity = crate::diag::Severity::Warning;
+            out.push(d);
+        }
+    }
+
+    // The blue-green preview receives no production traffic: only what the scenario test
+    // sends it. Without a test the preview analysis measures nothing.
+    if !canary {
+        for env in environments {
+            let Some(slo) = env.values.get("SLO") else {
+                continue;
+            };
+            if slo.get("PreviewAnalysis") == Some(&Value::Bool(false))
+                || env.values.contains_key("ScenarioTest")
+            {
+                continue;
+            }
+            let at = match env.origin_of("SLO", Some("PreviewAnalysis")) {
+                Some(Origin::File(p)) => p,
+                _ if file_slo => "/SLO".to_string(),
+                _ => continue,
+            };
+            let scope = env
+                .name
+                .as_ref()
+                .map(|n| format!(" in environment `{n}`"))
+                .unwrap_or_default();
+            let mut d = file.diagnostic(
+                &at,
+                at == "/SLO",
+                format!("the preview analysis{scope} measures the preview's own requests, and without a ScenarioTest nothing sends it any (the preview Service gets no production traffic): it would pass on no data, or with the platform's analysis.noData `inconclusive` never pass. Add a ScenarioTest, or set SLO.PreviewAnalysis to false"),
+            );
+            d.severity = crate::diag::Severity::Warning;
+            out.push(d);
+        }
+    }
+
+    // An environment's SLO gates need the application's objectives.
+    if let Some(Value::Array(list)) = v.get("Environments") {
+        for (i, e) in list.iter().enumerate() {
+            if e.get("SLO").is_some_and(Value::is_object)
+                && environments
+                    .iter()
+                    .find(|env| env.declared == Some(Origin::File(format!("/Environments/{i}"))))
+                    .is_some_and(|env| !env.values.contains_key("SLO"))
+            {
+                let name = e.get("Name").and_then(Value::as_str).unwrap_or("?");
+                out.push(file.diagnostic(
+                    &format!("/Environments/{i}/SLO"),
+                    true,
+                    format!("sets SLO gates for environment `{name}`, but the application declares no SLO: its `Objectives` belong in the top-level `SLO`"),
+                ));
+            }
+        }
+    }
+
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|d| seen.insert((d.line, d.column, d.message.clone())));
+    out
+}
+
 /// Values under secret-looking keys: scrubbed from every message about this file.
 pub fn secrets(v: &Value) -> Vec<String> {
     let mut out = Vec::new();

@@ -220,9 +220,10 @@ impl ValueSchema {
         }
     }
 
-    /// A value that fits none of the `oneOf` alternatives. When its type or `Type` key
-    /// says which one was meant, that alternative's errors are the useful ones; otherwise
-    /// list what is allowed.
+    /// A value that fits none of the `oneOf` alternatives. When its type or its
+    /// discriminator key (`Type` in value files, `type` in the platform's settings) says
+    /// which one was meant, that alternative's errors are the useful ones; otherwise list
+    /// what is allowed.
     fn explain_alternatives(
         &self,
         e: &ValidationError<'_>,
@@ -230,14 +231,32 @@ impl ValueSchema {
         out: &mut Vec<Issue>,
     ) {
         let pointer = e.instance_path().as_str();
-        let type_pointer = format!("{pointer}/Type");
+        let key = if e.instance().get("Type").is_none() && e.instance().get("type").is_some() {
+            "type"
+        } else {
+            "Type"
+        };
+        let type_pointer = format!("{pointer}/{key}");
+        let instance_kind = std::mem::discriminant(e.instance().as_ref());
         let fits = |errors: &Vec<ValidationError<'static>>| {
             !errors.iter().any(|x| {
                 let at = x.instance_path().as_str();
-                (at == pointer && matches!(x.kind(), ValidationErrorKind::Type { .. }))
-                    || (at == type_pointer && matches!(x.kind(), ValidationErrorKind::Constant { .. } | ValidationErrorKind::Enum { .. }))
-                    || (at == pointer
-                        && matches!(x.kind(), ValidationErrorKind::Required { property } if property == "Type"))
+                let here = at == pointer
+                    && match x.kind() {
+                        ValidationErrorKind::Type { .. } => true,
+                        // A `const` of another JSON type (`false` beside an object) is not
+                        // the alternative meant.
+                        ValidationErrorKind::Constant { expected_value } => {
+                            std::mem::discriminant(expected_value.as_ref()) != instance_kind
+                        }
+                        ValidationErrorKind::Required { property } => property == key,
+                        _ => false,
+                    };
+                here || (at == type_pointer
+                    && matches!(
+                        x.kind(),
+                        ValidationErrorKind::Constant { .. } | ValidationErrorKind::Enum { .. }
+                    ))
             })
         };
         let candidates: Vec<usize> = (0..branches.len())
@@ -273,13 +292,13 @@ impl ValueSchema {
             .iter()
             .filter_map(|b| {
                 b.get("properties")?
-                    .get("Type")?
+                    .get(key)?
                     .get("const")?
                     .as_str()
                     .map(str::to_string)
             })
             .collect();
-        let instance_type = e.instance().get("Type");
+        let instance_type = e.instance().get(key);
         let message = match (e.instance().as_ref(), instance_type) {
             (Value::Object(_), Some(t)) if !types.is_empty() => {
                 let listed = types
@@ -288,7 +307,7 @@ impl ValueSchema {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let mut m = format!(
-                    "`Type` must be one of {listed}; got {}",
+                    "`{key}` must be one of {listed}; got {}",
                     describe::value(t, false)
                 );
                 if let Some(s) = t.as_str()

@@ -14,6 +14,7 @@
 local kube = import '../lib/kube.libsonnet';
 local config = import '../config.libsonnet';
 local manifests = import 'manifests.libsonnet';
+local slo = import 'slo.libsonnet';
 
 local labels(r, step) = {
   'kujira-gen.io/application': r.application,
@@ -118,6 +119,67 @@ local waitScript = |||
   exit 1
 ||| % { readState: readState };
 
+// `text` with `old` replaced by `new`, which must occur exactly once: the variants below
+// are written as changes of the blue-green scripts, which stay as they are.
+local replaceOnce(text, old, new) =
+  if std.length(std.findSubstr(old, text)) != 1 then error 'jobs.libsonnet: a script variant no longer matches its script'
+  else std.strReplace(text, old, new);
+
+// Lines of a text block moved right by `n` spaces: the wait script's new-revision branch
+// is 8 spaces in.
+local indent(text, n) = std.join('\n', [if l == '' then l else std.repeat(' ', n) + l for l in std.split(text, '\n')]);
+
+// How the wait script recognises a new revision that is ready.
+local bluegreenReady = indent(|||
+          case " $reasons " in
+            *" BlueGreenPause "*)
+              echo "The new revision $current of $ROLLOUT is ready in the preview service."
+              exit 0
+              ;;
+          esac
+|||, 8);
+local degradedCheck = indent(|||
+          if [ "$phase" = Degraded ]; then
+            echo "The new revision $current of $ROLLOUT is Degraded: $message"
+            exit 1
+          fi
+|||, 8);
+
+// With a pre-promotion analysis the BlueGreenPause only comes once the analysis has
+// succeeded (rollout/bluegreen.go reconcileBlueGreenPause), and the analysis starts when
+// the preview's pods are all available (rollout/analysis.go skipPrePromotionAnalysisRun):
+// the preview is ready for the scenario test as soon as the Rollout names an AnalysisRun
+// of this revision (`<rollout>-<hash>-<revision>-pre`: newAnalysisRunFromRollout). Checked
+// before Degraded: an analysis that failed at its first measurement has already aborted
+// the Rollout, and the analysis stage reports why.
+local waitScriptWithAnalysis = replaceOnce(waitScript, degradedCheck, indent(|||
+          analysis=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.blueGreen.prePromotionAnalysisRunStatus.name}')
+          case "$analysis" in
+            "$ROLLOUT-$current-"*"-pre")
+              echo "The new revision $current of $ROLLOUT is ready in the preview service; its analysis $analysis has started."
+              exit 0
+              ;;
+          esac
+|||, 8) + degradedCheck);
+
+// A canary held at its first step for the test and the judgment: ready at the first
+// CanaryPauseStep, the only pause without a duration (slo.libsonnet `canary`), which
+// nothing but the pipeline's Promote ends (rollout/canary.go reconcileCanaryPause).
+local waitScriptCanaryHeld = replaceOnce(waitScript, bluegreenReady, indent(|||
+          case " $reasons " in
+            *" CanaryPauseStep "*)
+              echo "The new revision $current of $ROLLOUT runs as the canary, held at its first step."
+              exit 0
+              ;;
+          esac
+|||, 8));
+
+// A canary whose steps run by themselves: ready as soon as the controller has started it.
+local waitScriptCanary = replaceOnce(waitScript, bluegreenReady, indent(|||
+          echo "The new revision $current of $ROLLOUT is released by its canary steps."
+          exit 0
+|||, 8));
+
 // After `abort` and `undo --to-revision` (the init containers), waits until the revision
 // that served traffic before this release is the Rollout's stable and active revision
 // again. When the promoted revision was already stable and the previous one scaled down
@@ -157,6 +219,11 @@ local settleScript = |||
   echo "Timed out after $WAIT_SECONDS s waiting for $ROLLOUT to return to revision $STABLE_REVISION (phase $phase: $message)."
   exit 1
 ||| % { readState: readState };
+
+// A canary Rollout has no active Service: the revision that served before is back once
+// it is the stable one and the Rollout is Healthy (with `rollbackWindow` the controller
+// skips the steps for it: manifests.libsonnet).
+local settleScriptCanary = replaceOnce(settleScript, ' && [ "$active" = "$STABLE_HASH" ]', '');
 
 // Watches the promoted revision for SOAK_SECONDS (see `verify` below).
 local soakScript = |||
@@ -219,7 +286,21 @@ local scriptContainer(r, name, script, deadline, env=[]) =
 
   waitForPreview(r):: kube.job(
     r.application + '-wait-preview-', r.namespace, labels(r, 'wait-preview'),
-    [scriptContainer(r, $.waitContainer, waitScript, config.timeouts.waitForPreviewSeconds)],
+    [scriptContainer(r, $.waitContainer,
+                     if r.slo != null && r.slo.previewAnalysis then waitScriptWithAnalysis else waitScript,
+                     config.timeouts.waitForPreviewSeconds)],
+    serviceAccountName=manifests.names(r).releaseAccount,
+    activeDeadlineSeconds=config.timeouts.waitForPreviewSeconds,
+    ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
+  ),
+
+  // The same for a canary: reports the same values, and is ready when the canary is held
+  // at its first step (with a test or a judgment) or has started its steps.
+  waitForCanary(r):: kube.job(
+    r.application + '-wait-canary-', r.namespace, labels(r, 'wait-canary'),
+    [scriptContainer(r, $.waitContainer,
+                     if r.scenarioTest != null || r.manualJudgment != null then waitScriptCanaryHeld else waitScriptCanary,
+                     config.timeouts.waitForPreviewSeconds)],
     serviceAccountName=manifests.names(r).releaseAccount,
     activeDeadlineSeconds=config.timeouts.waitForPreviewSeconds,
     ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
@@ -229,7 +310,7 @@ local scriptContainer(r, name, script, deadline, env=[]) =
   // stage, fails.
   scenarioTest(r)::
     local n = manifests.names(r);
-    local url = 'http://%s.%s.svc.cluster.local:%d' % [n.previewService, r.namespace, r.port];
+    local url = 'http://%s.%s.svc.cluster.local:%d' % [if r.canary == null then n.previewService else slo.names(r).canaryService, r.namespace, r.port];
     kube.job(
       r.application + '-scenario-test-', r.namespace, labels(r, 'scenario-test'),
       [kube.container(
@@ -259,18 +340,26 @@ local scriptContainer(r, name, script, deadline, env=[]) =
   // does not happen, not a version that breaks under traffic. The soak script then keeps
   // watching for `verifySoakSeconds`: Degraded, or not Healthy for 15 s running (pods
   // crashing, readiness failing), fails the stage, and the release rolls back.
-  verify(r):: kube.job(
-    r.application + '-verify-', r.namespace, labels(r, 'verify'),
-    [scriptContainer(r, 'soak', soakScript, config.timeouts.verifySeconds, env=[
-      { name: 'SOAK_SECONDS', value: std.toString(config.timeouts.verifySoakSeconds) },
-    ])],
-    initContainers=[
-      rolloutsCommand(r, 'verify', ['status', '--timeout', '%ds' % (config.timeouts.verifySeconds - marginSeconds - config.timeouts.verifySoakSeconds)]),
-    ],
-    serviceAccountName=manifests.names(r).releaseAccount,
-    activeDeadlineSeconds=config.timeouts.verifySeconds,
-    ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
-  ),
+  //
+  // A canary without an analysis stage to wait for its steps (no SLO) is verified from its
+  // first step on: `status` waits for every weight and pause too, so the job gets their
+  // time (slo.libsonnet canaryDeadlineSeconds) on top of its own.
+  verify(r)::
+    local seconds = config.timeouts.verifySeconds
+                    + (if r.canary != null && (r.slo == null || !r.slo.previewAnalysis)
+                       then slo.canaryDeadlineSeconds(r.slo, r.canary) else 0);
+    kube.job(
+      r.application + '-verify-', r.namespace, labels(r, 'verify'),
+      [scriptContainer(r, 'soak', soakScript, seconds, env=[
+        { name: 'SOAK_SECONDS', value: std.toString(config.timeouts.verifySoakSeconds) },
+      ])],
+      initContainers=[
+        rolloutsCommand(r, 'verify', ['status', '--timeout', '%ds' % (seconds - marginSeconds - config.timeouts.verifySoakSeconds)]),
+      ],
+      serviceAccountName=manifests.names(r).releaseAccount,
+      activeDeadlineSeconds=seconds,
+      ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
+    ),
 
   // Returns the Rollout to the revision that served traffic before this release:
   // `abort` (the preview is scaled down, traffic stays on or returns to the stable
@@ -282,7 +371,7 @@ local scriptContainer(r, name, script, deadline, env=[]) =
   // over the wait stage's context, resolved by Orca when this stage starts.
   rollback(r, stableRevision, stableHash):: kube.job(
     r.application + '-rollback-', r.namespace, labels(r, 'rollback'),
-    [scriptContainer(r, 'settle', settleScript, config.timeouts.rollbackSeconds, env=[
+    [scriptContainer(r, 'settle', if r.canary == null then settleScript else settleScriptCanary, config.timeouts.rollbackSeconds, env=[
       { name: 'STABLE_REVISION', value: stableRevision },
       { name: 'STABLE_HASH', value: stableHash },
     ])],

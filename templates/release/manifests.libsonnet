@@ -1,6 +1,7 @@
 // The Kubernetes objects of a release, deployed together by the Deploy stage.
 local kube = import '../lib/kube.libsonnet';
 local config = import '../config.libsonnet';
+local slo = import 'slo.libsonnet';
 
 {
   names(r):: {
@@ -81,7 +82,11 @@ local config = import '../config.libsonnet';
       revisionHistoryLimit: config.revisionHistoryLimit,
       selector: { matchLabels: $.podLabels(r) },
       workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: n.podTemplate, scaleDown: 'never' },
-      strategy: {
+      strategy: if r.canary != null then {
+        // Weights and pauses, an analysis after each weight with SLOs, the first step held
+        // for the test and the judgment (slo.libsonnet `canary`, docs/slo.md "Canary").
+        canary: slo.canary(r, r.slo, r.canary, testFirst=r.scenarioTest != null || r.manualJudgment != null),
+      } else {
         blueGreen: {
           activeService: n.activeService,
           previewService: n.previewService,
@@ -90,9 +95,14 @@ local config = import '../config.libsonnet';
           // back to it when Verify fails.
           autoPromotionEnabled: false,
           scaleDownDelaySeconds: r.scaleDownDelaySeconds,
-        },
+        } + slo.blueGreen(r, r.slo),
       },
-    },
+    } + (if r.canary == null then {} else {
+           // A rollback to the revision that served before goes straight back to it,
+           // without the canary steps, their pauses and analyses (rollout/sync.go
+           // isRollbackWithinWindow: the previous ReplicaSet is within one revision).
+           rollbackWindow: { revisions: 1 },
+         }),
   },
 
   // Exactly what the pipeline's jobs do, and nothing else (docs/spinnaker-rules.md,
@@ -119,7 +129,7 @@ local config = import '../config.libsonnet';
         { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'watch'] },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
-      ]),
+      ] + (if r.slo == null then [] else slo.releaseRoleRules)),
       kube.roleBinding(n.releaseAccount, r.namespace, n.releaseAccount, n.releaseAccount),
     ],
 
@@ -137,9 +147,14 @@ local config = import '../config.libsonnet';
   all(r)::
     $.releaseAccess(r)
     + (if r.scenarioTest == null then [] else [$.scenarioConfigMap(r)])
+    // Before the Rollout that names them.
+    + slo.analysisTemplates(r, r.slo, r.canary)
     + [
       kube.service($.names(r).activeService, r.namespace, $.podLabels(r), r.port),
-      kube.service($.names(r).previewService, r.namespace, $.podLabels(r), r.port),
+      // Blue-green: the preview. Canary: the canary's own Service, which Argo Rollouts
+      // points at the canary pods (the test's target; the Gateway API's second backend).
+      kube.service(if r.canary == null then $.names(r).previewService else slo.names(r).canaryService,
+                   r.namespace, $.podLabels(r), r.port),
       $.podTemplate(r),
       $.rollout(r),
     ],

@@ -1,18 +1,25 @@
-// The blue-green release: what runs, in which order, and when each step is skipped.
+// The release: what runs, in which order, and when each step is skipped.
 //
-//   [Check parameters] -> Deploy -> Wait for preview -> [Scenario test] -> [Approve promotion]
-//     -> Promote -> Verify -> Roll back -> Fail release
+// Blue-green (the default):
+//   [Check parameters] -> [Check error budget] -> Deploy -> Wait for preview -> [Scenario test]
+//     -> [Analyse preview] -> [Approve promotion] -> Promote -> [Analyse promoted] -> Verify
+//     -> Roll back -> Fail release
+// Canary (`Canary`), the first step held for the test and the judgment when there are any:
+//   [Check parameters] -> [Check error budget] -> Deploy -> Wait for canary -> [Scenario test]
+//     -> [Approve promotion] -> [Promote] -> [Analyse canary] -> Verify -> Roll back -> Fail release
+// The stages in brackets exist only with what asks for them: a manual trigger, SLOs and
+// their gates (slo.libsonnet, docs/slo.md), a test, a judgment.
 //
 // One chain: every stage after Deploy starts when the one before it has ended (Orca starts
 // a stage whose parents are SUCCEEDED, FAILED_CONTINUE or SKIPPED), and its `stageEnabled`
 // expression decides whether it runs. The steps that may fail without ending the release
-// (wait, test, approval, promote, verify) "continue on failure", so that the stages after
-// them can choose: promote, roll back, or fail. The end states (README, "The pipeline it
-// generates"; the scenario table in tests/release_scenarios.rs checks each):
+// (wait, test, analyses, approval, promote, verify) "continue on failure", so that the
+// stages after them can choose: promote, roll back, or fail. The end states (README, "The
+// pipeline it generates"; the scenario table in tests/release_scenarios.rs checks each):
 // - promoted and verified: SUCCEEDED;
 // - nothing new (the running image re-deployed): SUCCEEDED, the cluster unchanged;
 // - rolled back: TERMINAL ("Fail release"), traffic on the revision that ran before;
-// - failed before deploying ("Check parameters", "Deploy"): TERMINAL.
+// - failed before deploying ("Check parameters", "Check error budget", "Deploy"): TERMINAL.
 //
 // The expressions never call a function that can throw on a normal run (`#judgment`
 // throws when a judgment was continued without an input, and Orca then skips the stage
@@ -26,17 +33,36 @@ local notifications = import '../lib/notifications.libsonnet';
 local config = import '../config.libsonnet';
 local manifests = import 'manifests.libsonnet';
 local jobs = import 'jobs.libsonnet';
+local slo = import 'slo.libsonnet';
 
 local names = {
   check: 'Check parameters',
+  budget: 'Check error budget',
   deploy: 'Deploy',
   wait: 'Wait for preview',
+  waitCanary: 'Wait for canary',
   test: 'Scenario test',
+  analysePreview: 'Analyse preview',
   approve: 'Approve promotion',
   promote: 'Promote',
+  analysePromoted: 'Analyse promoted',
+  analyseCanary: 'Analyse canary',
   verify: 'Verify',
   rollback: 'Roll back',
   fail: 'Fail release',
+};
+
+// Which optional steps a release has.
+local shape(r) = {
+  canary: r.canary != null,
+  budget: r.slo != null && r.slo.budgetGate,
+  analysePreview: !self.canary && r.slo != null && r.slo.previewAnalysis,
+  analysePromoted: !self.canary && r.slo != null && r.slo.postPromotionAnalysis,
+  analyseCanary: self.canary && r.slo != null && r.slo.previewAnalysis,
+  // A canary holds its first step for the test and the judgment (slo.libsonnet `canary`);
+  // without either the steps run by themselves and nothing is promoted by the pipeline.
+  promote: !self.canary || r.scenarioTest != null || r.manualJudgment != null,
+  wait: if self.canary then names.waitCanary else names.wait,
 };
 local promoteChoice = 'Promote';
 local rollbackChoice = 'Roll back';
@@ -45,24 +71,54 @@ local status(stage) = "#stage('%s')['status'].toString()" % stage;
 local succeeded(stage) = "%s == 'SUCCEEDED'" % status(stage);
 // A value the wait job reported (see jobs.libsonnet): in the stage's context whether the
 // job succeeded or failed.
-local reported(key) = "#stage('%s')['context']['%s']" % [names.wait, key];
+local reported(r, key) = "#stage('%s')['context']['%s']" % [shape(r).wait, key];
 
 // SpEL conditions (without `${}`) over the stages that ran before.
 local conditions(r) = {
+  local has = shape(r),
   // The wait job saw a revision that this release deployed and that is not the running one.
-  newRevision: "%s == 'true'" % reported(jobs.outputs.newRevision),
-  // ... and it is ready in the preview service, paused for promotion.
-  ready: '%s and %s' % [succeeded(names.wait), self.newRevision],
-  nothingNew: "%s and %s == 'false'" % [succeeded(names.wait), reported(jobs.outputs.newRevision)],
+  newRevision: "%s == 'true'" % reported(r, jobs.outputs.newRevision),
+  // ... and it is ready: in the preview service (its analysis started, or paused for
+  // promotion), or running as the canary (held at its first step for the test).
+  ready: '%s and %s' % [succeeded(has.wait), self.newRevision],
+  nothingNew: "%s and %s == 'false'" % [succeeded(has.wait), reported(r, jobs.outputs.newRevision)],
   judgedPromote: "%s and #stage('%s')['context']['judgmentInput'] == '%s'" % [succeeded(names.approve), names.approve, promoteChoice],
   promote: std.join(' and ',
     [self.ready]
     + (if r.scenarioTest == null then [] else [succeeded(names.test)])
+    + (if has.analysePreview then [succeeded(names.analysePreview)] else [])
     + (if r.manualJudgment == null then [] else [self.judgedPromote])),
+  // The step before Verify that must have succeeded.
+  beforeVerify: if has.analysePromoted then succeeded(names.analysePromoted)
+  else if has.analyseCanary then succeeded(names.analyseCanary)
+  else if has.promote then succeeded(names.promote)
+  else self.ready,
   verified: succeeded(names.verify),
   rollback: '%s and !(%s)' % [self.newRevision, self.verified],
   fail: '!(%s or (%s))' % [self.verified, self.nothingNew],
 };
+
+// The Slack text added to the "complete" and "failed" notifications of a release with
+// SLOs: why the error-budget gate blocked or was overridden, and which SLO an analysis
+// found broken, with the measured value and the threshold (the jobs' `budget_message` and
+// `analysis_message`). Orca evaluates the pipeline's notifications with the execution as
+// context when the execution starts and again when it ends (EchoNotifyingExecutionListener
+// processSpelInNotifications), and Echo's Slack agent appends `message.<event>.text` to
+// its text when it is not empty (SlackNotificationAgent). At the start every stage is
+// NOT_STARTED: the expression yields null, which leaves it as written (ExpressionTransform)
+// for the end; at the end the first stage has always run.
+local slackMessage(r, first) =
+  local has = shape(r);
+  local ctx(stage, key) = "#stage('%s')['context']['%s']" % [stage, key];
+  local budget = "(%s == 'passed' ? '' : (%s ?: ''))" % [ctx(names.budget, slo.budgetOutputs(r.slo).result), ctx(names.budget, slo.budgetOutputs(r.slo).message)];
+  local analysis(stage) = "(%s == 'FAILED_CONTINUE' ? (%s ?: '') : '')" % [status(stage), ctx(stage, slo.analysisOutputs.message)];
+  local parts = (if has.budget then [budget] else [])
+                + [analysis(s) for s in [names.analysePreview, names.analysePromoted, names.analyseCanary]
+                   if (s == names.analysePreview && has.analysePreview)
+                      || (s == names.analysePromoted && has.analysePromoted)
+                      || (s == names.analyseCanary && has.analyseCanary)];
+  if parts == [] then null
+  else "${%s == 'NOT_STARTED' ? null : (%s).trim()}" % [status(first), std.join(" + ' ' + ", parts)];
 
 // A Docker tag: what `docker tag` accepts (distribution/reference's tag grammar).
 local tagPattern = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
@@ -91,19 +147,22 @@ local expectedArtifact(r) =
   else a;
 
 local parameters(r) =
-  if !startedByHand(r) then [] else [{
-    name: 'tag',
-    label: 'Image tag',
-    description: 'Tag of %s to release' % r.image,
-    required: true,
-    default: '',
-    hasOptions: false,
-    options: [],
-    pinned: true,
-  }];
+  (if !startedByHand(r) then [] else [{
+     name: 'tag',
+     label: 'Image tag',
+     description: 'Tag of %s to release' % r.image,
+     required: true,
+     default: '',
+     hasOptions: false,
+     options: [],
+     pinned: true,
+   }])
+  + (if shape(r).budget then [slo.overrideParameter] else []);
 
 local releaseStages(r) =
   local c = conditions(r);
+  local has = shape(r);
+  local n = manifests.names(r);
   local job(name, refId, manifest) = stages.runJob(name, refId, r.account, r.application, manifest);
   // Started by hand, the release needs the tag it was given: an empty one would deploy
   // `image:` (Spinnaker does not enforce `required` parameters when a run is started
@@ -114,10 +173,20 @@ local releaseStages(r) =
       "parameters['tag'] != null and parameters['tag'] matches '%s'" % tagPattern,
       'Start %s with the parameter `tag`: the tag of %s to release (letters, digits, `_`, `.` and `-`, at most 128 characters).' % [r.pipelineName, r.image],
     );
+  // Before anything is deployed: every SLO's remaining error budget. An exhausted one
+  // fails the stage, and with it the release, unless the run carries the override
+  // parameter (its value is the reason; Orca leaves an expression that yields null as its
+  // own text, hence the Elvis operator).
+  local budget = if !has.budget then null else
+    job(names.budget, 'error-budget', slo.budgetJob(r, r.slo, "${parameters['%s'] ?: ''}" % slo.overrideParameter.name))
+    .withPropertyFile(slo.names(r).budgetContainer)
+    .withRequisites([st for st in [check] if st != null]);
   local deploy = stages.deployManifest(names.deploy, 'deploy', r.account, r.application, r.namespace, manifests.all(r))
                  .withRequiredArtifactIds([imageArtifactId(r)])
-                 .withRequisites(if check == null then [] else [check]);
-  local wait = job(names.wait, 'wait-preview', jobs.waitForPreview(r))
+                 .withRequisites([st for st in [check, budget] if st != null]);
+  local wait = (if has.canary
+                then job(names.waitCanary, 'wait-canary', jobs.waitForCanary(r))
+                else job(names.wait, 'wait-preview', jobs.waitForPreview(r)))
                .withRequisites([deploy])
                .withPropertyFile(jobs.waitContainer)
                .withContinueOnFailure();
@@ -126,6 +195,16 @@ local releaseStages(r) =
     .withRequisites([wait])
     .withEnabledExpression(c.ready)
     .withContinueOnFailure();
+  // The preview's analysis started when its pods became ready (the wait returns then) and
+  // measured the scenario test's requests: wait for its result.
+  local analysePreview = if !has.analysePreview then null else
+    job(names.analysePreview, 'analyse-preview',
+        slo.analysisWaitJob(r, r.slo, 'prePromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount))
+    .withRequisites([if test == null then wait else test])
+    .withPropertyFile(slo.names(r).analysisContainer)
+    .withEnabledExpression(std.join(' and ', [c.ready] + (if test == null then [] else [succeeded(names.test)])))
+    .withContinueOnFailure();
+  local beforeApproval = [st for st in [analysePreview, test, wait] if st != null][0];
   local approve = if r.manualJudgment == null then null else
     stages.manualJudgment(
       names.approve, 'approve',
@@ -134,27 +213,50 @@ local releaseStages(r) =
       else r.manualJudgment.instructions,
       [promoteChoice, rollbackChoice],
     )
-    .withRequisites([if test == null then wait else test])
-    .withEnabledExpression(if test == null then c.ready else '%s and %s' % [c.ready, succeeded(names.test)])
+    .withRequisites([beforeApproval])
+    .withEnabledExpression(std.join(' and ',
+      [c.ready]
+      + (if test == null then [] else [succeeded(names.test)])
+      + (if analysePreview == null then [] else [succeeded(names.analysePreview)])))
     .withContinueOnFailure();
-  local lastGate = if approve != null then approve else if test != null then test else wait;
-  local promote = job(names.promote, 'promote', jobs.promote(r))
-                  .withRequisites([lastGate])
-                  .withEnabledExpression(c.promote)
-                  .withContinueOnFailure();
+  local lastGate = if approve != null then approve else beforeApproval;
+  local promote = if !has.promote then null else
+    job(names.promote, 'promote', jobs.promote(r))
+    .withRequisites([lastGate])
+    .withEnabledExpression(c.promote)
+    .withContinueOnFailure();
+  local afterPromote = if promote != null then promote else lastGate;
+  // After the switch: the post-promotion analysis of the promoted version under live
+  // traffic (a failure makes Argo Rollouts switch back: rollout/service.go).
+  local analysePromoted = if !has.analysePromoted then null else
+    job(names.analysePromoted, 'analyse-promoted',
+        slo.analysisWaitJob(r, r.slo, 'postPromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount))
+    .withRequisites([afterPromote])
+    .withPropertyFile(slo.names(r).analysisContainer)
+    .withEnabledExpression(succeeded(names.promote))
+    .withContinueOnFailure();
+  // The canary's steps, each weight followed by its analysis: until it is the stable
+  // revision, or an analysis stopped it.
+  local analyseCanary = if !has.analyseCanary then null else
+    job(names.analyseCanary, 'analyse-canary', slo.canaryWaitJob(r, r.slo, r.canary, n.rollout, n.releaseAccount))
+    .withRequisites([afterPromote])
+    .withPropertyFile(slo.names(r).analysisContainer)
+    .withEnabledExpression(if promote != null then succeeded(names.promote) else c.ready)
+    .withContinueOnFailure();
+  local beforeVerify = [st for st in [analysePromoted, analyseCanary, afterPromote] if st != null][0];
   local verify = job(names.verify, 'verify', jobs.verify(r))
-                 .withRequisites([promote])
-                 .withEnabledExpression(succeeded(names.promote))
+                 .withRequisites([beforeVerify])
+                 .withEnabledExpression(c.beforeVerify)
                  .withContinueOnFailure();
   local rollback = job(names.rollback, 'rollback',
-                       jobs.rollback(r, '${%s}' % reported(jobs.outputs.stableRevision), '${%s}' % reported(jobs.outputs.stableHash)))
+                       jobs.rollback(r, '${%s}' % reported(r, jobs.outputs.stableRevision), '${%s}' % reported(r, jobs.outputs.stableHash)))
                    .withRequisites([verify])
                    .withEnabledExpression(c.rollback);
   local fail = stages.failPipeline(names.fail, 'fail',
                                    'The release of %s ended without a promoted and verified new version. Traffic stays on the version that ran before it; the stages above show what failed and whether a new revision was rolled back.' % r.application)
                .withRequisites([rollback])
                .withEnabledExpression(c.fail);
-  [s for s in [check, deploy, wait, test, approve, promote, verify, rollback, fail] if s != null];
+  [s for s in [check, budget, deploy, wait, test, analysePreview, approve, promote, analysePromoted, analyseCanary, verify, rollback, fail] if s != null];
 
 {
   application(r)::
@@ -163,8 +265,11 @@ local releaseStages(r) =
     .withDescription('Pipelines generated by kujira-gen from %s' % r.source),
 
   pipeline(r)::
+    local releaseStagesOfR = releaseStages(r);
+    local message = if r.slo == null then null else slackMessage(r, releaseStagesOfR[0].name);
     pipeline.pipeline(r.application, r.pipelineName)
-    .withDescription('Blue-green release of %s to %s/%s with Argo Rollouts%s.' % [
+    .withDescription('%s release of %s to %s/%s with Argo Rollouts%s.' % [
+      if r.canary == null then 'Blue-green' else 'Canary',
       r.application,
       r.account,
       r.namespace,
@@ -175,7 +280,7 @@ local releaseStages(r) =
     .withTriggers(trigger(r))
     .withParameters(parameters(r))
     .withExpectedArtifacts([expectedArtifact(r)])
-    .withNotifications([notifications.slack(r.slack.channel, r.slack.events)])
-    .withStages(releaseStages(r))
+    .withNotifications([notifications.slack(r.slack.channel, r.slack.events, message)])
+    .withStages(releaseStagesOfR)
     .withLock('Generated by kujira-gen from %s. Change that file, not this pipeline: edits made here are overwritten.' % r.source),
 }

@@ -94,16 +94,20 @@ local objective(name, o, platform, r) =
   };
 
 {
+  // The platform's settings: `.kujira/slo.json` (null when absent) merged over the
+  // built-in defaults of slo-platform.libsonnet, key by key (a JSON merge patch).
+  platform(file):: if file == null then defaultPlatform else std.mergePatch(defaultPlatform, file),
+
   // The value file's `SLO` (null when absent) with every default applied, against the
-  // platform's settings (slo-platform.libsonnet). Defaults are those documented in
-  // schemas/slo.schema.json and schemas/platform-slo.schema.json.
+  // platform's settings (`platform` above). Defaults are those documented in
+  // schemas/value.schema.json ($defs/SLO) and schemas/platform-slo.schema.json.
   normalize(values, r, platform=defaultPlatform)::
     if values == null then null
-    else if platform.provider == null then
-      error 'SLO: the platform has no metric provider. Set `provider` (address and auth of the Prometheus HTTP API) in slo-platform.libsonnet of the templates (docs/slo.md, "Platform settings").'
+    else if get(platform, 'provider', null) == null then
+      error 'SLO: the platform has no metric provider. The platform team sets `provider` (address and auth of the Prometheus HTTP API) in .kujira/slo.json (docs/slo.md, "Platform settings").'
     else
       local analysis = get(values, 'Analysis', {});
-      local auth = platform.provider.auth;
+      local auth = get(platform.provider, 'auth', { type: 'none' });
       {
         objectives: [objective(name, values.Objectives[name], platform, r) for name in std.objectFields(values.Objectives)],
         previewAnalysis: get(values, 'PreviewAnalysis', true),
@@ -473,7 +477,7 @@ local objective(name, o, platform, r) =
     canaryBackground: '.status.canary.currentBackgroundAnalysisRunStatus',
   },
 
-  // The keys the analysis wait job prints.
+  // The keys the analysis wait jobs print.
   analysisOutputs:: {
     result: 'analysis_result',  // successful, failed, error, inconclusive, aborted, timeout
     slo: 'analysis_slo',  // the SLO (metric) that did not pass, or none
@@ -482,96 +486,168 @@ local objective(name, o, platform, r) =
     message: 'analysis_message',  // one line for people (Slack)
   },
 
-  // POSIX shell (sh, kubectl, jq 1.6+): waits until the AnalysisRun the Rollout's status
-  // names (`which`: a field of analysisStatus) for the current revision has completed,
-  // and reports which SLO failed, what was measured and what it needed.
-  analysisWaitScript(s, which)::
-    local out = $.analysisOutputs;
-    local slos = {
-      [o.name]: {
-        sli: if o.type == 'Latency' && o.thresholdSeconds != null
-        then 'of requests within %s s' % std.toString(o.thresholdSeconds)
-        else if o.type == 'Latency' then 'of requests fast enough'
-        else 'of requests succeeding',
-        objective: o.objectivePercent + '%',
-      }
-      for o in s.objectives
-    };
-    |||
-      set -u
-      polls=$((WAIT_SECONDS / POLL_SECONDS))
-      while [ "$polls" -gt 0 ]; do
-        polls=$((polls - 1))
-        state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{%(status)s.name}|{.status.phase}|{.status.message}') || state='|||'
-        current=$(echo "$state" | cut -d'|' -f1)
-        name=$(echo "$state" | cut -d'|' -f2)
-        phase=$(echo "$state" | cut -d'|' -f3)
-        message=$(echo "$state" | cut -d'|' -f4-)
-        report=running
-        if [ -n "$name" ] && run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json); then
-          report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '
-            def measured: if . == null then "no value"
-              else (ltrimstr("[") | rtrimstr("]") | split(",")[0] | tonumber) as $v
-              | if $v < 0 then "no data" else (($v * 100000 | round) / 1000 | tostring) + "%%" end end;
-            (.status.phase // "Running") as $phase
-            | if (.metadata.labels["rollouts-pod-template-hash"] // "") != $hash then "running"
-              elif ($phase == "Successful" or $phase == "Failed" or $phase == "Error" or $phase == "Inconclusive") | not then "running"
-              else
-                ([.status.metricResults[]? | select(.phase == "Failed")]
-                 + [.status.metricResults[]? | select(.phase == "Error")]
-                 + [.status.metricResults[]? | select(.phase == "Inconclusive")]) as $bad
-                | if $phase == "Successful" or ($bad | length) == 0 then
-                    ["done 0", "successful", "none", "none", "none", "Every SLO was met (analysis " + .metadata.name + ")."]
-                  else
-                    $bad[0] as $m
-                    | ($slos[$m.name] // {sli: "", objective: "its objective"}) as $slo
-                    | ([$m.measurements[]? | select(.phase == $m.phase)] | last) as $last
-                    | (if $m.phase == "Error" then "error" else ($last.value | measured) end) as $value
-                    | ["done 1", ($phase | ascii_downcase), $m.name, $value, "at least " + $slo.objective + " " + $slo.sli,
-                       "SLO " + $m.name + ": measured " + $value + " " + $slo.sli + ", needs at least " + $slo.objective
-                       + " (analysis " + .metadata.name + " " + $phase
-                       + (if $m.phase == "Error" then ": " + (($last.message // $m.message // "") | gsub("[\r\n]"; " ")) else "" end) + ")."]
-                  end
-                | .[]
-              end') || report=running
-        fi
-        case "$report" in
-          "done "*)
-            echo "SPINNAKER_PROPERTY_%(result)s=$(echo "$report" | sed -n 2p)"
-            echo "SPINNAKER_PROPERTY_%(slo)s=$(echo "$report" | sed -n 3p)"
-            echo "SPINNAKER_PROPERTY_%(measured)s=$(echo "$report" | sed -n 4p)"
-            echo "SPINNAKER_PROPERTY_%(threshold)s=$(echo "$report" | sed -n 5p)"
-            echo "SPINNAKER_PROPERTY_%(message)s=$(echo "$report" | sed -n 6p)"
-            echo "$report" | sed -n 6p
-            exit "$(echo "$report" | sed -n 1p | cut -d' ' -f2)"
-            ;;
-        esac
-        if [ -z "$name" ] && [ "$phase" = Degraded ]; then
-          echo "SPINNAKER_PROPERTY_%(result)s=aborted"
-          echo "SPINNAKER_PROPERTY_%(slo)s=none"
-          echo "SPINNAKER_PROPERTY_%(measured)s=none"
-          echo "SPINNAKER_PROPERTY_%(threshold)s=none"
-          echo "SPINNAKER_PROPERTY_%(message)s=$ROLLOUT is Degraded before its analysis started: $message"
-          echo "$ROLLOUT is Degraded before its analysis started: $message"
-          exit 1
-        fi
-        sleep "$POLL_SECONDS"
-      done
-      echo "SPINNAKER_PROPERTY_%(result)s=timeout"
+  // Seconds of a duration such as 30s, 5m or 2h (schemas: Duration).
+  seconds(d)::
+    local n = std.parseInt(d[:std.length(d) - 1]);
+    local unit = d[std.length(d) - 1];
+    n * (if unit == 'h' then 3600 else if unit == 'm' then 60 else 1),
+
+  // How long one analysis may take: `count` measurements `interval` apart, plus the
+  // retries of erroneous measurements (10 s each, up to consecutiveErrorLimit + 1 in a
+  // row: analysis/analysis.go DefaultErrorRetryInterval) and a margin.
+  analysisSeconds(s)::
+    $.seconds(s.analysis.interval) * s.analysis.count + 10 * (s.analysis.consecutiveErrorLimit + 1) + 120,
+
+  // The deadline of a job waiting for one analysis: at least the wait for the preview's,
+  // and long enough for the analysis, the margin the script keeps (60 s) included.
+  analysisDeadlineSeconds(s):: std.max(config.timeouts.waitForPreviewSeconds, $.analysisSeconds(s) + 300),
+
+  // The deadline of the job that waits for every canary step: each weight's pods becoming
+  // ready (up to 5 min), its pause and its analysis.
+  canaryDeadlineSeconds(s, c)::
+    local perStep = s != null && s.previewAnalysis && c.analysis == 'Steps';
+    600 + std.foldl(function(total, st)
+                      total + 300 + (if st.pause == null then 0 else $.seconds(st.pause))
+                      + (if perStep then $.analysisSeconds(s) else 0),
+                    c.steps, 0),
+
+  // What the SLO wait jobs say about each objective.
+  local describedSlos(s) = {
+    [o.name]: {
+      sli: if o.type == 'Latency' && o.thresholdSeconds != null
+      then 'of requests within %s s' % std.toString(o.thresholdSeconds)
+      else if o.type == 'Latency' then 'of requests fast enough'
+      else 'of requests succeeding',
+      objective: o.objectivePercent + '%',
+    }
+    for o in s.objectives
+  },
+
+  // jq 1.6 program over an AnalysisRun's JSON (`--arg hash`: the measured ReplicaSet's
+  // pod-template hash; `--argjson slos`): "running" while the run measures (or measures
+  // another revision), else six lines: "done <exit status>", the result, the SLO that did
+  // not pass, its last measurement of that phase, the threshold, a message for people.
+  // Failed before Error before Inconclusive, as the run's own phase is the worst of its
+  // metrics' (utils/analysis/helpers.go). A measurement's value is the string the
+  // Prometheus provider stores, `[v1,v2...]` (metricproviders/prometheus/prometheus.go).
+  local reportProgram = |||
+    def measured: if . == null then "no value"
+      else (ltrimstr("[") | rtrimstr("]") | split(",")[0] | tonumber) as $v
+      | if $v < 0 then "no data" else (($v * 100000 | round) / 1000 | tostring) + "%" end end;
+    (.status.phase // "Running") as $phase
+    | if (.metadata.labels["rollouts-pod-template-hash"] // "") != $hash then "running"
+      elif ($phase == "Successful" or $phase == "Failed" or $phase == "Error" or $phase == "Inconclusive") | not then "running"
+      else
+        ([.status.metricResults[]? | select(.phase == "Failed")]
+         + [.status.metricResults[]? | select(.phase == "Error")]
+         + [.status.metricResults[]? | select(.phase == "Inconclusive")]) as $bad
+        | if $phase == "Successful" or ($bad | length) == 0 then
+            ["done 0", "successful", "none", "none", "none", "Every SLO was met (analysis " + .metadata.name + ")."]
+          else
+            $bad[0] as $m
+            | ($slos[$m.name] // {sli: "", objective: "its objective"}) as $slo
+            | ([$m.measurements[]? | select(.phase == $m.phase)] | last) as $last
+            | (if $m.phase == "Error" then "error" else ($last.value | measured) end) as $value
+            | ("at least " + $slo.objective + " " + $slo.sli) as $threshold
+            | ["done 1", ($phase | ascii_downcase), $m.name, $value, $threshold,
+               "SLO " + $m.name
+               + (if $m.phase == "Error" then " could not be measured: " + (($last.message // $m.message // "") | gsub("[\r\n]"; " "))
+                  elif $value == "no data" then ": no requests were measured, it needs " + $threshold
+                  else ": measured " + $value + " " + $slo.sli + ", needs at least " + $slo.objective end)
+               + " (analysis " + .metadata.name + " " + $phase + ")."]
+          end
+        | .[]
+      end
+  |||,
+
+  // Shell lines printing the report's properties and exiting with its status (`$report`
+  // holds the six lines).
+  local printReport(out) = |||
+    echo "SPINNAKER_PROPERTY_%(result)s=$(echo "$report" | sed -n 2p)"
+    echo "SPINNAKER_PROPERTY_%(slo)s=$(echo "$report" | sed -n 3p)"
+    echo "SPINNAKER_PROPERTY_%(measured)s=$(echo "$report" | sed -n 4p)"
+    echo "SPINNAKER_PROPERTY_%(threshold)s=$(echo "$report" | sed -n 5p)"
+    echo "SPINNAKER_PROPERTY_%(message)s=$(echo "$report" | sed -n 6p)"
+    echo "$report" | sed -n 6p
+    exit "$(echo "$report" | sed -n 1p | cut -d' ' -f2)"
+  ||| % out,
+
+  // After a failed `kubectl get analysisrun` (its output in `$run`): a refusal will not
+  // change by waiting, so it ends the job at once; anything else is retried.
+  local forbidden = 'case "$run" in *Forbidden*|*forbidden*) ended error "Cannot read AnalysisRun $name: $(echo "$run" | tr \'\\n\' \' \')" ;; esac',
+
+  // Shell lines reporting an end without an analysis result: `$1` the result, `$2` the
+  // message (a function, `ended`).
+  local endedFunction(out) = |||
+    ended() {
+      echo "SPINNAKER_PROPERTY_%(result)s=$1"
       echo "SPINNAKER_PROPERTY_%(slo)s=none"
       echo "SPINNAKER_PROPERTY_%(measured)s=none"
       echo "SPINNAKER_PROPERTY_%(threshold)s=none"
-      echo "SPINNAKER_PROPERTY_%(message)s=The analysis of $ROLLOUT did not complete within $WAIT_SECONDS s."
-      echo "The analysis of $ROLLOUT did not complete within $WAIT_SECONDS s."
+      echo "SPINNAKER_PROPERTY_%(message)s=$2"
+      echo "$2"
       exit 1
+    }
+  ||| % out,
+
+  // POSIX shell (sh, kubectl, jq 1.6+): waits until the AnalysisRun the Rollout's status
+  // names (`which`: a field of analysisStatus) for the current revision has completed,
+  // and reports which SLO failed, what was measured and what it needed. With
+  // READY_REASON set, a successful analysis is reported only once the Rollout shows that
+  // pause condition: the pre-promotion analysis is followed by the BlueGreenPause, which
+  // the controller adds only after the analysis succeeded (rollout/bluegreen.go
+  // reconcileBlueGreenPause), and a `promote` sent before it would find nothing to
+  // resume. An Inconclusive run pauses the Rollout (InconclusiveAnalysis), a Failed or
+  // Error one aborts it (rollout/analysis.go setPauseOrAbortForBlueGreen): both are
+  // reported as not passed.
+  analysisWaitScript(s, which)::
+    local out = $.analysisOutputs;
+    |||
+      set -u
+      %(ended)s
+      polls=$((WAIT_SECONDS / POLL_SECONDS))
+      while [ "$polls" -gt 0 ]; do
+        polls=$((polls - 1))
+        state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{%(status)s.name}|{.status.phase}|{.status.pauseConditions[*].reason}|{.status.message}') || state='||||'
+        current=$(echo "$state" | cut -d'|' -f1)
+        name=$(echo "$state" | cut -d'|' -f2)
+        phase=$(echo "$state" | cut -d'|' -f3)
+        reasons=$(echo "$state" | cut -d'|' -f4)
+        message=$(echo "$state" | cut -d'|' -f5-)
+        report=running
+        if [ -n "$name" ]; then
+          if run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json 2>&1); then
+            report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '%(program)s') || report=running
+          else
+            %(forbidden)s
+          fi
+        fi
+        case "$report" in
+          "done 0"*)
+            case " $reasons " in
+              *" $READY_REASON "*) ;;
+              *) if [ -n "$READY_REASON" ]; then report=running; fi ;;
+            esac
+            ;;
+        esac
+        case "$report" in
+          "done "*)
+      %(print)s
+            ;;
+        esac
+        if [ -z "$name" ] && [ "$phase" = Degraded ]; then
+          ended aborted "$ROLLOUT is Degraded before its analysis started: $message"
+        fi
+        sleep "$POLL_SECONDS"
+      done
+      ended timeout "The analysis of $ROLLOUT did not complete within $WAIT_SECONDS s."
     ||| % {
       status: $.analysisStatus[which],
-      slos: std.manifestJsonMinified(slos),
-      result: out.result,
-      slo: out.slo,
-      measured: out.measured,
-      threshold: out.threshold,
-      message: out.message,
+      slos: std.manifestJsonMinified(describedSlos(s)),
+      program: std.strReplace(reportProgram, "'", "'\\''"),
+      print: std.join('\n', ['        ' + l for l in std.split(std.rstripChars(printReport(out), '\n'), '\n')]),
+      ended: std.rstripChars(endedFunction(out), '\n'),
+      forbidden: forbidden,
     },
 
   // The Run Job running analysisWaitScript for the Rollout `rollout` as `serviceAccount`,
@@ -589,6 +665,7 @@ local objective(name, o, platform, r) =
         // Stop 60 s before the deadline, so that the log can still be read.
         { name: 'WAIT_SECONDS', value: std.toString(deadlineSeconds - 60) },
         { name: 'POLL_SECONDS', value: '10' },
+        { name: 'READY_REASON', value: if which == 'prePromotion' then 'BlueGreenPause' else '' },
       ],
       resources=config.jobResources,
     )],
@@ -596,6 +673,96 @@ local objective(name, o, platform, r) =
     activeDeadlineSeconds=deadlineSeconds,
     ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
   ),
+
+  // POSIX shell (sh, kubectl, jq 1.6+): waits until the canary release of the current
+  // revision has gone through every step (the revision is then the stable one and the
+  // Rollout Healthy: rollout/sync.go shouldFullPromote, "Completed all N canary steps"),
+  // or has stopped: aborted (Degraded: a Failed or Error step or background analysis
+  // aborts it, rollout/analysis.go), or paused by an Inconclusive analysis. It then
+  // reports the analysis that stopped it, as analysisWaitScript does.
+  canaryWaitScript(s)::
+    local out = $.analysisOutputs;
+    |||
+      set -u
+      %(ended)s
+      polls=$((WAIT_SECONDS / POLL_SECONDS))
+      while [ "$polls" -gt 0 ]; do
+        polls=$((polls - 1))
+        state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{.status.stableRS}|{.status.canary.currentStepAnalysisRunStatus.name}|{.status.canary.currentBackgroundAnalysisRunStatus.name}|{.status.phase}|{.status.pauseConditions[*].reason}|{.status.message}') || state='||||||'
+        current=$(echo "$state" | cut -d'|' -f1)
+        stable=$(echo "$state" | cut -d'|' -f2)
+        step_run=$(echo "$state" | cut -d'|' -f3)
+        background_run=$(echo "$state" | cut -d'|' -f4)
+        phase=$(echo "$state" | cut -d'|' -f5)
+        reasons=$(echo "$state" | cut -d'|' -f6)
+        message=$(echo "$state" | cut -d'|' -f7-)
+        if [ -n "$current" ] && [ "$current" = "$stable" ] && [ "$phase" = Healthy ]; then
+          echo "SPINNAKER_PROPERTY_%(result)s=successful"
+          echo "SPINNAKER_PROPERTY_%(slo)s=none"
+          echo "SPINNAKER_PROPERTY_%(measured)s=none"
+          echo "SPINNAKER_PROPERTY_%(threshold)s=none"
+          echo "SPINNAKER_PROPERTY_%(message)s=Every canary step passed its analysis: $ROLLOUT runs revision $current."
+          echo "Every canary step passed its analysis: $ROLLOUT runs revision $current."
+          exit 0
+        fi
+        stopped=no
+        case " $reasons " in
+          *" InconclusiveAnalysis "*) stopped=yes ;;
+        esac
+        if [ "$phase" = Degraded ]; then
+          stopped=yes
+        fi
+        if [ "$stopped" = yes ]; then
+          for name in $step_run $background_run; do
+            if run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json 2>&1); then
+              report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '%(program)s') || report=running
+              case "$report" in
+                "done 1"*)
+      %(print)s
+                  ;;
+              esac
+            else
+              %(forbidden)s
+            fi
+          done
+          ended aborted "The canary release of $ROLLOUT stopped ($phase): $message"
+        fi
+        sleep "$POLL_SECONDS"
+      done
+      ended timeout "The canary release of $ROLLOUT did not complete within $WAIT_SECONDS s."
+    ||| % {
+      slos: std.manifestJsonMinified(describedSlos(s)),
+      program: std.strReplace(reportProgram, "'", "'\\''"),
+      print: std.join('\n', ['            ' + l for l in std.split(std.rstripChars(printReport(out), '\n'), '\n')]),
+      ended: std.rstripChars(endedFunction(out), '\n'),
+      forbidden: forbidden,
+      result: out.result,
+      slo: out.slo,
+      measured: out.measured,
+      threshold: out.threshold,
+      message: out.message,
+    },
+
+  // The Run Job running canaryWaitScript (see analysisWaitJob).
+  canaryWaitJob(r, s, c, rollout, serviceAccount)::
+    local deadline = $.canaryDeadlineSeconds(s, c);
+    kube.job(
+      r.application + '-canary-', r.namespace,
+      { 'kujira-gen.io/application': r.application, 'kujira-gen.io/step': 'canary' },
+      [kube.container(
+        $.names(r).analysisContainer, config.images.kubectl, command=['/bin/sh', '-c'], args=[$.canaryWaitScript(s)],
+        env=[
+          { name: 'ROLLOUT', value: rollout },
+          { name: 'NAMESPACE', value: r.namespace },
+          { name: 'WAIT_SECONDS', value: std.toString(deadline - 60) },
+          { name: 'POLL_SECONDS', value: '10' },
+        ],
+        resources=config.jobResources,
+      )],
+      serviceAccountName=serviceAccount,
+      activeDeadlineSeconds=deadline,
+      ttlSecondsAfterFinished=config.jobTtlSecondsAfterFinished,
+    ),
 
   // Rules the release jobs' Role needs on top of manifests.libsonnet's to read the
   // AnalysisRun named in the Rollout's status (docs/slo.md, "Permissions").

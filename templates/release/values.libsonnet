@@ -2,6 +2,7 @@
 // The defaults here are the `default`s documented in schemas/value.schema.json (a test
 // checks that they agree).
 local config = import '../config.libsonnet';
+local slo = import 'slo.libsonnet';
 
 local get(o, k, default) = if std.objectHas(o, k) then o[k] else default;
 
@@ -82,4 +83,9 @@ function(values)
     },
     scaleDownDelaySeconds: get(values, 'ScaleDownDelaySeconds', 30),
     autoPromotion: get(values, 'AutoPromotion', false),
+    // SLOs (null without) against the platform's settings (.kujira/slo.json, given as
+    // `_kujira.slo`), and the canary strategy (null: blue-green). docs/slo.md.
+    slo: slo.normalize(get(values, 'SLO', null), { application: app, namespace: namespace },
+                       slo.platform(get(get(values, '_kujira', {}), 'slo', null))),
+    canary: slo.normalizeCanary(get(values, 'Canary', null)),
   }

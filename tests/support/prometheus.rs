@@ -72,6 +72,18 @@ pub fn start(test: &str, files: &[&str]) -> Option<Prometheus> {
 /// [`start`], with every sample moved `shift` seconds later: for what queries "now",
 /// like the budget job, the fixtures' T0 becomes `T0 + shift`.
 pub fn start_shifted(test: &str, files: &[&str], shift: i64) -> Option<Prometheus> {
+    start_rewritten(test, files, shift, &[])
+}
+
+/// [`start_shifted`], with each `(from, to)` of `rewrites` replaced in the fixtures' text
+/// first: the same series under other labels (e.g. `namespace="shop-spent"` as
+/// `namespace="shop"`, for a release of `shop`).
+pub fn start_rewritten(
+    test: &str,
+    files: &[&str],
+    shift: i64,
+    rewrites: &[(&str, &str)],
+) -> Option<Prometheus> {
     if !available(test, &["prometheus", "promtool"]) {
         return None;
     }
@@ -79,7 +91,10 @@ pub fn start_shifted(test: &str, files: &[&str], shift: i64) -> Option<Prometheu
     let data = dir.path().join("data");
     let loading = Instant::now();
     for file in files {
-        let text = std::fs::read_to_string(fixtures().join(file)).expect("read a fixture");
+        let mut text = std::fs::read_to_string(fixtures().join(file)).expect("read a fixture");
+        for (from, to) in rewrites {
+            text = text.replace(from, to);
+        }
         let input = dir.path().join(file);
         std::fs::write(&input, shifted(&text, shift)).expect("write the fixture");
         let out = Command::new("promtool")

@@ -23,11 +23,6 @@ pub fn components(values: &Value) -> Result<Value, String> {
     render("components", values)
 }
 
-/// The built-in bundle with the SLO components spliced in (tests/fixtures/slo/bundle).
-pub fn bundle(values: &Value) -> Result<Value, String> {
-    render("bundle", values)
-}
-
 /// A team's value file with `extra` keys merged in.
 pub fn team(namespace: &str, extra: Value) -> Value {
     let mut v = json!({

@@ -236,6 +236,13 @@ impl Spel {
         }))
     }
 
+    /// One string processed with the execution as context (no current stage), as Orca
+    /// processes a pipeline's notifications when the execution starts and ends
+    /// (EchoNotifyingExecutionListener `processSpelInNotifications`).
+    pub fn evaluate_execution(&mut self, source: &str, execution: &Value) -> Evaluated {
+        self.call(json!({ "op": "evaluateExecution", "source": source, "execution": execution }))
+    }
+
     /// OptionalStageSupport.isOptional for the stage with this refId: `skip` = Orca skips it.
     pub fn is_optional(&mut self, execution: &Value, stage_ref_id: &str) -> Optional {
         self.call(json!({ "op": "isOptional", "execution": execution, "stage": stage_ref_id }))

@@ -20,6 +20,7 @@ import java.util.Map;
  * {"op":"evaluate","source":"...","execution":{...},"stage":"refId","allowUnknownKeys":true}
  * {"op":"isOptional","execution":{...},"stage":"refId"}
  * {"op":"precondition","expression":"...","execution":{...},"stage":"refId"}
+ * {"op":"evaluateExecution","source":"...","execution":{...}}
  * </pre>
  *
  * Responses: {"ok":true,"result":{...}} or {"ok":false,"error":"..."} when the request is
@@ -59,6 +60,9 @@ public final class SpelServer {
   private static Object handle(JsonNode request, ExecutionLoader loader) {
     String op = text(request, "op");
     PipelineExecution execution = loader.load(request.get("execution"));
+    if ("evaluateExecution".equals(op)) {
+      return evaluateExecution(execution, text(request, "source"));
+    }
     StageExecution stage = stageByRefId(execution, text(request, "stage"));
     switch (op) {
       case "evaluate":
@@ -91,6 +95,31 @@ public final class SpelServer {
         Evaluator.transform(
             source,
             Evaluator.buildEvaluationContext(Evaluator.precomputeValues(root), allowUnknownKeys),
+            summary,
+            Map.of());
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("value", Json.plain(value));
+    out.put("javaType", value.getClass().getSimpleName());
+    out.put("messages", summary.toJson());
+    return out;
+  }
+
+  /**
+   * One string processed with the execution as context, as Orca processes a pipeline's
+   * notifications when the execution starts and ends (EchoNotifyingExecutionListener
+   * processSpelInNotifications: ContextParameterProcessor.process(notification,
+   * buildExecutionContext(execution), true)): the root has {@code execution}, {@code trigger}
+   * and {@code parameters}; no stage is current.
+   */
+  private static Object evaluateExecution(PipelineExecution execution, String source) {
+    Summary summary = new Summary();
+    Map<String, Object> root = new java.util.HashMap<>();
+    root.put("execution", execution);
+    root.put("trigger", execution.getTrigger().toMap());
+    Object value =
+        Evaluator.transform(
+            source,
+            Evaluator.buildEvaluationContext(Evaluator.precomputeValues(root), true),
             summary,
             Map.of());
     Map<String, Object> out = new LinkedHashMap<>();
