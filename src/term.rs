@@ -2,7 +2,7 @@
 //! progress line. The colour decision is anstream's (the one clap uses for its own
 //! messages): colour on a terminal whose `TERM` is set and not `dumb`, never with
 //! `NO_COLOR` (no-color.org), always with `CLICOLOR_FORCE` (for CI logs that render ANSI
-//! colours).
+//! colours). A terminal under a CI system (`CI` set) is coloured whatever its `TERM`.
 
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};

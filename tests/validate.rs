@@ -373,6 +373,8 @@ mod colour {
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
+            // anstream colours a terminal of any TERM when `CI` is set (.ci/run sets it).
+            .env_remove("CI")
             .stdout(std::process::Stdio::null())
             .stderr(slave);
         for (k, v) in env {

@@ -7,10 +7,18 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn completions(shell: clap_complete::Shell, cmd: &mut clap::Command) -> Result<Outcome> {
+    // Generated into memory first: clap_complete panics on a write error, such as the
+    // closed pipe of `kujira-gen completions bash | head`.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, cmd, "kujira-gen", &mut script);
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(shell, cmd, "kujira-gen", &mut out);
-    out.flush()?;
-    Ok(Outcome::Ok)
+    match out.write_all(&script).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Ok),
+        other => {
+            other?;
+            Ok(Outcome::Ok)
+        }
+    }
 }
 
 /// The page of `kujira-gen` itself on stdout, or with `dir` one page per command:

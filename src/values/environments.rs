@@ -76,27 +76,25 @@ fn apply(
             continue;
         }
         let pointer = format!("{base}/{}", escape(k));
-        if k == "Env"
-            && let (Some(Value::Object(into)), Value::Object(add)) = (values.get_mut("Env"), v)
-        {
-            for (var, value) in add {
-                into.insert(var.clone(), value.clone());
+        if let (true, Value::Object(vars)) = (k == "Env", v) {
+            // Variable by variable, over what the layers below set.
+            let merged = values
+                .entry("Env")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !merged.is_object() {
+                *merged = Value::Object(Map::new());
+            }
+            for (var, value) in vars {
+                if let Value::Object(m) = merged {
+                    m.insert(var.clone(), value.clone());
+                }
                 origins.insert(
                     format!("Env/{var}"),
                     origin(format!("{pointer}/{}", escape(var))),
                 );
             }
+            origins.insert(k.clone(), origin(pointer));
             continue;
-        }
-        if let Value::Object(vars) = v
-            && k == "Env"
-        {
-            for var in vars.keys() {
-                origins.insert(
-                    format!("Env/{var}"),
-                    origin(format!("{pointer}/{}", escape(var))),
-                );
-            }
         }
         values.insert(k.clone(), v.clone());
         origins.insert(k.clone(), origin(pointer));
