@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use jsonschema::{Draft, Validator};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The kinds we have a schema for, with the one apiVersion each is checked at.
 pub const KINDS: &[(&str, &str, Kind)] = &[
@@ -42,29 +42,24 @@ pub enum Kind {
     RoleBinding,
 }
 
-const ROLLOUT: &str = include_str!("../../schemas/argo-rollouts/rollout.strict.schema.json");
-const ANALYSIS_TEMPLATE: &str =
-    include_str!("../../schemas/argo-rollouts/analysis-template.strict.schema.json");
-const POD_TEMPLATE_SPEC: &str =
-    include_str!("../../schemas/kubernetes-v1.32/podtemplatespec-v1.json");
-const JOB: &str = include_str!("../../schemas/kubernetes-v1.32/job-batch-v1.json");
-const DEPLOYMENT: &str = include_str!("../../schemas/kubernetes-v1.32/deployment-apps-v1.json");
-const SERVICE: &str = include_str!("../../schemas/kubernetes-v1.32/service-v1.json");
-const CONFIG_MAP: &str = include_str!("../../schemas/kubernetes-v1.32/configmap-v1.json");
-const SECRET: &str = include_str!("../../schemas/kubernetes-v1.32/secret-v1.json");
-const SERVICE_ACCOUNT: &str = include_str!("../../schemas/kubernetes-v1.32/serviceaccount-v1.json");
-const ROLE: &str = include_str!("../../schemas/kubernetes-v1.32/role-rbac-v1.json");
-const ROLE_BINDING: &str = include_str!("../../schemas/kubernetes-v1.32/rolebinding-rbac-v1.json");
-
-/// Where the Job and Deployment schemas inline their pod template, a copy of
-/// PodTemplateSpec.
-const INLINED_TEMPLATE: &str = "/properties/spec/properties/template";
-
-/// Where the AnalysisTemplate CRD inlines the pod template of a Job metric provider: nine
-/// tenths of the schema's compile time (measured 13 ms of 13.6 ms, dependencies at
-/// opt-level 1), for a provider kujira-gen's templates never use. Cut out like the Job's;
-/// `manifests.rs` validates such a template against PodTemplateSpec instead.
-const ANALYSIS_JOB_TEMPLATE: &str = "/properties/spec/properties/metrics/items/properties/provider/properties/job/properties/spec/properties/template";
+/// The schemas as `build.rs` prepared them (`schema_embed.rs`: pod template copies cut
+/// out, no descriptions, minified).
+macro_rules! embedded {
+    ($name:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/", $name))
+    };
+}
+const ROLLOUT: &str = embedded!("rollout.json");
+const ANALYSIS_TEMPLATE: &str = embedded!("analysis-template.json");
+const POD_TEMPLATE_SPEC: &str = embedded!("pod-template-spec.json");
+const JOB: &str = embedded!("job.json");
+const DEPLOYMENT: &str = embedded!("deployment.json");
+const SERVICE: &str = embedded!("service.json");
+const CONFIG_MAP: &str = embedded!("config-map.json");
+const SECRET: &str = embedded!("secret.json");
+const SERVICE_ACCOUNT: &str = embedded!("service-account.json");
+const ROLE: &str = embedded!("role.json");
+const ROLE_BINDING: &str = embedded!("role-binding.json");
 
 pub struct Schema {
     pub validator: Validator,
@@ -76,7 +71,7 @@ pub struct Schemas {
     pub rollout: Schema,
     pub analysis_template: Schema,
     pub pod_template_spec: Schema,
-    /// The Job schema without its pod template (see [`Schemas::compile`]).
+    /// The Job schema without its pod template (`schema_embed.rs` cuts it out at build time).
     pub job: Schema,
     /// The Deployment schema without its pod template, likewise.
     pub deployment: Schema,
@@ -89,33 +84,19 @@ pub struct Schemas {
 }
 
 impl Schemas {
-    /// Parses and compiles every schema.
-    ///
-    /// The Job schema is 680 KB because it inlines a full copy of PodTemplateSpec at
-    /// `spec.template`: that copy is about nine tenths of its compile time (measured ~3 ms
-    /// of ~3.3 ms), while validating a Job costs the same either way (~0.5 us). As
-    /// PodTemplateSpec is compiled anyway (for the Rollout's template), the copy is cut
-    /// out here and a Job's `spec.template` is validated against PodTemplateSpec instead:
-    /// the same constraints (a test checks that the copy adds none), compiled once.
-    ///
-    /// The two large schemas compile on a second thread.
+    /// Parses and compiles every schema. The two large schemas compile on a second thread.
     pub fn compile() -> Result<Self> {
         let (pod_template_spec, rest) = std::thread::scope(|scope| {
             let pts = scope.spawn(|| compile("PodTemplateSpec (v1)", parse(POD_TEMPLATE_SPEC)?));
             let rest = (|| -> Result<_> {
-                let job = without_template(parse(JOB)?, INLINED_TEMPLATE, "Job")?;
-                let deployment =
-                    without_template(parse(DEPLOYMENT)?, INLINED_TEMPLATE, "Deployment")?;
-                let analysis_template = without_template(
-                    parse(ANALYSIS_TEMPLATE)?,
-                    ANALYSIS_JOB_TEMPLATE,
-                    "AnalysisTemplate",
-                )?;
                 Ok((
                     compile("Rollout (argoproj.io/v1alpha1)", parse(ROLLOUT)?)?,
-                    compile("AnalysisTemplate (argoproj.io/v1alpha1)", analysis_template)?,
-                    compile("Job (batch/v1)", job)?,
-                    compile("Deployment (apps/v1)", deployment)?,
+                    compile(
+                        "AnalysisTemplate (argoproj.io/v1alpha1)",
+                        parse(ANALYSIS_TEMPLATE)?,
+                    )?,
+                    compile("Job (batch/v1)", parse(JOB)?)?,
+                    compile("Deployment (apps/v1)", parse(DEPLOYMENT)?)?,
                     compile("Service (v1)", parse(SERVICE)?)?,
                     compile("ConfigMap (v1)", parse(CONFIG_MAP)?)?,
                     compile("Secret (v1)", parse(SECRET)?)?,
@@ -175,16 +156,6 @@ impl Schemas {
     }
 }
 
-/// The schema with its inlined pod template replaced by `{}` (anything goes there:
-/// PodTemplateSpec checks it).
-fn without_template(mut schema: Value, pointer: &str, kind: &str) -> Result<Value> {
-    let template = schema
-        .pointer_mut(pointer)
-        .with_context(|| format!("the {kind} schema has no pod template at {pointer}"))?;
-    *template = json!({});
-    Ok(schema)
-}
-
 fn parse(text: &str) -> Result<Value> {
     serde_json::from_str(text).context("an embedded schema is not valid JSON")
 }
@@ -202,8 +173,81 @@ fn compile(name: &'static str, raw: Value) -> Result<Schema> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema_embed::{self, CUTS, INLINED_TEMPLATE};
     use super::*;
-    use serde_json::Map;
+    use serde_json::{Map, json};
+
+    /// A schema as it is in `schemas/`, before `build.rs` prepared it.
+    fn source(file: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas")
+            .join(file);
+        parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn embedded_text(name: &str) -> &'static str {
+        match name {
+            "rollout.json" => ROLLOUT,
+            "analysis-template.json" => ANALYSIS_TEMPLATE,
+            "pod-template-spec.json" => POD_TEMPLATE_SPEC,
+            "job.json" => JOB,
+            "deployment.json" => DEPLOYMENT,
+            "service.json" => SERVICE,
+            "config-map.json" => CONFIG_MAP,
+            "secret.json" => SECRET,
+            "service-account.json" => SERVICE_ACCOUNT,
+            "role.json" => ROLE,
+            "role-binding.json" => ROLE_BINDING,
+            other => panic!("no embedded schema {other}"),
+        }
+    }
+
+    /// What is embedded is the source with its pod template cut out and nothing else
+    /// removed but descriptions: every constraint is still there.
+    #[test]
+    fn the_embedded_schemas_are_the_sources_without_descriptions() {
+        for (name, file, cut) in CUTS {
+            let embedded = parse(embedded_text(name)).unwrap();
+            let mut original = source(file);
+            if let Some(pointer) = cut {
+                *original.pointer_mut(pointer).unwrap() = json!({});
+            }
+            let mut out = Vec::new();
+            differences(&original, &embedded, "", &mut out);
+            assert_eq!(out, Vec::<String>::new(), "{file}");
+            assert!(
+                embedded.to_string().len() < original.to_string().len(),
+                "{file}"
+            );
+            assert!(
+                !embedded.to_string().contains("\"description\":\""),
+                "{file}"
+            );
+            // And what build.rs wrote is current.
+            assert_eq!(
+                schema_embed::prepare(source(file), *cut),
+                Ok(embedded),
+                "{file}"
+            );
+        }
+    }
+
+    /// A property named `description` is not the keyword: it stays, with its own schema
+    /// stripped; data (`enum`, `default`) is left alone.
+    #[test]
+    fn only_the_description_keyword_is_stripped() {
+        let mut schema = json!({"description": "d", "type": "object",
+            "properties": {"description": {"type": "string", "description": "d"}},
+            "items": [{"description": "d", "enum": [{"description": "kept"}]}],
+            "default": {"description": "kept"}});
+        schema_embed::strip_descriptions(&mut schema);
+        assert_eq!(
+            schema,
+            json!({"type": "object", "properties": {"description": {"type": "string"}},
+                "items": [{"enum": [{"description": "kept"}]}],
+                "default": {"description": "kept"}})
+        );
+    }
 
     /// Where `wide` differs from `narrow`, ignoring descriptions: keys only in one of them,
     /// or different scalars, as JSON pointers.
@@ -234,8 +278,8 @@ mod tests {
     /// (63, the DNS label limit Kubernetes enforces on every container name anyway).
     #[test]
     fn the_job_schemas_pod_template_is_pod_template_spec() {
-        let job = parse(JOB).unwrap();
-        let mut pts = parse(POD_TEMPLATE_SPEC).unwrap();
+        let job = source("kubernetes-v1.32/job-batch-v1.json");
+        let mut pts = source("kubernetes-v1.32/podtemplatespec-v1.json");
         pts.as_object_mut()
             .map(|m: &mut Map<String, Value>| m.remove("$schema"));
         let mut out = Vec::new();
