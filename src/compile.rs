@@ -109,13 +109,15 @@ impl Compiler {
                 anyhow::bail!("{flag} {}: not a directory", dir.display());
             }
         }
+        // First: it starts compiling the output checks' schemas on a thread of their own.
+        let checker = Checker::new()?;
         let schema = ValueSchema::new()?;
         let dir = platform::locate(options.platform.as_deref(), options.root.as_deref())?;
         let (platform, platform_problems) =
             platform::load(dir.as_deref(), &schema, &platform::today());
         Ok(Self {
             schema,
-            checker: Checker::new()?,
+            checker,
             resolver: Resolver::new(options.templates.as_deref(), &options.jpath),
             platform,
             platform_problems,

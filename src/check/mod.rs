@@ -30,17 +30,18 @@ mod fixture;
 use crate::bundle::Bundle;
 use crate::diag::{Diagnostic, Severity};
 
-/// The output checks, with every schema compiled. Compiling takes a few ms optimised (the
-/// schemas are 0.2 MB of JSON as embedded, see `schema_embed.rs`), so build one per process and share it across threads: it
-/// is `Send + Sync`.
+/// The output checks. Their schemas compile once per process, on a thread of their own
+/// started here, or when first needed (see [`schemas::warm_up`]); a checker is `Send +
+/// Sync`, share it across threads.
 pub struct Checker {
     schemas: schemas::Schemas,
 }
 
 impl Checker {
     pub fn new() -> anyhow::Result<Checker> {
+        schemas::warm_up();
         Ok(Checker {
-            schemas: schemas::Schemas::compile()?,
+            schemas: schemas::Schemas,
         })
     }
 

@@ -1,10 +1,12 @@
 //! The Kubernetes and Argo Rollouts schemas, embedded in the binary (an installed binary
-//! cannot see the repository) and compiled once. Origin and licence:
+//! cannot see the repository) and compiled once per process, each when first needed or
+//! by [`warm_up`]'s thread, whichever comes first. Origin and licence:
 //! `schemas/LICENSE-NOTICE.md`.
 
 use anyhow::{Context, Result};
 use jsonschema::{Draft, Validator};
 use serde_json::Value;
+use std::sync::{Once, OnceLock};
 
 /// The kinds we have a schema for, with the one apiVersion each is checked at.
 pub const KINDS: &[(&str, &str, Kind)] = &[
@@ -40,6 +42,9 @@ pub enum Kind {
     ServiceAccount,
     Role,
     RoleBinding,
+    /// Not a manifest's kind (not in [`KINDS`]): the pod template of Rollouts, Jobs,
+    /// Deployments and AnalysisTemplate Job metrics, checked on its own.
+    PodTemplateSpec,
 }
 
 /// The schemas as `build.rs` prepared them (`schema_embed.rs`: pod template copies cut
@@ -67,92 +72,79 @@ pub struct Schema {
     pub raw: Value,
 }
 
-pub struct Schemas {
-    pub rollout: Schema,
-    pub analysis_template: Schema,
-    pub pod_template_spec: Schema,
-    /// The Job schema without its pod template (`schema_embed.rs` cuts it out at build time).
-    pub job: Schema,
-    /// The Deployment schema without its pod template, likewise.
-    pub deployment: Schema,
-    pub service: Schema,
-    pub config_map: Schema,
-    pub secret: Schema,
-    pub service_account: Schema,
-    pub role: Schema,
-    pub role_binding: Schema,
+/// Every schema with the name its messages give it, in the order [`warm_up`] compiles
+/// them: first what the built-in templates' bundles need, the largest first.
+const SOURCES: [(Kind, &str, &str); 11] = [
+    (
+        Kind::PodTemplateSpec,
+        "PodTemplateSpec (v1)",
+        POD_TEMPLATE_SPEC,
+    ),
+    (Kind::Rollout, "Rollout (argoproj.io/v1alpha1)", ROLLOUT),
+    (Kind::Job, "Job (batch/v1)", JOB),
+    (Kind::Deployment, "Deployment (apps/v1)", DEPLOYMENT),
+    (Kind::Service, "Service (v1)", SERVICE),
+    (Kind::ServiceAccount, "ServiceAccount (v1)", SERVICE_ACCOUNT),
+    (Kind::Role, "Role (rbac.authorization.k8s.io/v1)", ROLE),
+    (
+        Kind::RoleBinding,
+        "RoleBinding (rbac.authorization.k8s.io/v1)",
+        ROLE_BINDING,
+    ),
+    (Kind::ConfigMap, "ConfigMap (v1)", CONFIG_MAP),
+    (Kind::Secret, "Secret (v1)", SECRET),
+    (
+        Kind::AnalysisTemplate,
+        "AnalysisTemplate (argoproj.io/v1alpha1)",
+        ANALYSIS_TEMPLATE,
+    ),
+];
+
+/// The compiled schemas, by position in [`SOURCES`]. Process-wide: they are the same for
+/// every caller, and a static is never dropped (freeing the validators took as long as a
+/// third of compiling them, at the end of every run).
+static COMPILED: [OnceLock<Result<Schema, String>>; SOURCES.len()] =
+    [const { OnceLock::new() }; SOURCES.len()];
+
+/// Starts compiling every schema on a thread of its own, once per process, and returns at
+/// once: a one-file `validate` then loads, checks and renders the value file while the
+/// schemas compile (they were half its time, compiled before anything else). A schema
+/// needed before the thread reaches it is compiled by whoever needs it; one being compiled
+/// is waited for. The thread is not joined: at exit, nothing it does is lost.
+pub fn warm_up() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        // Without a thread (a limit on threads), each schema compiles when first needed.
+        let _ = std::thread::Builder::new()
+            .name("schemas".into())
+            .spawn(|| {
+                for (kind, _, _) in SOURCES {
+                    let _ = Schemas.get(kind);
+                }
+            });
+    });
 }
 
-impl Schemas {
-    /// Parses and compiles every schema. The two large schemas compile on a second thread.
-    pub fn compile() -> Result<Self> {
-        let (pod_template_spec, rest) = std::thread::scope(|scope| {
-            let pts = scope.spawn(|| compile("PodTemplateSpec (v1)", parse(POD_TEMPLATE_SPEC)?));
-            let rest = (|| -> Result<_> {
-                Ok((
-                    compile("Rollout (argoproj.io/v1alpha1)", parse(ROLLOUT)?)?,
-                    compile(
-                        "AnalysisTemplate (argoproj.io/v1alpha1)",
-                        parse(ANALYSIS_TEMPLATE)?,
-                    )?,
-                    compile("Job (batch/v1)", parse(JOB)?)?,
-                    compile("Deployment (apps/v1)", parse(DEPLOYMENT)?)?,
-                    compile("Service (v1)", parse(SERVICE)?)?,
-                    compile("ConfigMap (v1)", parse(CONFIG_MAP)?)?,
-                    compile("Secret (v1)", parse(SECRET)?)?,
-                    compile("ServiceAccount (v1)", parse(SERVICE_ACCOUNT)?)?,
-                    compile("Role (rbac.authorization.k8s.io/v1)", parse(ROLE)?)?,
-                    compile(
-                        "RoleBinding (rbac.authorization.k8s.io/v1)",
-                        parse(ROLE_BINDING)?,
-                    )?,
-                ))
-            })();
-            let pts = pts
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("compiling PodTemplateSpec panicked")));
-            (pts, rest)
-        });
-        let (
-            rollout,
-            analysis_template,
-            job,
-            deployment,
-            service,
-            config_map,
-            secret,
-            service_account,
-            role,
-            role_binding,
-        ) = rest?;
-        Ok(Self {
-            rollout,
-            analysis_template,
-            pod_template_spec: pod_template_spec?,
-            job,
-            deployment,
-            service,
-            config_map,
-            secret,
-            service_account,
-            role,
-            role_binding,
-        })
-    }
+/// The schemas, each compiled when first asked for (see [`warm_up`]).
+pub struct Schemas;
 
-    pub fn get(&self, kind: Kind) -> &Schema {
-        match kind {
-            Kind::Rollout => &self.rollout,
-            Kind::AnalysisTemplate => &self.analysis_template,
-            Kind::Service => &self.service,
-            Kind::Job => &self.job,
-            Kind::Deployment => &self.deployment,
-            Kind::ConfigMap => &self.config_map,
-            Kind::Secret => &self.secret,
-            Kind::ServiceAccount => &self.service_account,
-            Kind::Role => &self.role,
-            Kind::RoleBinding => &self.role_binding,
-        }
+impl Schemas {
+    /// The schema of `kind`, or why it does not compile (an embedded schema always does:
+    /// a test compiles each one).
+    pub fn get(&self, kind: Kind) -> Result<&'static Schema, &'static str> {
+        let i = SOURCES
+            .iter()
+            .position(|(k, _, _)| *k == kind)
+            .unwrap_or_default();
+        let (_, name, text) = SOURCES[i];
+        COMPILED[i]
+            .get_or_init(|| {
+                parse(text)
+                    .and_then(|raw| compile(name, raw))
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
     }
 }
 
@@ -294,9 +286,11 @@ mod tests {
 
     #[test]
     fn every_schema_compiles_and_the_yannh_ones_declare_the_versionless_draft() {
-        let s = Schemas::compile().unwrap();
-        for (_, _, kind) in KINDS {
-            assert!(s.get(*kind).raw.is_object());
+        let kinds = KINDS.iter().map(|(_, _, k)| *k);
+        for kind in kinds.chain([Kind::PodTemplateSpec]) {
+            let i = SOURCES.iter().position(|(k, _, _)| *k == kind);
+            assert!(i.is_some(), "{kind:?} has no source");
+            assert!(Schemas.get(kind).unwrap().raw.is_object(), "{kind:?}");
         }
         for text in [JOB, SERVICE, POD_TEMPLATE_SPEC, DEPLOYMENT] {
             assert_eq!(
@@ -333,11 +327,11 @@ mod tests {
 
     #[test]
     fn a_generated_analysis_template_validates() {
-        let s = Schemas::compile().unwrap();
         let template = generated_analysis_template();
         assert_eq!(template["kind"], "AnalysisTemplate");
-        let errors: Vec<String> = s
-            .analysis_template
+        let errors: Vec<String> = Schemas
+            .get(Kind::AnalysisTemplate)
+            .unwrap()
             .validator
             .iter_errors(&template)
             .map(|e| format!("{}: {e}", e.instance_path()))
@@ -372,12 +366,12 @@ mod tests {
     /// With draft 7 forced, `format` asserts: a bad date-time is an error.
     #[test]
     fn draft_7_is_in_force() {
-        let s = Schemas::compile().unwrap();
+        let s = Schemas.get(Kind::ServiceAccount).unwrap();
         let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": "a", "creationTimestamp": "yesterday"}});
-        assert!(!s.service_account.validator.is_valid(&sa));
+        assert!(!s.validator.is_valid(&sa));
         let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}});
-        assert!(s.service_account.validator.is_valid(&sa));
+        assert!(s.validator.is_valid(&sa));
     }
 }
