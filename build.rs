@@ -4,10 +4,18 @@
 //! The commit comes from `KUJIRA_GEN_COMMIT` when set (a container build, where `.git` is
 //! not copied in), else from git when this package is the top of a git checkout (not when
 //! it is vendored inside another repository), else there is none and the version is
-//! plain `0.1.0`. Nothing here can fail the build.
+//! plain `0.1.0`. Nothing in that part can fail the build.
+//!
+//! Also prepares the Kubernetes and Argo Rollouts schemas the output checks embed
+//! (`src/check/schema_embed.rs`: pod template copies cut out, descriptions dropped,
+//! minified) into `OUT_DIR`, so that the binary parses 0.2 MB of JSON at start instead of
+//! 2.7 MB. A schema that cannot be prepared fails the build.
 
 use std::path::Path;
 use std::process::Command;
+
+#[path = "src/check/schema_embed.rs"]
+mod schema_embed;
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
@@ -23,6 +31,7 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 }
 
 fn main() {
+    embed_schemas();
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let dir = Path::new(&manifest_dir);
@@ -56,4 +65,22 @@ fn main() {
         None => version,
     };
     println!("cargo:rustc-env=KUJIRA_GEN_VERSION={full}");
+}
+
+fn embed_schemas() {
+    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    println!("cargo:rerun-if-changed=src/check/schema_embed.rs");
+    for (name, source, cut) in schema_embed::CUTS {
+        let path = Path::new("schemas").join(source);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let schema: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        let prepared = schema_embed::prepare(schema, *cut)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let json = serde_json::to_string(&prepared).expect("a JSON value serialises");
+        std::fs::write(Path::new(&out).join(name), json)
+            .unwrap_or_else(|e| panic!("write {name}: {e}"));
+    }
 }

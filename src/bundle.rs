@@ -88,6 +88,16 @@ impl Bundle {
         }
     }
 
+    /// [`Bundle::finalize`] for a bundle that is only checked (see
+    /// [`marker::stamp_unhashed`]): the same content apart from the digest.
+    pub fn finalize_unhashed(&mut self) {
+        self.add_ids();
+        self.resolve_pipeline_triggers();
+        for p in &mut self.pipelines {
+            marker::stamp_unhashed(p, &self.source);
+        }
+    }
+
     /// A pipeline trigger may name a pipeline of this bundle (the templates cannot compute
     /// ids): it gets that pipeline's id. Before stamping, which digests it.
     pub fn resolve_pipeline_triggers(&mut self) {

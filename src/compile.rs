@@ -33,11 +33,14 @@ pub struct Options {
     pub allow_empty: bool,
 }
 
-/// The outcome for one value file: a bundle when it compiled without errors, and every
-/// diagnostic (warnings too) either way.
+/// The outcome for one value file: whether it compiled without errors, its bundle then
+/// (unless compiled for [`validate`], which keeps none), and every diagnostic (warnings
+/// too) either way.
 #[derive(Debug)]
 pub struct Unit {
     pub file: String,
+    /// It rendered and its bundle passed the output checks.
+    pub compiled: bool,
     pub bundle: Option<Bundle>,
     pub diagnostics: Vec<Diagnostic>,
     /// The application the file declares, with the position of its `Application` value,
@@ -71,6 +74,21 @@ pub fn finish(diagnostics: &mut [Diagnostic], file: &str, secrets: &[String]) {
     diagnostics.sort_by_key(|d| (d.file != file, d.file.clone(), d.line, d.column));
 }
 
+/// What the bundles are for, which decides how they are finished and whether they are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// `build`, `diff`, `push`: finished (ids, pipeline triggers, the `kujiraGen` marker
+    /// with its digest) and kept.
+    Output,
+    /// `impact`: ids only, no marker (its source never changes between two renders of a
+    /// team and its digest changes with any content, so it would say nothing).
+    Comparison,
+    /// `validate`: finished as for `Output` except the marker's digest, which no check
+    /// reads (see [`crate::marker::stamp_unhashed`]), checked, then dropped by the worker
+    /// that made it, so that memory does not grow with the number of teams.
+    Validation,
+}
+
 /// What is shared read-only by all workers.
 pub struct Compiler {
     schema: ValueSchema,
@@ -79,9 +97,7 @@ pub struct Compiler {
     platform: Platform,
     /// Problems in the platform's own files, reported once.
     pub platform_problems: Vec<Diagnostic>,
-    /// Stamp the `kujiraGen` marker (its digest is a sixth of a render's cost): off for
-    /// comparisons, which leave the marker out anyway.
-    markers: bool,
+    purpose: Purpose,
 }
 
 impl Compiler {
@@ -93,17 +109,19 @@ impl Compiler {
                 anyhow::bail!("{flag} {}: not a directory", dir.display());
             }
         }
+        // First: it starts compiling the output checks' schemas on a thread of their own.
+        let checker = Checker::new()?;
         let schema = ValueSchema::new()?;
         let dir = platform::locate(options.platform.as_deref(), options.root.as_deref())?;
         let (platform, platform_problems) =
             platform::load(dir.as_deref(), &schema, &platform::today());
         Ok(Self {
             schema,
-            checker: Checker::new()?,
+            checker,
             resolver: Resolver::new(options.templates.as_deref(), &options.jpath),
             platform,
             platform_problems,
-            markers: true,
+            purpose: Purpose::Output,
         })
     }
 
@@ -114,9 +132,11 @@ impl Compiler {
             Err(unit) => return unit,
         };
         let (bundle, findings) = self.render_checked(&prepared, renderer);
+        let compiled = bundle.is_some();
         let mut unit = Unit {
             file: input.display.clone(),
-            bundle,
+            compiled,
+            bundle: bundle.filter(|_| self.purpose != Purpose::Validation),
             diagnostics: prepared.diagnostics,
             application: prepared.application,
         };
@@ -131,6 +151,7 @@ impl Compiler {
     pub fn prepare(&self, input: &Input) -> Result<Prepared, Unit> {
         let mut unit = Unit {
             file: input.display.clone(),
+            compiled: false,
             bundle: None,
             diagnostics: Vec::new(),
             application: None,
@@ -285,10 +306,10 @@ impl Compiler {
         let mut bundle = Bundle::from_rendered(&file.source, rendered).map_err(|m| {
             Diagnostic::error(file.display.clone(), format!("template result: {m}"))
         })?;
-        if self.markers {
-            bundle.finalize();
-        } else {
-            bundle.add_ids();
+        match self.purpose {
+            Purpose::Output => bundle.finalize(),
+            Purpose::Comparison => bundle.add_ids(),
+            Purpose::Validation => bundle.finalize_unhashed(),
         }
         Ok(bundle)
     }
@@ -306,7 +327,13 @@ impl Compiler {
 
     /// Bundles without the `kujiraGen` marker (for comparing two renders).
     pub fn without_markers(mut self) -> Self {
-        self.markers = false;
+        self.purpose = Purpose::Comparison;
+        self
+    }
+
+    /// Bundles checked and dropped, for `validate` (see [`Purpose::Validation`]).
+    fn validating(mut self) -> Self {
+        self.purpose = Purpose::Validation;
         self
     }
 
@@ -318,9 +345,24 @@ impl Compiler {
 /// Discovers and compiles every input. Problems finding inputs come first, as units of
 /// their own.
 pub fn compile(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
+    compile_for(paths, options, Purpose::Output)
+}
+
+/// [`compile`] for `validate`: the same diagnostics, but no unit keeps its bundle, so a
+/// repository of any size validates in the memory of a few teams (the units left are
+/// names and diagnostics).
+pub fn validate(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
+    compile_for(paths, options, Purpose::Validation)
+}
+
+fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result<Vec<Unit>> {
     let (inputs, problems) =
         values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
-    let compiler = Compiler::new(options)?;
+    let compiler = match purpose {
+        Purpose::Output => Compiler::new(options)?,
+        Purpose::Comparison => Compiler::new(options)?.without_markers(),
+        Purpose::Validation => Compiler::new(options)?.validating(),
+    };
     // One unit per platform file, so that the summary counts files.
     let mut platform_units: Vec<Unit> = Vec::new();
     for d in &compiler.platform_problems {
@@ -328,6 +370,7 @@ pub fn compile(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
             Some(u) => u.diagnostics.push(d.clone()),
             None => platform_units.push(Unit {
                 file: d.file.clone(),
+                compiled: false,
                 bundle: None,
                 diagnostics: vec![d.clone()],
                 application: None,
@@ -338,6 +381,7 @@ pub fn compile(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
         .into_iter()
         .map(|d| Unit {
             file: d.file.clone(),
+            compiled: false,
             bundle: None,
             diagnostics: vec![d],
             application: None,
@@ -382,6 +426,7 @@ pub fn check_across_files(units: &mut [Unit]) {
             .at(Some(at))
             .with_path("Application"),
         );
+        unit.compiled = false;
         unit.bundle = None;
     }
 }

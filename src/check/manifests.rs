@@ -152,6 +152,7 @@ fn validate_one(schemas: &Schemas, f: &Found, report: &mut Report) {
         &f.path,
         unknown,
         &mut findings,
+        report,
     );
     // The Rollout CRD and the Job schema as compiled leave the pod template (mostly)
     // unchecked: PodTemplateSpec checks it.
@@ -159,8 +160,8 @@ fn validate_one(schemas: &Schemas, f: &Found, report: &mut Report) {
         && let Some(template) = instance.pointer("/spec/template")
     {
         let at = path::key(&path::key(&f.path, "spec"), "template");
-        let pts = &schemas.pod_template_spec;
-        run(pts, template, &at, Severity::Error, &mut findings);
+        let pts = schemas.get(Kind::PodTemplateSpec);
+        run(pts, template, &at, Severity::Error, &mut findings, report);
     }
     // So do an AnalysisTemplate's Job metrics (schemas.rs cuts their template out).
     if schema_kind == Kind::AnalysisTemplate
@@ -173,8 +174,8 @@ fn validate_one(schemas: &Schemas, f: &Found, report: &mut Report) {
                 for key in ["provider", "job", "spec", "template"] {
                     at = path::key(&at, key);
                 }
-                let pts = &schemas.pod_template_spec;
-                run(pts, template, &at, Severity::Error, &mut findings);
+                let pts = schemas.get(Kind::PodTemplateSpec);
+                run(pts, template, &at, Severity::Error, &mut findings, report);
             }
         }
     }
@@ -221,13 +222,23 @@ fn unknown_kind(f: &Found, kind: &str, api_version: &str, report: &mut Report) {
 
 /// Validates `instance`, skipping the error walk in the common case (valid). `unknown` is
 /// the severity of a field the schema does not define.
+/// `schema`'s findings on `instance`, into `out`; a schema that does not compile (never an
+/// embedded one: a test compiles each) is an error of its own.
 fn run(
-    schema: &Schema,
+    schema: Result<&Schema, &str>,
     instance: &Value,
     base: &str,
     unknown: Severity,
     out: &mut Vec<(Severity, Finding)>,
+    report: &mut Report,
 ) {
+    let schema = match schema {
+        Ok(s) => s,
+        Err(message) => {
+            report.error(base, message);
+            return;
+        }
+    };
     if schema.validator.is_valid(instance) {
         return;
     }

@@ -16,6 +16,9 @@ mod path;
 mod pipeline;
 mod rollout;
 mod runjob;
+/// Compiled by build.rs; here for the tests that check what it embedded.
+#[cfg(test)]
+mod schema_embed;
 mod schema_message;
 mod schemas;
 mod stage_refs;
@@ -27,17 +30,18 @@ mod fixture;
 use crate::bundle::Bundle;
 use crate::diag::{Diagnostic, Severity};
 
-/// The output checks, with every schema compiled. Compiling takes ~10 ms optimised (the
-/// schemas are 1.7 MB of JSON), so build one per process and share it across threads: it
-/// is `Send + Sync`.
+/// The output checks. Their schemas compile once per process, on a thread of their own
+/// started here, or when first needed (see [`schemas::warm_up`]); a checker is `Send +
+/// Sync`, share it across threads.
 pub struct Checker {
     schemas: schemas::Schemas,
 }
 
 impl Checker {
     pub fn new() -> anyhow::Result<Checker> {
+        schemas::warm_up();
         Ok(Checker {
-            schemas: schemas::Schemas::compile()?,
+            schemas: schemas::Schemas,
         })
     }
 

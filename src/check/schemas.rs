@@ -1,10 +1,12 @@
 //! The Kubernetes and Argo Rollouts schemas, embedded in the binary (an installed binary
-//! cannot see the repository) and compiled once. Origin and licence:
+//! cannot see the repository) and compiled once per process, each when first needed or
+//! by [`warm_up`]'s thread, whichever comes first. Origin and licence:
 //! `schemas/LICENSE-NOTICE.md`.
 
 use anyhow::{Context, Result};
 use jsonschema::{Draft, Validator};
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::sync::{Once, OnceLock};
 
 /// The kinds we have a schema for, with the one apiVersion each is checked at.
 pub const KINDS: &[(&str, &str, Kind)] = &[
@@ -40,31 +42,29 @@ pub enum Kind {
     ServiceAccount,
     Role,
     RoleBinding,
+    /// Not a manifest's kind (not in [`KINDS`]): the pod template of Rollouts, Jobs,
+    /// Deployments and AnalysisTemplate Job metrics, checked on its own.
+    PodTemplateSpec,
 }
 
-const ROLLOUT: &str = include_str!("../../schemas/argo-rollouts/rollout.strict.schema.json");
-const ANALYSIS_TEMPLATE: &str =
-    include_str!("../../schemas/argo-rollouts/analysis-template.strict.schema.json");
-const POD_TEMPLATE_SPEC: &str =
-    include_str!("../../schemas/kubernetes-v1.32/podtemplatespec-v1.json");
-const JOB: &str = include_str!("../../schemas/kubernetes-v1.32/job-batch-v1.json");
-const DEPLOYMENT: &str = include_str!("../../schemas/kubernetes-v1.32/deployment-apps-v1.json");
-const SERVICE: &str = include_str!("../../schemas/kubernetes-v1.32/service-v1.json");
-const CONFIG_MAP: &str = include_str!("../../schemas/kubernetes-v1.32/configmap-v1.json");
-const SECRET: &str = include_str!("../../schemas/kubernetes-v1.32/secret-v1.json");
-const SERVICE_ACCOUNT: &str = include_str!("../../schemas/kubernetes-v1.32/serviceaccount-v1.json");
-const ROLE: &str = include_str!("../../schemas/kubernetes-v1.32/role-rbac-v1.json");
-const ROLE_BINDING: &str = include_str!("../../schemas/kubernetes-v1.32/rolebinding-rbac-v1.json");
-
-/// Where the Job and Deployment schemas inline their pod template, a copy of
-/// PodTemplateSpec.
-const INLINED_TEMPLATE: &str = "/properties/spec/properties/template";
-
-/// Where the AnalysisTemplate CRD inlines the pod template of a Job metric provider: nine
-/// tenths of the schema's compile time (measured 13 ms of 13.6 ms, dependencies at
-/// opt-level 1), for a provider kujira-gen's templates never use. Cut out like the Job's;
-/// `manifests.rs` validates such a template against PodTemplateSpec instead.
-const ANALYSIS_JOB_TEMPLATE: &str = "/properties/spec/properties/metrics/items/properties/provider/properties/job/properties/spec/properties/template";
+/// The schemas as `build.rs` prepared them (`schema_embed.rs`: pod template copies cut
+/// out, no descriptions, minified).
+macro_rules! embedded {
+    ($name:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/", $name))
+    };
+}
+const ROLLOUT: &str = embedded!("rollout.json");
+const ANALYSIS_TEMPLATE: &str = embedded!("analysis-template.json");
+const POD_TEMPLATE_SPEC: &str = embedded!("pod-template-spec.json");
+const JOB: &str = embedded!("job.json");
+const DEPLOYMENT: &str = embedded!("deployment.json");
+const SERVICE: &str = embedded!("service.json");
+const CONFIG_MAP: &str = embedded!("config-map.json");
+const SECRET: &str = embedded!("secret.json");
+const SERVICE_ACCOUNT: &str = embedded!("service-account.json");
+const ROLE: &str = embedded!("role.json");
+const ROLE_BINDING: &str = embedded!("role-binding.json");
 
 pub struct Schema {
     pub validator: Validator,
@@ -72,117 +72,80 @@ pub struct Schema {
     pub raw: Value,
 }
 
-pub struct Schemas {
-    pub rollout: Schema,
-    pub analysis_template: Schema,
-    pub pod_template_spec: Schema,
-    /// The Job schema without its pod template (see [`Schemas::compile`]).
-    pub job: Schema,
-    /// The Deployment schema without its pod template, likewise.
-    pub deployment: Schema,
-    pub service: Schema,
-    pub config_map: Schema,
-    pub secret: Schema,
-    pub service_account: Schema,
-    pub role: Schema,
-    pub role_binding: Schema,
+/// Every schema with the name its messages give it, in the order [`warm_up`] compiles
+/// them: first what the built-in templates' bundles need, the largest first.
+const SOURCES: [(Kind, &str, &str); 11] = [
+    (
+        Kind::PodTemplateSpec,
+        "PodTemplateSpec (v1)",
+        POD_TEMPLATE_SPEC,
+    ),
+    (Kind::Rollout, "Rollout (argoproj.io/v1alpha1)", ROLLOUT),
+    (Kind::Job, "Job (batch/v1)", JOB),
+    (Kind::Deployment, "Deployment (apps/v1)", DEPLOYMENT),
+    (Kind::Service, "Service (v1)", SERVICE),
+    (Kind::ServiceAccount, "ServiceAccount (v1)", SERVICE_ACCOUNT),
+    (Kind::Role, "Role (rbac.authorization.k8s.io/v1)", ROLE),
+    (
+        Kind::RoleBinding,
+        "RoleBinding (rbac.authorization.k8s.io/v1)",
+        ROLE_BINDING,
+    ),
+    (Kind::ConfigMap, "ConfigMap (v1)", CONFIG_MAP),
+    (Kind::Secret, "Secret (v1)", SECRET),
+    (
+        Kind::AnalysisTemplate,
+        "AnalysisTemplate (argoproj.io/v1alpha1)",
+        ANALYSIS_TEMPLATE,
+    ),
+];
+
+/// The compiled schemas, by position in [`SOURCES`]. Process-wide: they are the same for
+/// every caller, and a static is never dropped (freeing the validators took as long as a
+/// third of compiling them, at the end of every run).
+static COMPILED: [OnceLock<Result<Schema, String>>; SOURCES.len()] =
+    [const { OnceLock::new() }; SOURCES.len()];
+
+/// Starts compiling every schema on a thread of its own, once per process, and returns at
+/// once: a one-file `validate` then loads, checks and renders the value file while the
+/// schemas compile (they were half its time, compiled before anything else). A schema
+/// needed before the thread reaches it is compiled by whoever needs it; one being compiled
+/// is waited for. The thread is not joined: at exit, nothing it does is lost.
+pub fn warm_up() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        // Without a thread (a limit on threads), each schema compiles when first needed.
+        let _ = std::thread::Builder::new()
+            .name("schemas".into())
+            .spawn(|| {
+                for (kind, _, _) in SOURCES {
+                    let _ = Schemas.get(kind);
+                }
+            });
+    });
 }
+
+/// The schemas, each compiled when first asked for (see [`warm_up`]).
+pub struct Schemas;
 
 impl Schemas {
-    /// Parses and compiles every schema.
-    ///
-    /// The Job schema is 680 KB because it inlines a full copy of PodTemplateSpec at
-    /// `spec.template`: that copy is about nine tenths of its compile time (measured ~3 ms
-    /// of ~3.3 ms), while validating a Job costs the same either way (~0.5 us). As
-    /// PodTemplateSpec is compiled anyway (for the Rollout's template), the copy is cut
-    /// out here and a Job's `spec.template` is validated against PodTemplateSpec instead:
-    /// the same constraints (a test checks that the copy adds none), compiled once.
-    ///
-    /// The two large schemas compile on a second thread.
-    pub fn compile() -> Result<Self> {
-        let (pod_template_spec, rest) = std::thread::scope(|scope| {
-            let pts = scope.spawn(|| compile("PodTemplateSpec (v1)", parse(POD_TEMPLATE_SPEC)?));
-            let rest = (|| -> Result<_> {
-                let job = without_template(parse(JOB)?, INLINED_TEMPLATE, "Job")?;
-                let deployment =
-                    without_template(parse(DEPLOYMENT)?, INLINED_TEMPLATE, "Deployment")?;
-                let analysis_template = without_template(
-                    parse(ANALYSIS_TEMPLATE)?,
-                    ANALYSIS_JOB_TEMPLATE,
-                    "AnalysisTemplate",
-                )?;
-                Ok((
-                    compile("Rollout (argoproj.io/v1alpha1)", parse(ROLLOUT)?)?,
-                    compile("AnalysisTemplate (argoproj.io/v1alpha1)", analysis_template)?,
-                    compile("Job (batch/v1)", job)?,
-                    compile("Deployment (apps/v1)", deployment)?,
-                    compile("Service (v1)", parse(SERVICE)?)?,
-                    compile("ConfigMap (v1)", parse(CONFIG_MAP)?)?,
-                    compile("Secret (v1)", parse(SECRET)?)?,
-                    compile("ServiceAccount (v1)", parse(SERVICE_ACCOUNT)?)?,
-                    compile("Role (rbac.authorization.k8s.io/v1)", parse(ROLE)?)?,
-                    compile(
-                        "RoleBinding (rbac.authorization.k8s.io/v1)",
-                        parse(ROLE_BINDING)?,
-                    )?,
-                ))
-            })();
-            let pts = pts
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("compiling PodTemplateSpec panicked")));
-            (pts, rest)
-        });
-        let (
-            rollout,
-            analysis_template,
-            job,
-            deployment,
-            service,
-            config_map,
-            secret,
-            service_account,
-            role,
-            role_binding,
-        ) = rest?;
-        Ok(Self {
-            rollout,
-            analysis_template,
-            pod_template_spec: pod_template_spec?,
-            job,
-            deployment,
-            service,
-            config_map,
-            secret,
-            service_account,
-            role,
-            role_binding,
-        })
+    /// The schema of `kind`, or why it does not compile (an embedded schema always does:
+    /// a test compiles each one).
+    pub fn get(&self, kind: Kind) -> Result<&'static Schema, &'static str> {
+        let i = SOURCES
+            .iter()
+            .position(|(k, _, _)| *k == kind)
+            .unwrap_or_default();
+        let (_, name, text) = SOURCES[i];
+        COMPILED[i]
+            .get_or_init(|| {
+                parse(text)
+                    .and_then(|raw| compile(name, raw))
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
     }
-
-    pub fn get(&self, kind: Kind) -> &Schema {
-        match kind {
-            Kind::Rollout => &self.rollout,
-            Kind::AnalysisTemplate => &self.analysis_template,
-            Kind::Service => &self.service,
-            Kind::Job => &self.job,
-            Kind::Deployment => &self.deployment,
-            Kind::ConfigMap => &self.config_map,
-            Kind::Secret => &self.secret,
-            Kind::ServiceAccount => &self.service_account,
-            Kind::Role => &self.role,
-            Kind::RoleBinding => &self.role_binding,
-        }
-    }
-}
-
-/// The schema with its inlined pod template replaced by `{}` (anything goes there:
-/// PodTemplateSpec checks it).
-fn without_template(mut schema: Value, pointer: &str, kind: &str) -> Result<Value> {
-    let template = schema
-        .pointer_mut(pointer)
-        .with_context(|| format!("the {kind} schema has no pod template at {pointer}"))?;
-    *template = json!({});
-    Ok(schema)
 }
 
 fn parse(text: &str) -> Result<Value> {
@@ -202,8 +165,81 @@ fn compile(name: &'static str, raw: Value) -> Result<Schema> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema_embed::{self, CUTS, INLINED_TEMPLATE};
     use super::*;
-    use serde_json::Map;
+    use serde_json::{Map, json};
+
+    /// A schema as it is in `schemas/`, before `build.rs` prepared it.
+    fn source(file: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas")
+            .join(file);
+        parse(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn embedded_text(name: &str) -> &'static str {
+        match name {
+            "rollout.json" => ROLLOUT,
+            "analysis-template.json" => ANALYSIS_TEMPLATE,
+            "pod-template-spec.json" => POD_TEMPLATE_SPEC,
+            "job.json" => JOB,
+            "deployment.json" => DEPLOYMENT,
+            "service.json" => SERVICE,
+            "config-map.json" => CONFIG_MAP,
+            "secret.json" => SECRET,
+            "service-account.json" => SERVICE_ACCOUNT,
+            "role.json" => ROLE,
+            "role-binding.json" => ROLE_BINDING,
+            other => panic!("no embedded schema {other}"),
+        }
+    }
+
+    /// What is embedded is the source with its pod template cut out and nothing else
+    /// removed but descriptions: every constraint is still there.
+    #[test]
+    fn the_embedded_schemas_are_the_sources_without_descriptions() {
+        for (name, file, cut) in CUTS {
+            let embedded = parse(embedded_text(name)).unwrap();
+            let mut original = source(file);
+            if let Some(pointer) = cut {
+                *original.pointer_mut(pointer).unwrap() = json!({});
+            }
+            let mut out = Vec::new();
+            differences(&original, &embedded, "", &mut out);
+            assert_eq!(out, Vec::<String>::new(), "{file}");
+            assert!(
+                embedded.to_string().len() < original.to_string().len(),
+                "{file}"
+            );
+            assert!(
+                !embedded.to_string().contains("\"description\":\""),
+                "{file}"
+            );
+            // And what build.rs wrote is current.
+            assert_eq!(
+                schema_embed::prepare(source(file), *cut),
+                Ok(embedded),
+                "{file}"
+            );
+        }
+    }
+
+    /// A property named `description` is not the keyword: it stays, with its own schema
+    /// stripped; data (`enum`, `default`) is left alone.
+    #[test]
+    fn only_the_description_keyword_is_stripped() {
+        let mut schema = json!({"description": "d", "type": "object",
+            "properties": {"description": {"type": "string", "description": "d"}},
+            "items": [{"description": "d", "enum": [{"description": "kept"}]}],
+            "default": {"description": "kept"}});
+        schema_embed::strip_descriptions(&mut schema);
+        assert_eq!(
+            schema,
+            json!({"type": "object", "properties": {"description": {"type": "string"}},
+                "items": [{"enum": [{"description": "kept"}]}],
+                "default": {"description": "kept"}})
+        );
+    }
 
     /// Where `wide` differs from `narrow`, ignoring descriptions: keys only in one of them,
     /// or different scalars, as JSON pointers.
@@ -234,8 +270,8 @@ mod tests {
     /// (63, the DNS label limit Kubernetes enforces on every container name anyway).
     #[test]
     fn the_job_schemas_pod_template_is_pod_template_spec() {
-        let job = parse(JOB).unwrap();
-        let mut pts = parse(POD_TEMPLATE_SPEC).unwrap();
+        let job = source("kubernetes-v1.32/job-batch-v1.json");
+        let mut pts = source("kubernetes-v1.32/podtemplatespec-v1.json");
         pts.as_object_mut()
             .map(|m: &mut Map<String, Value>| m.remove("$schema"));
         let mut out = Vec::new();
@@ -250,9 +286,11 @@ mod tests {
 
     #[test]
     fn every_schema_compiles_and_the_yannh_ones_declare_the_versionless_draft() {
-        let s = Schemas::compile().unwrap();
-        for (_, _, kind) in KINDS {
-            assert!(s.get(*kind).raw.is_object());
+        let kinds = KINDS.iter().map(|(_, _, k)| *k);
+        for kind in kinds.chain([Kind::PodTemplateSpec]) {
+            let i = SOURCES.iter().position(|(k, _, _)| *k == kind);
+            assert!(i.is_some(), "{kind:?} has no source");
+            assert!(Schemas.get(kind).unwrap().raw.is_object(), "{kind:?}");
         }
         for text in [JOB, SERVICE, POD_TEMPLATE_SPEC, DEPLOYMENT] {
             assert_eq!(
@@ -289,11 +327,11 @@ mod tests {
 
     #[test]
     fn a_generated_analysis_template_validates() {
-        let s = Schemas::compile().unwrap();
         let template = generated_analysis_template();
         assert_eq!(template["kind"], "AnalysisTemplate");
-        let errors: Vec<String> = s
-            .analysis_template
+        let errors: Vec<String> = Schemas
+            .get(Kind::AnalysisTemplate)
+            .unwrap()
             .validator
             .iter_errors(&template)
             .map(|e| format!("{}: {e}", e.instance_path()))
@@ -328,12 +366,12 @@ mod tests {
     /// With draft 7 forced, `format` asserts: a bad date-time is an error.
     #[test]
     fn draft_7_is_in_force() {
-        let s = Schemas::compile().unwrap();
+        let s = Schemas.get(Kind::ServiceAccount).unwrap();
         let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": "a", "creationTimestamp": "yesterday"}});
-        assert!(!s.service_account.validator.is_valid(&sa));
+        assert!(!s.validator.is_valid(&sa));
         let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}});
-        assert!(s.service_account.validator.is_valid(&sa));
+        assert!(s.validator.is_valid(&sa));
     }
 }

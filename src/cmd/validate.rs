@@ -12,7 +12,7 @@ pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<
     } else {
         args.inputs.paths.clone()
     };
-    let units = compile::compile(&paths, &args.options())?;
+    let units = compile::validate(&paths, &args.options())?;
     let diagnostics = super::collect_diagnostics(&units, args.inputs.strict);
     let errors = diag::count_errors(&diagnostics);
     let mut stdout = std::io::stdout().lock();
@@ -32,7 +32,7 @@ pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<
                 );
             } else {
                 let warnings = diag::count_warnings(&diagnostics);
-                let files = units.iter().filter(|u| u.bundle.is_some()).count();
+                let files = units.iter().filter(|u| u.compiled).count();
                 let mut line = format!("{files} file{} ok", super::plural(files));
                 if warnings > 0 {
                     line.push_str(&format!(" ({warnings} warning{})", super::plural(warnings)));
