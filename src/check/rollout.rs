@@ -203,35 +203,18 @@ fn check_workload_refs(found: &[Found], report: &mut Report) {
 }
 
 fn check_services(found: &[Found], report: &mut Report) {
-    // Any deployManifest stage of the pipeline counts, whatever its order.
-    let services: Vec<&str> = found
-        .iter()
-        .filter(|f| f.deployed && f.kind() == Some("Service"))
-        .filter_map(Found::name)
-        .collect();
+    let services = deployed_services(found);
     for f in found.iter().filter(|f| f.kind() == Some("Rollout")) {
         let Some(Value::Object(blue_green)) = f.value.pointer("/spec/strategy/blueGreen") else {
             continue;
         };
-        let bg_path = path::key(
-            &path::key(&path::key(&f.path, "spec"), "strategy"),
-            "blueGreen",
-        );
+        let bg_path = strategy_path(f, "blueGreen");
         // A missing or non-string service name is the schema's to report.
         let active = blue_green.get("activeService").and_then(Value::as_str);
         let preview = blue_green.get("previewService").and_then(Value::as_str);
         for (key, name) in [("activeService", active), ("previewService", preview)] {
-            if let Some(name) = name
-                && !services.contains(&name)
-            {
-                report.error(
-                    path::key(&bg_path, key),
-                    format!(
-                        "`{key}` names Service {}, but no deployManifest stage of this pipeline deploys a Service with that name ({})",
-                        quote(name),
-                        deployed_list(&services)
-                    ),
-                );
+            if let Some(name) = name {
+                require_service(&services, &bg_path, key, name, report);
             }
         }
         if let (Some(a), Some(p)) = (active, preview)
@@ -252,33 +235,47 @@ fn check_services(found: &[Found], report: &mut Report) {
 /// canary and the stable pods, and fails the update when one does not exist
 /// (rollout/service.go `reconcileStableAndCanaryService`).
 fn check_canary_services(found: &[Found], report: &mut Report) {
-    let services: Vec<&str> = found
-        .iter()
-        .filter(|f| f.deployed && f.kind() == Some("Service"))
-        .filter_map(Found::name)
-        .collect();
+    let services = deployed_services(found);
     for f in found.iter().filter(|f| f.kind() == Some("Rollout")) {
         let Some(Value::Object(canary)) = f.value.pointer("/spec/strategy/canary") else {
             continue;
         };
-        let at = path::key(
-            &path::key(&path::key(&f.path, "spec"), "strategy"),
-            "canary",
-        );
+        let at = strategy_path(f, "canary");
         for key in ["canaryService", "stableService"] {
-            if let Some(name) = canary.get(key).and_then(Value::as_str)
-                && !services.contains(&name)
-            {
-                report.error(
-                    path::key(&at, key),
-                    format!(
-                        "`{key}` names Service {}, but no deployManifest stage of this pipeline deploys a Service with that name ({})",
-                        quote(name),
-                        deployed_list(&services)
-                    ),
-                );
+            if let Some(name) = canary.get(key).and_then(Value::as_str) {
+                require_service(&services, &at, key, name, report);
             }
         }
+    }
+}
+
+/// The Services any deployManifest stage of the pipeline deploys, whatever its order.
+fn deployed_services<'a>(found: &'a [Found]) -> Vec<&'a str> {
+    found
+        .iter()
+        .filter(|f| f.deployed && f.kind() == Some("Service"))
+        .filter_map(Found::name)
+        .collect()
+}
+
+fn strategy_path(rollout: &Found, strategy: &str) -> String {
+    path::key(
+        &path::key(&path::key(&rollout.path, "spec"), "strategy"),
+        strategy,
+    )
+}
+
+/// The Service a Rollout's strategy names under `key` must be deployed by the pipeline.
+fn require_service(services: &[&str], at: &str, key: &str, name: &str, report: &mut Report) {
+    if !services.contains(&name) {
+        report.error(
+            path::key(at, key),
+            format!(
+                "`{key}` names Service {}, but no deployManifest stage of this pipeline deploys a Service with that name ({})",
+                quote(name),
+                deployed_list(services)
+            ),
+        );
     }
 }
 
