@@ -154,8 +154,8 @@ fn validate_one(schemas: &Schemas, f: &Found, report: &mut Report) {
         &mut findings,
         report,
     );
-    // The Rollout CRD and the Job schema as compiled leave the pod template (mostly)
-    // unchecked: PodTemplateSpec checks it.
+    // The Rollout, Job and Deployment schemas as embedded leave the pod template
+    // unchecked (schema_embed.rs cuts it out): PodTemplateSpec checks it.
     if matches!(schema_kind, Kind::Rollout | Kind::Job | Kind::Deployment)
         && let Some(template) = instance.pointer("/spec/template")
     {
@@ -353,9 +353,8 @@ mod tests {
     fn rollout_pod_template_and_crd_problems() {
         let t = format!("{DEPLOY}/6/spec/template/spec/containers/0");
         let v = variant(&[
-            // PodTemplateSpec only: the CRD does not check resources.
+            // The template is PodTemplateSpec's to check (the CRD's copy is cut out).
             (&format!("{t}/resources/limits"), Some(json!("256Mi"))),
-            // Both schemas: reported once.
             (&format!("{t}/ports/0/containerPort"), Some(json!("8080"))),
             (&format!("{t}/imagePullPolicy"), Some(json!(1))),
             // An unknown field in the pod template: an error (PodTemplateSpec).
