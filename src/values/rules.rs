@@ -123,7 +123,11 @@ fn check_environments(file: &ValueFile, environments: &[Environment], out: &mut 
             (account, namespace)
         };
         let here = place(env);
-        if let Some(other) = environments[..i].iter().find(|e| place(e) == here) {
+        // Without an account the missing `Account` is the error; comparing places says nothing.
+        if let Some(other) = environments[..i]
+            .iter()
+            .find(|e| !here.0.is_empty() && place(e) == here)
+        {
             out.push(file.diagnostic(
                 at,
                 false,
