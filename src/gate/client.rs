@@ -681,37 +681,35 @@ impl Client {
         if body.is_empty() || serde_json::from_str::<Value>(body).is_ok() {
             return Ok(());
         }
-        Err(GateError::BadBody {
-            request: request.into(),
-            status: a.head.status,
-            detail: format!(
-                "not Gate's answer: {}",
-                self.describe_body(&a.head, &a.body)
-            ),
-        })
+        Err(self.not_gates_answer(request, a))
     }
 
     fn expect_not_html(&self, request: &str, a: &Answer) -> Result<(), GateError> {
         if !is_html(&a.head) && !a.body.trim_start().starts_with('<') {
             return Ok(());
         }
-        Err(GateError::BadBody {
+        Err(self.not_gates_answer(request, a))
+    }
+
+    fn not_gates_answer(&self, request: &str, a: &Answer) -> GateError {
+        GateError::BadBody {
             request: request.into(),
             status: a.head.status,
             detail: format!(
                 "not Gate's answer: {}",
                 self.describe_body(&a.head, &a.body)
             ),
-        })
+        }
     }
 
     /// "an HTML page (a login page in front of Gate?): Sign in ..." or "`...`".
     fn describe_body(&self, head: &Head, body: &str) -> String {
         let text = excerpt(&self.scrub(body), 120);
         if is_html(head) || body.trim_start().starts_with('<') {
-            let login = body.to_ascii_lowercase().contains("password")
-                || body.to_ascii_lowercase().contains("sign in")
-                || body.to_ascii_lowercase().contains("log in");
+            let lower = body.to_ascii_lowercase();
+            let login = ["password", "sign in", "log in"]
+                .iter()
+                .any(|w| lower.contains(w));
             if login {
                 format!("a login page (a single-sign-on proxy in front of Gate?): {text}")
             } else {

@@ -3,11 +3,9 @@
 //! `<details>` block. GitHub refuses comments over 65,536 characters: past
 //! [`LIMIT`], the remaining rows and diffs are left out, and the comment says so.
 
-use crate::plan::compare::{pretty_value, remote_view_of_application};
 use crate::plan::planner::{Action, AppChange, Plan, Step};
-use crate::plan::render::{step_diff, unified};
+use crate::plan::render::{app_diff, plural, step_diff};
 use crate::term::Palette;
-use serde_json::Value;
 use std::fmt::Write as _;
 
 /// The longest comment produced, in characters (GitHub's limit is 65,536).
@@ -100,21 +98,7 @@ pub fn diff(plan: &Plan, summary_only: bool) -> String {
         if a.change == AppChange::Unchanged {
             continue;
         }
-        let new = pretty_value(&Value::Object(a.attributes.clone()));
-        let (old, old_label) = match &a.remote {
-            Some(r) => (
-                pretty_value(&Value::Object(remote_view_of_application(&a.attributes, r))),
-                format!("application {} (Spinnaker)", a.name),
-            ),
-            None => (String::new(), "/dev/null".to_string()),
-        };
-        let d = unified(
-            &old,
-            &new,
-            &old_label,
-            &format!("application {} (declared)", a.name),
-            &pal,
-        );
+        let d = app_diff(a, &pal);
         blocks.push((format!("application <code>{}</code>", html(&a.name)), d));
     }
     for s in plan.steps.iter().filter(|s| s.action != Action::Unchanged) {
@@ -260,10 +244,6 @@ fn html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

@@ -32,21 +32,7 @@ pub fn plan_with_diffs(plan: &Plan, pal: &Palette) -> String {
         if let Some(line) = app_line(a, pal) {
             out.push_str(&line);
             out.push('\n');
-            let new = pretty_value(&Value::Object(a.attributes.clone()));
-            let (old, old_label) = match &a.remote {
-                Some(r) => (
-                    pretty_value(&Value::Object(remote_view_of_application(&a.attributes, r))),
-                    format!("application {} (Spinnaker)", a.name),
-                ),
-                None => (String::new(), "/dev/null".to_string()),
-            };
-            out.push_str(&unified(
-                &old,
-                &new,
-                &old_label,
-                &format!("application {} (declared)", a.name),
-                pal,
-            ));
+            out.push_str(&app_diff(a, pal));
         }
     }
     for s in &plan.steps {
@@ -55,6 +41,25 @@ pub fn plan_with_diffs(plan: &Plan, pal: &Palette) -> String {
         out.push_str(&step_diff(s, pal));
     }
     out
+}
+
+/// The unified diff of one application's attributes: Spinnaker's against the declaration.
+pub fn app_diff(a: &AppPlan, pal: &Palette) -> String {
+    let new = pretty_value(&Value::Object(a.attributes.clone()));
+    let (old, old_label) = match &a.remote {
+        Some(r) => (
+            pretty_value(&Value::Object(remote_view_of_application(&a.attributes, r))),
+            format!("application {} (Spinnaker)", a.name),
+        ),
+        None => (String::new(), "/dev/null".to_string()),
+    };
+    unified(
+        &old,
+        &new,
+        &old_label,
+        &format!("application {} (declared)", a.name),
+        pal,
+    )
 }
 
 /// The unified diff of one step: Spinnaker's pipeline against the declaration; empty when
@@ -167,7 +172,7 @@ pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str, pal: &Pal
     out
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

@@ -115,6 +115,21 @@ pub fn top_level(
     file: &Map<String, Value>,
     platform: Option<&Map<String, Value>>,
 ) -> Map<String, Value> {
+    let (mut values, _) = top_layers(file, platform);
+    if let Some(envs) = file
+        .get("Environments")
+        .or_else(|| platform.and_then(|p| p.get("Environments")))
+    {
+        values.insert("Environments".into(), envs.clone());
+    }
+    values
+}
+
+/// The two top-level layers: the platform's defaults, the file's keys over them.
+fn top_layers(
+    file: &Map<String, Value>,
+    platform: Option<&Map<String, Value>>,
+) -> (Map<String, Value>, BTreeMap<String, Origin>) {
     let mut values = Map::new();
     let mut origins = BTreeMap::new();
     if let Some(p) = platform {
@@ -135,13 +150,7 @@ pub fn top_level(
         &|ptr| Origin::File(ptr),
         "",
     );
-    if let Some(envs) = file
-        .get("Environments")
-        .or_else(|| platform.and_then(|p| p.get("Environments")))
-    {
-        values.insert("Environments".into(), envs.clone());
-    }
-    values
+    (values, origins)
 }
 
 /// The environments of a value file, in order.
@@ -187,26 +196,7 @@ pub fn expand(
     entries
         .into_iter()
         .map(|(name, own, from_platform)| {
-            let mut values = Map::new();
-            let mut origins = BTreeMap::new();
-            if let Some(p) = platform {
-                apply(
-                    &mut values,
-                    &mut origins,
-                    p,
-                    None,
-                    &|ptr| Origin::Platform(ptr),
-                    "",
-                );
-            }
-            apply(
-                &mut values,
-                &mut origins,
-                file,
-                None,
-                &|ptr| Origin::File(ptr),
-                "",
-            );
+            let (mut values, mut origins) = top_layers(file, platform);
             if let Some((p, at)) = &from_platform {
                 apply(
                     &mut values,
