@@ -576,6 +576,23 @@ impl ArgoModel {
             .map(|r| r.image.clone())
     }
 
+    /// The phase of a fully promoted revision: its failing pods make the Rollout
+    /// Progressing ("updated replicas are still becoming available"), then, at the progress
+    /// deadline, Degraded (CalculateRolloutPhase).
+    fn set_promoted_phase(&mut self, health: Health) {
+        match health {
+            Health::FailsUnderTraffic if self.progress >= PROGRESS_DEADLINE => self.set_phase(
+                "Degraded",
+                "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
+            ),
+            Health::FailsUnderTraffic => self.set_phase(
+                "Progressing",
+                "updated replicas are still becoming available",
+            ),
+            _ => self.set_phase("Healthy", ""),
+        }
+    }
+
     fn set_phase(&mut self, phase: &str, message: &str) {
         if self.phase != phase || self.message != message {
             self.log.push(format!("phase {phase} {message}"));
@@ -741,20 +758,7 @@ impl ArgoModel {
             return;
         }
         if fully_promoted {
-            // The active revision's pods: failing ones make the Rollout Progressing
-            // ("updated replicas are still becoming available"), then, at the progress
-            // deadline, Degraded (CalculateRolloutPhase).
-            match health {
-                Health::FailsUnderTraffic if self.progress >= PROGRESS_DEADLINE => self.set_phase(
-                    "Degraded",
-                    "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
-                ),
-                Health::FailsUnderTraffic => self.set_phase(
-                    "Progressing",
-                    "updated replicas are still becoming available",
-                ),
-                _ => self.set_phase("Healthy", ""),
-            }
+            self.set_promoted_phase(health);
             return;
         }
         let replicas = self.replicas;
@@ -902,17 +906,7 @@ impl ArgoModel {
                 || self.rs(&current).is_some_and(|r| r.scale_down_deadline));
         if fully_promoted {
             self.step_index = Some(steps.len());
-            match health {
-                Health::FailsUnderTraffic if self.progress >= PROGRESS_DEADLINE => self.set_phase(
-                    "Degraded",
-                    "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
-                ),
-                Health::FailsUnderTraffic => self.set_phase(
-                    "Progressing",
-                    "updated replicas are still becoming available",
-                ),
-                _ => self.set_phase("Healthy", ""),
-            }
+            self.set_promoted_phase(health);
             return;
         }
         // The first revision, or a return to the previous one within the rollback window:

@@ -89,8 +89,13 @@ public final class SpelServer {
     String user =
         execution.getAuthentication() == null ? null : execution.getAuthentication().getUser();
     ExecutionContext.set(stage.getId(), user);
+    return transformed(Evaluator.buildExecutionContext(stage), source, allowUnknownKeys);
+  }
+
+  /** {@code source} processed over {@code root}, with the value, its Java type and the summary. */
+  private static Object transformed(
+      Map<String, Object> root, String source, boolean allowUnknownKeys) {
     Summary summary = new Summary();
-    Map<String, Object> root = Evaluator.buildExecutionContext(stage);
     Object value =
         Evaluator.transform(
             source,
@@ -112,21 +117,10 @@ public final class SpelServer {
    * and {@code parameters}; no stage is current.
    */
   private static Object evaluateExecution(PipelineExecution execution, String source) {
-    Summary summary = new Summary();
     Map<String, Object> root = new java.util.HashMap<>();
     root.put("execution", execution);
     root.put("trigger", execution.getTrigger().toMap());
-    Object value =
-        Evaluator.transform(
-            source,
-            Evaluator.buildEvaluationContext(Evaluator.precomputeValues(root), true),
-            summary,
-            Map.of());
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("value", Json.plain(value));
-    out.put("javaType", value.getClass().getSimpleName());
-    out.put("messages", summary.toJson());
-    return out;
+    return transformed(root, source, true);
   }
 
   private static StageExecution stageByRefId(PipelineExecution execution, String refId) {
