@@ -24,5 +24,6 @@ pub mod plan;
 pub mod platform;
 pub mod render;
 pub mod term;
+pub mod trusted_schema;
 pub mod upstream;
 pub mod values;

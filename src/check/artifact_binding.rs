@@ -9,9 +9,10 @@
 
 use super::Report;
 use super::path;
-use super::view::{PipelineView, StageView, quote, strings};
+use super::view::{PipelineView, StageView, quote, visit_strings};
 use crate::upstream::artifact_replacer::{self, image_name};
 use serde_json::{Map, Value};
+use std::ops::ControlFlow;
 
 const DOCKER_IMAGE: &str = "docker/image";
 
@@ -142,13 +143,18 @@ fn check_triggers(
     let Some(Value::Array(triggers)) = view.pipeline.get("triggers") else {
         return;
     };
+    let by_type = format!("#triggerResolvedArtifactByType('{DOCKER_IMAGE}')");
     let resolved_by_expression = |name: &str| {
+        let by_name = format!("#triggerResolvedArtifact('{name}')");
         view.pipeline.iter().any(|(_, v)| {
-            strings(v, "").iter().any(|(_, s)| {
-                s.contains("${")
-                    && (s.contains(&format!("#triggerResolvedArtifactByType('{DOCKER_IMAGE}')"))
-                        || s.contains(&format!("#triggerResolvedArtifact('{name}')")))
+            visit_strings(v, &mut |_, s| {
+                if s.contains("${") && (s.contains(&by_type) || s.contains(&by_name)) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             })
+            .is_break()
         })
     };
     let triggers_path = path::key(&view.path, "triggers");

@@ -10,9 +10,10 @@
 
 use super::Report;
 use super::stage_refs::{self, RefKind};
-use super::view::{PipelineView, StageView, quote, strings};
+use super::view::{PipelineView, StageView, path_of, quote, visit_strings};
 use crate::upstream::property_parser::{self, PrintedKeys};
 use serde_json::Value;
+use std::ops::ControlFlow;
 
 /// Keys Orca itself puts into a Run Job stage's outputs (WaitOnJobCompletion,
 /// PromoteManifestKatoOutputsTask).
@@ -46,30 +47,40 @@ pub fn check(view: &PipelineView, report: &mut Report) {
     if producers.is_empty() {
         return;
     }
-    let texts = view
-        .pipeline
-        .iter()
-        .flat_map(|(k, v)| strings(v, &super::path::key(&view.path, k)));
-    for (at, text) in texts {
-        if !text.contains("#stage") {
-            continue;
-        }
-        for r in stage_refs::parse(text) {
-            let target = match r.kind {
-                RefKind::Stage => view.stage_named(&r.arg),
-                RefKind::ByRefId => view.stage_with_ref_id(&r.arg),
-                RefKind::Judgment => None,
-            };
-            let Some(target) = target else { continue };
-            let Some(p) = producers.iter().find(|p| std::ptr::eq(p.stage, target)) else {
-                continue;
-            };
-            // `r.text` is a slice of `text`.
-            let end = r.text.as_ptr() as usize - text.as_ptr() as usize + r.text.len();
-            let after = &text[end..];
-            if let Some((map, key)) = accessors(after) {
-                check_read(p, r.text, &map, &key, &at, report);
+    for (k, v) in view.pipeline {
+        let _ = visit_strings(v, &mut |steps, text| {
+            if text.contains("#stage") {
+                let at = || path_of(&super::path::key(&view.path, k), steps);
+                check_text(view, &producers, text, at, report);
             }
+            ControlFlow::Continue(())
+        });
+    }
+}
+
+/// The reads of job outputs in one string of the pipeline, at `at`.
+fn check_text(
+    view: &PipelineView,
+    producers: &[Producer],
+    text: &str,
+    at: impl Fn() -> String,
+    report: &mut Report,
+) {
+    for r in stage_refs::parse(text) {
+        let target = match r.kind {
+            RefKind::Stage => view.stage_named(&r.arg),
+            RefKind::ByRefId => view.stage_with_ref_id(&r.arg),
+            RefKind::Judgment => None,
+        };
+        let Some(target) = target else { continue };
+        let Some(p) = producers.iter().find(|p| std::ptr::eq(p.stage, target)) else {
+            continue;
+        };
+        // `r.text` is a slice of `text`.
+        let end = r.text.as_ptr() as usize - text.as_ptr() as usize + r.text.len();
+        let after = &text[end..];
+        if let Some((map, key)) = accessors(after) {
+            check_read(p, r.text, &map, &key, &at(), report);
         }
     }
 }

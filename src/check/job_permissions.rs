@@ -175,7 +175,7 @@ fn check_container(
                 resource: c.resource,
                 name,
             };
-            !rbac::allows(&rules, &request)
+            !rbac::allows(rules.iter().copied(), &request)
         })
         .collect();
     if missing.is_empty() {
@@ -208,7 +208,7 @@ fn check_container(
 
 /// The rules of every Role this pipeline deploys and binds to the service account, or
 /// `None` when it binds none (or binds a ClusterRole, which it cannot see).
-fn bound_rules(found: &[Found], namespace: &str, account: &str) -> Option<Vec<Value>> {
+fn bound_rules<'a>(found: &'a [Found], namespace: &str, account: &str) -> Option<Vec<&'a Value>> {
     let ns_of = |f: &Found| {
         f.value
             .pointer("/metadata/namespace")
@@ -248,8 +248,7 @@ fn bound_rules(found: &[Found], namespace: &str, account: &str) -> Option<Vec<Va
                 .filter(|f| f.deployed && f.kind() == Some("Role") && ns_of(f) == namespace)
                 .filter(|f| f.name() == role_name)
                 .filter_map(|f| f.value.get("rules").and_then(Value::as_array))
-                .flatten()
-                .cloned(),
+                .flatten(),
         );
     }
     any.then_some(roles)

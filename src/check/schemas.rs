@@ -156,9 +156,7 @@ fn parse(text: &str) -> Result<Value> {
 /// which jsonschema would read as the latest draft (2020-12), whose `format` is only an
 /// annotation.
 fn compile(name: &'static str, raw: Value) -> Result<Schema> {
-    let validator = jsonschema::options()
-        .with_draft(Draft::Draft7)
-        .build(&raw)
+    let validator = crate::trusted_schema::compile(&raw, Draft::Draft7)
         .map_err(|e| anyhow::anyhow!("cannot compile the {name} schema: {e}"))?;
     Ok(Schema { validator, raw })
 }
@@ -195,17 +193,19 @@ mod tests {
     }
 
     /// What is embedded is the source with its pod template cut out and nothing else
-    /// removed but descriptions: every constraint is still there.
+    /// removed but descriptions: every constraint is still there, once the shared
+    /// subschemas are put back in place.
     #[test]
     fn the_embedded_schemas_are_the_sources_without_descriptions() {
         for (name, file, cut) in CUTS {
             let embedded = parse(embedded_text(name)).unwrap();
+            let inlined = schema_embed::inline_shared(&embedded);
             let mut original = source(file);
             if let Some(pointer) = cut {
                 *original.pointer_mut(pointer).unwrap() = json!({});
             }
             let mut out = Vec::new();
-            differences(&original, &embedded, "", &mut out);
+            differences(&original, &inlined, "", &mut out);
             assert_eq!(out, Vec::<String>::new(), "{file}");
             assert!(
                 embedded.to_string().len() < original.to_string().len(),
@@ -215,6 +215,14 @@ mod tests {
                 !embedded.to_string().contains("\"description\":\""),
                 "{file}"
             );
+            // Only repeated subschemas are shared, each at least twice.
+            let text = embedded.to_string();
+            for (def, _) in embedded["definitions"].as_object().into_iter().flatten() {
+                if def.starts_with(schema_embed::SHARED) {
+                    let uses = text.matches(&format!("\"#/definitions/{def}\"")).count();
+                    assert!(uses >= 2, "{file}: {def} used {uses} times");
+                }
+            }
             // And what build.rs wrote is current.
             assert_eq!(
                 schema_embed::prepare(source(file), *cut),
@@ -226,6 +234,38 @@ mod tests {
 
     /// A property named `description` is not the keyword: it stays, with its own schema
     /// stripped; data (`enum`, `default`) is left alone.
+    /// Repeated subschemas go to `definitions`, largest first; data that looks like a
+    /// schema (`enum`, `default`), the root and short subschemas stay; inlining gives the
+    /// schema back.
+    #[test]
+    fn repeated_subschemas_are_shared() {
+        let probe = json!({"type": "object", "additionalProperties": false,
+            "properties": {"port": {"type": "integer", "format": "int32"},
+                           "path": {"type": "string", "pattern": "^/[a-z0-9/._-]*$"},
+                           "scheme": {"type": "string", "enum": ["HTTP", "HTTPS"]}}});
+        let original = json!({"type": "object", "properties": {
+            "liveness": probe, "readiness": probe,
+            "checks": {"type": "array", "items": probe},
+            "small": {"type": "string"}, "other": {"type": "string"},
+            "data": {"enum": [probe, probe]}, "default": probe}});
+        let mut schema = original.clone();
+        schema_embed::share_repeated(&mut schema).unwrap();
+        let r = json!({"$ref": "#/definitions/kujira-shared-1"});
+        assert_eq!(
+            schema,
+            json!({"type": "object", "properties": {
+                "liveness": r, "readiness": r, "checks": {"type": "array", "items": r},
+                "small": {"type": "string"}, "other": {"type": "string"},
+                "data": {"enum": [probe, probe]}, "default": r},
+                "definitions": {"kujira-shared-1": probe}})
+        );
+        assert_eq!(schema_embed::inline_shared(&schema), original);
+        // Nothing repeats: nothing changes.
+        let mut lone = json!({"properties": {"a": probe}});
+        schema_embed::share_repeated(&mut lone).unwrap();
+        assert_eq!(lone, json!({"properties": {"a": probe}}));
+    }
+
     #[test]
     fn only_the_description_keyword_is_stripped() {
         let mut schema = json!({"description": "d", "type": "object",
@@ -290,7 +330,13 @@ mod tests {
         for kind in kinds.chain([Kind::PodTemplateSpec]) {
             let i = SOURCES.iter().position(|(k, _, _)| *k == kind);
             assert!(i.is_some(), "{kind:?} has no source");
-            assert!(Schemas.get(kind).unwrap().raw.is_object(), "{kind:?}");
+            let raw = &Schemas.get(kind).unwrap().raw;
+            // Compiling skips the meta-schema check (`trusted_schema`): here it is.
+            assert_eq!(
+                crate::trusted_schema::meta_errors(raw, Draft::Draft7),
+                Vec::<String>::new(),
+                "{kind:?}"
+            );
         }
         for text in [JOB, SERVICE, POD_TEMPLATE_SPEC, DEPLOYMENT] {
             assert_eq!(

@@ -4,6 +4,7 @@
 
 use super::path;
 use serde_json::{Map, Value};
+use std::ops::ControlFlow;
 
 pub struct PipelineView<'a> {
     /// `pipelines[i]`
@@ -123,25 +124,93 @@ impl Field<'_> {
     }
 }
 
-/// Every string inside `value`, with its path from `base`, in document order.
-pub fn strings<'a>(value: &'a Value, base: &str) -> Vec<(String, &'a str)> {
-    fn walk<'a>(value: &'a Value, at: &str, out: &mut Vec<(String, &'a str)>) {
+/// One step from a value into one of its children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `base` followed by `steps`, as [`path`] writes paths.
+pub fn path_of(base: &str, steps: &[Step]) -> String {
+    let mut out = base.to_string();
+    for step in steps {
+        match step {
+            Step::Key(k) => path::push_key(&mut out, k),
+            Step::Index(i) => path::push_index(&mut out, *i),
+        }
+    }
+    out
+}
+
+/// Calls `f` on every string inside `value`, in document order, with the steps that lead
+/// to it, until `f` breaks. The steps become a path ([`path_of`]) only where a check has
+/// something to say: writing one for every string of a bundle was a third of the checks'
+/// time.
+pub fn visit_strings<'a>(
+    value: &'a Value,
+    f: &mut impl FnMut(&[Step<'a>], &'a str) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    fn walk<'a>(
+        value: &'a Value,
+        steps: &mut Vec<Step<'a>>,
+        f: &mut impl FnMut(&[Step<'a>], &'a str) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         match value {
-            Value::String(s) => out.push((at.to_string(), s)),
+            Value::String(s) => f(steps, s)?,
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    walk(v, &path::index(at, i), out);
+                    steps.push(Step::Index(i));
+                    let flow = walk(v, steps, f);
+                    steps.pop();
+                    flow?;
                 }
             }
             Value::Object(map) => {
                 for (k, v) in map {
-                    walk(v, &path::key(at, k), out);
+                    steps.push(Step::Key(k));
+                    let flow = walk(v, steps, f);
+                    steps.pop();
+                    flow?;
                 }
             }
             _ => {}
         }
+        ControlFlow::Continue(())
     }
-    let mut out = Vec::new();
-    walk(value, base, &mut out);
-    out
+    walk(value, &mut Vec::new(), f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strings_are_visited_in_document_order_with_their_paths() {
+        let v = json!({"a": ["x", {"b c": "y", "n": 1}], "d": "z"});
+        let mut seen = Vec::new();
+        let _ = visit_strings(&v, &mut |steps, s| {
+            seen.push((path_of("m", steps), s.to_string()));
+            ControlFlow::Continue(())
+        });
+        assert_eq!(
+            seen,
+            [
+                ("m.a[0]".to_string(), "x".to_string()),
+                (r#"m.a[1]["b c"]"#.to_string(), "y".to_string()),
+                ("m.d".to_string(), "z".to_string()),
+            ]
+        );
+        let mut count = 0;
+        let flow = visit_strings(&v, &mut |_, s| {
+            count += 1;
+            if s == "y" {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!((flow, count), (ControlFlow::Break(()), 2));
+    }
 }

@@ -34,6 +34,11 @@ embed!(
 /// The entry point: evaluates to `function(values) {application, pipelines}`.
 pub const ENTRY: &str = "main.jsonnet";
 
+/// Every embedded file's logical path.
+pub fn paths() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|(p, _)| *p)
+}
+
 pub fn get(logical: &str) -> Option<&'static str> {
     FILES
         .iter()

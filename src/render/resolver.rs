@@ -188,6 +188,14 @@ impl Resolver {
         embedded::get(logical).map(|_| TemplateFile::embedded(logical))
     }
 
+    /// The embedded files this template set uses as they are (not overridden), by
+    /// logical path.
+    pub fn embedded_in_use(&self) -> Vec<&'static str> {
+        embedded::paths()
+            .filter(|p| self.tree_file(p) == Some(TemplateFile::embedded(p)))
+            .collect()
+    }
+
     fn disk_file(path: &Path) -> Option<TemplateFile> {
         path.is_file().then(|| TemplateFile::disk(None, path))
     }
@@ -310,6 +318,10 @@ mod tests {
         assert!(r.tree_file("nope.libsonnet").is_none());
         let builtin = r.tree_file("builtin/config.libsonnet").unwrap();
         assert_eq!(builtin, TemplateFile::embedded("config.libsonnet"));
+        let in_use = r.embedded_in_use();
+        assert!(in_use.contains(&"main.jsonnet"));
+        assert!(!in_use.contains(&"config.libsonnet"));
+        assert_eq!(in_use.len(), embedded::paths().count() - 1);
     }
 
     #[test]

@@ -24,33 +24,36 @@ pub struct Request<'a> {
 
 /// Whether any of `rules` (a Role's `rules` array) allows `request`. Rules of a shape the
 /// API server would reject allow nothing.
-pub fn allows(rules: &[Value], request: &Request) -> bool {
-    rules.iter().any(|rule| rule_allows(rule, request))
+pub fn allows<'r>(rules: impl IntoIterator<Item = &'r Value>, request: &Request) -> bool {
+    rules.into_iter().any(|rule| rule_allows(rule, request))
 }
 
-fn strings<'a>(rule: &'a Value, key: &str) -> Vec<&'a str> {
+/// The strings of the list `rule[key]` (an absent list is empty).
+fn strings<'a>(rule: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
     rule.get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
 }
 
 fn rule_allows(rule: &Value, r: &Request) -> bool {
-    let verbs = strings(rule, "verbs");
-    let groups = strings(rule, "apiGroups");
-    let resources = strings(rule, "resources");
-    let names = strings(rule, "resourceNames");
-    let verb_ok = verbs.iter().any(|v| *v == "*" || *v == r.verb);
-    let group_ok = groups.iter().any(|g| *g == "*" || *g == r.group);
-    let resource_ok = resources.iter().any(|res| {
-        *res == "*"
-            || *res == r.resource
-            || r.resource
-                .split_once('/')
-                .is_some_and(|(_, sub)| res.strip_prefix("*/") == Some(sub))
-    });
-    let name_ok = names.is_empty() || r.name.is_some_and(|n| names.contains(&n));
-    verb_ok && group_ok && resource_ok && name_ok
+    let verb_ok = || strings(rule, "verbs").any(|v| v == "*" || v == r.verb);
+    let group_ok = || strings(rule, "apiGroups").any(|g| g == "*" || g == r.group);
+    let resource_ok = || {
+        strings(rule, "resources").any(|res| {
+            res == "*"
+                || res == r.resource
+                || r.resource
+                    .split_once('/')
+                    .is_some_and(|(_, sub)| res.strip_prefix("*/") == Some(sub))
+        })
+    };
+    let name_ok = || {
+        let mut names = strings(rule, "resourceNames").peekable();
+        names.peek().is_none() || r.name.is_some_and(|n| names.any(|x| x == n))
+    };
+    verb_ok() && group_ok() && resource_ok() && name_ok()
 }
 
 #[cfg(test)]

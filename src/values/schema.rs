@@ -10,6 +10,7 @@
 use super::parse::escape_pointer;
 use crate::describe::{self, closest};
 use crate::diag::is_secret_key;
+use crate::trusted_schema;
 use anyhow::{Context, Result};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, ValidationError, Validator};
@@ -41,10 +42,7 @@ impl ValueSchema {
     /// Another draft 2020-12 schema explained the same way (the platform's defaults and
     /// policy files).
     pub fn with_schema(schema: Value) -> Result<Self> {
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .should_validate_formats(true)
-            .build(&schema)
+        let validator = trusted_schema::compile(&schema, Draft::Draft202012)
             .map_err(|e| anyhow::anyhow!("an embedded schema does not compile: {e}"))?;
         Ok(Self { validator, schema })
     }

@@ -163,7 +163,8 @@ local releaseStages(r) =
   local c = conditions(r);
   local has = shape(r);
   local n = manifests.names(r);
-  local job(name, refId, manifest) = stages.runJob(name, refId, r.account, r.application, manifest);
+  local job(name, refId, manifest, requisites, propertyFile=null, enabled=null, continueOnFailure=false) =
+    stages.runJob(name, refId, r.account, r.application, manifest, propertyFile, requisites, enabled, continueOnFailure);
   // Started by hand, the release needs the tag it was given: an empty one would deploy
   // `image:` (Spinnaker does not enforce `required` parameters when a run is started
   // through its API).
@@ -178,32 +179,30 @@ local releaseStages(r) =
   // parameter (its value is the reason; Orca leaves an expression that yields null as its
   // own text, hence the Elvis operator).
   local budget = if !has.budget then null else
-    job(names.budget, 'error-budget', slo.budgetJob(r, r.slo, "${parameters['%s'] ?: ''}" % slo.overrideParameter.name))
-    .withPropertyFile(slo.names(r).budgetContainer)
-    .withRequisites([st for st in [check] if st != null]);
-  local deploy = stages.deployManifest(names.deploy, 'deploy', r.account, r.application, r.namespace, manifests.all(r))
-                 .withRequiredArtifactIds([imageArtifactId(r)])
-                 .withRequisites([st for st in [check, budget] if st != null]);
-  local wait = (if has.canary
-                then job(names.waitCanary, 'wait-canary', jobs.waitForCanary(r))
-                else job(names.wait, 'wait-preview', jobs.waitForPreview(r)))
-               .withRequisites([deploy])
-               .withPropertyFile(jobs.waitContainer)
-               .withContinueOnFailure();
+    job(names.budget, 'error-budget', slo.budgetJob(r, r.slo, "${parameters['%s'] ?: ''}" % slo.overrideParameter.name),
+        requisites=[st for st in [check] if st != null],
+        propertyFile=slo.names(r).budgetContainer);
+  local deploy = stages.deployManifest(names.deploy, 'deploy', r.account, r.application, r.namespace, manifests.all(r),
+                                       requiredArtifactIds=[imageArtifactId(r)],
+                                       requisites=[st for st in [check, budget] if st != null]);
+  local wait = job(if has.canary then names.waitCanary else names.wait,
+                   if has.canary then 'wait-canary' else 'wait-preview',
+                   if has.canary then jobs.waitForCanary(r) else jobs.waitForPreview(r),
+                   requisites=[deploy],
+                   propertyFile=jobs.waitContainer,
+                   continueOnFailure=true);
   local test = if r.scenarioTest == null then null else
-    job(names.test, 'scenario-test', jobs.scenarioTest(r))
-    .withRequisites([wait])
-    .withEnabledExpression(c.ready)
-    .withContinueOnFailure();
+    job(names.test, 'scenario-test', jobs.scenarioTest(r),
+        requisites=[wait], enabled=c.ready, continueOnFailure=true);
   // The preview's analysis started when its pods became ready (the wait returns then) and
   // measured the scenario test's requests: wait for its result.
   local analysePreview = if !has.analysePreview then null else
     job(names.analysePreview, 'analyse-preview',
-        slo.analysisWaitJob(r, r.slo, 'prePromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount))
-    .withRequisites([if test == null then wait else test])
-    .withPropertyFile(slo.names(r).analysisContainer)
-    .withEnabledExpression(std.join(' and ', [c.ready] + (if test == null then [] else [succeeded(names.test)])))
-    .withContinueOnFailure();
+        slo.analysisWaitJob(r, r.slo, 'prePromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount),
+        requisites=[if test == null then wait else test],
+        propertyFile=slo.names(r).analysisContainer,
+        enabled=std.join(' and ', [c.ready] + (if test == null then [] else [succeeded(names.test)])),
+        continueOnFailure=true);
   local beforeApproval = [st for st in [analysePreview, test, wait] if st != null][0];
   local approve = if r.manualJudgment == null then null else
     stages.manualJudgment(
@@ -212,50 +211,44 @@ local releaseStages(r) =
       then 'Promote %s to all traffic, or roll it back?' % r.application
       else r.manualJudgment.instructions,
       [promoteChoice, rollbackChoice],
-    )
-    .withRequisites([beforeApproval])
-    .withEnabledExpression(std.join(' and ',
-      [c.ready]
-      + (if test == null then [] else [succeeded(names.test)])
-      + (if analysePreview == null then [] else [succeeded(names.analysePreview)])))
-    .withContinueOnFailure();
+      requisites=[beforeApproval],
+      enabled=std.join(' and ',
+        [c.ready]
+        + (if test == null then [] else [succeeded(names.test)])
+        + (if analysePreview == null then [] else [succeeded(names.analysePreview)])),
+      continueOnFailure=true,
+    );
   local lastGate = if approve != null then approve else beforeApproval;
   local promote = if !has.promote then null else
-    job(names.promote, 'promote', jobs.promote(r))
-    .withRequisites([lastGate])
-    .withEnabledExpression(c.promote)
-    .withContinueOnFailure();
+    job(names.promote, 'promote', jobs.promote(r),
+        requisites=[lastGate], enabled=c.promote, continueOnFailure=true);
   local afterPromote = if promote != null then promote else lastGate;
   // After the switch: the post-promotion analysis of the promoted version under live
   // traffic (a failure makes Argo Rollouts switch back: rollout/service.go).
   local analysePromoted = if !has.analysePromoted then null else
     job(names.analysePromoted, 'analyse-promoted',
-        slo.analysisWaitJob(r, r.slo, 'postPromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount))
-    .withRequisites([afterPromote])
-    .withPropertyFile(slo.names(r).analysisContainer)
-    .withEnabledExpression(succeeded(names.promote))
-    .withContinueOnFailure();
+        slo.analysisWaitJob(r, r.slo, 'postPromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount),
+        requisites=[afterPromote],
+        propertyFile=slo.names(r).analysisContainer,
+        enabled=succeeded(names.promote),
+        continueOnFailure=true);
   // The canary's steps, each weight followed by its analysis: until it is the stable
   // revision, or an analysis stopped it.
   local analyseCanary = if !has.analyseCanary then null else
-    job(names.analyseCanary, 'analyse-canary', slo.canaryWaitJob(r, r.slo, r.canary, n.rollout, n.releaseAccount))
-    .withRequisites([afterPromote])
-    .withPropertyFile(slo.names(r).analysisContainer)
-    .withEnabledExpression(if promote != null then succeeded(names.promote) else c.ready)
-    .withContinueOnFailure();
+    job(names.analyseCanary, 'analyse-canary', slo.canaryWaitJob(r, r.slo, r.canary, n.rollout, n.releaseAccount),
+        requisites=[afterPromote],
+        propertyFile=slo.names(r).analysisContainer,
+        enabled=if promote != null then succeeded(names.promote) else c.ready,
+        continueOnFailure=true);
   local beforeVerify = [st for st in [analysePromoted, analyseCanary, afterPromote] if st != null][0];
-  local verify = job(names.verify, 'verify', jobs.verify(r))
-                 .withRequisites([beforeVerify])
-                 .withEnabledExpression(c.beforeVerify)
-                 .withContinueOnFailure();
+  local verify = job(names.verify, 'verify', jobs.verify(r),
+                     requisites=[beforeVerify], enabled=c.beforeVerify, continueOnFailure=true);
   local rollback = job(names.rollback, 'rollback',
-                       jobs.rollback(r, '${%s}' % reported(r, jobs.outputs.stableRevision), '${%s}' % reported(r, jobs.outputs.stableHash)))
-                   .withRequisites([verify])
-                   .withEnabledExpression(c.rollback);
+                       jobs.rollback(r, '${%s}' % reported(r, jobs.outputs.stableRevision), '${%s}' % reported(r, jobs.outputs.stableHash)),
+                       requisites=[verify], enabled=c.rollback);
   local fail = stages.failPipeline(names.fail, 'fail',
-                                   'The release of %s ended without a promoted and verified new version. Traffic stays on the version that ran before it; the stages above show what failed and whether a new revision was rolled back.' % r.application)
-               .withRequisites([rollback])
-               .withEnabledExpression(c.fail);
+                                   'The release of %s ended without a promoted and verified new version. Traffic stays on the version that ran before it; the stages above show what failed and whether a new revision was rolled back.' % r.application,
+                                   requisites=[rollback], enabled=c.fail);
   [s for s in [check, budget, deploy, wait, test, analysePreview, approve, promote, analysePromoted, analyseCanary, verify, rollback, fail] if s != null];
 
 {
