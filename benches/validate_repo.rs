@@ -7,7 +7,8 @@
 //!
 //! - `validate` of one value file (what pre-commit runs): median of 31 runs;
 //! - `validate` of TEAMS teams (default 1000): median of RUNS (default 5) runs, peak
-//!   resident memory (`/usr/bin/time`), with one thread and with all cores;
+//!   resident memory (of one more run, under `/usr/bin/time`), with one thread and with
+//!   all cores;
 //! - per team against the seed's way: the C++ `jsonnet` binary, one process per team,
 //!   evaluating the same templates with the team's values (what a hand-written sponnet file
 //!   per team costs; it validates nothing), on a sample of teams, same run;
@@ -16,7 +17,8 @@
 //!
 //! `KUJIRA_BENCH_BEFORE=/path/to/an/older/kujira-gen` runs that binary too, interleaved
 //! with this one, for before/after figures measured in the same run (the machine is
-//! shared and noisy: compare ratios).
+//! shared and noisy: compare ratios). Several, separated like `PATH`, are named by their
+//! paths.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,11 +37,12 @@ struct Run {
     peak_kib: Option<u64>,
 }
 
-/// Runs `bin` under `/usr/bin/time` (for the peak resident set size) when it exists.
-fn run(bin: &str, args: &[&str], cwd: &Path) -> Run {
+/// Runs `bin`, under `/usr/bin/time` (for the peak resident set size) when `peak` is asked
+/// for and it exists.
+fn run(bin: &str, args: &[&str], cwd: &Path, peak: bool) -> Run {
     let time = Path::new("/usr/bin/time");
     let rss_file = cwd.join(".rss");
-    let mut cmd = if time.exists() {
+    let mut cmd = if peak && time.exists() {
         let mut c = Command::new(time);
         c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(bin);
         c
@@ -65,20 +68,23 @@ fn run(bin: &str, args: &[&str], cwd: &Path) -> Run {
     Run { wall, peak_kib }
 }
 
-/// Median wall time and the largest peak memory of `runs` runs of each binary,
-/// interleaved so that both see the same load.
+/// Median wall time of `runs` runs of each binary, interleaved so that all see the same
+/// load, and the peak memory of one more run each. The timed runs start the binary
+/// itself: under `/usr/bin/time` a one-file `validate` took 1.7 ms longer (measured),
+/// time that is not kujira-gen's.
 fn median_runs(bins: &[String], args: &[&str], cwd: &Path, runs: usize) -> Vec<(Duration, u64)> {
-    let mut all: Vec<Vec<Run>> = bins.iter().map(|_| Vec::new()).collect();
+    let mut all: Vec<Vec<Duration>> = bins.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
         for (bin, out) in bins.iter().zip(&mut all) {
-            out.push(run(bin, args, cwd));
+            out.push(run(bin, args, cwd, false).wall);
         }
     }
-    all.into_iter()
-        .map(|mut rs| {
-            rs.sort_by_key(|r| r.wall);
-            let peak = rs.iter().filter_map(|r| r.peak_kib).max().unwrap_or(0);
-            (rs[rs.len() / 2].wall, peak)
+    bins.iter()
+        .zip(all)
+        .map(|(bin, mut walls)| {
+            walls.sort();
+            let peak = run(bin, args, cwd, true).peak_kib.unwrap_or(0);
+            (walls[walls.len() / 2], peak)
         })
         .collect()
 }
@@ -92,7 +98,7 @@ fn mb(kib: u64) -> f64 {
 }
 
 fn name(bin: &str) -> &str {
-    if bin == BIN { "now" } else { "before" }
+    if bin == BIN { "now" } else { bin }
 }
 
 fn repository(teams: usize) -> tempfile::TempDir {
@@ -163,8 +169,8 @@ fn main() {
     let teams = numbers.first().copied().unwrap_or(1000);
     let runs = numbers.get(1).copied().unwrap_or(5).max(1);
     let mut bins = vec![BIN.to_string()];
-    if let Ok(before) = std::env::var("KUJIRA_BENCH_BEFORE") {
-        bins.push(before);
+    if let Some(before) = std::env::var_os("KUJIRA_BENCH_BEFORE") {
+        bins.extend(std::env::split_paths(&before).map(|p| p.to_string_lossy().into_owned()));
     }
     let dir = repository(teams);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -371,7 +371,11 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
                 || {
                     let renderer =
                         Renderer::new(Resolver::new(options.templates.as_deref(), &options.jpath));
-                    renderer.warm_up();
+                    // With nothing to compile (`validate --changed` on a commit without
+                    // value files), nothing to parse.
+                    if !inputs.is_empty() {
+                        renderer.warm_up();
+                    }
                     renderer
                 },
                 |renderer, input| {
