@@ -384,6 +384,8 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
                 },
             )
         });
+        // Should building the compiler panic, the workers must not wait for it forever.
+        let _release = ReleaseOnDrop(&ready);
         let compiler = Compiler::new(options).map(|c| match purpose {
             Purpose::Output => c,
             Purpose::Comparison => c.without_markers(),
@@ -429,6 +431,16 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
     check_across_files(&mut compiled);
     units.extend(compiled);
     Ok(units)
+}
+
+/// Sets the workers' compiler to none when dropped before it was set (the thread building
+/// it is unwinding).
+struct ReleaseOnDrop<'a>(&'a OnceLock<Option<Compiler>>);
+
+impl Drop for ReleaseOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(None);
+    }
 }
 
 /// What no single file shows: two value files declaring the same application (Front50

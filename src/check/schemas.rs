@@ -232,8 +232,6 @@ mod tests {
         }
     }
 
-    /// A property named `description` is not the keyword: it stays, with its own schema
-    /// stripped; data (`enum`, `default`) is left alone.
     /// Repeated subschemas go to `definitions`, largest first; data that looks like a
     /// schema (`enum`, `default`), the root and short subschemas stay; inlining gives the
     /// schema back.
@@ -266,6 +264,8 @@ mod tests {
         assert_eq!(lone, json!({"properties": {"a": probe}}));
     }
 
+    /// A property named `description` is not the keyword: it stays, with its own schema
+    /// stripped; data (`enum`, `default`) is left alone.
     #[test]
     fn only_the_description_keyword_is_stripped() {
         let mut schema = json!({"description": "d", "type": "object",
