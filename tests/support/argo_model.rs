@@ -198,6 +198,8 @@ pub struct ArgoModel {
 const READY_AFTER: u32 = 2;
 /// Ticks after which an update that makes no progress is Degraded.
 const PROGRESS_DEADLINE: u32 = 4;
+/// The Rollout's message when that happens (the ReplicaSet's progress condition).
+const DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.";
 
 impl ArgoModel {
     /// An application that has never been released.
@@ -581,16 +583,25 @@ impl ArgoModel {
     /// deadline, Degraded (CalculateRolloutPhase).
     fn set_promoted_phase(&mut self, health: Health) {
         match health {
-            Health::FailsUnderTraffic if self.progress >= PROGRESS_DEADLINE => self.set_phase(
-                "Degraded",
-                "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
-            ),
+            Health::FailsUnderTraffic if self.progress >= PROGRESS_DEADLINE => {
+                self.set_phase("Degraded", DEADLINE_EXCEEDED)
+            }
             Health::FailsUnderTraffic => self.set_phase(
                 "Progressing",
                 "updated replicas are still becoming available",
             ),
             _ => self.set_phase("Healthy", ""),
         }
+    }
+
+    /// A revision whose pods never become available: Degraded once the progress deadline
+    /// has passed (CalculateRolloutPhase). True when it is.
+    fn degraded_at_deadline(&mut self, health: Health) -> bool {
+        let past = health == Health::Degraded && self.progress >= PROGRESS_DEADLINE;
+        if past {
+            self.set_phase("Degraded", DEADLINE_EXCEEDED);
+        }
+        past
     }
 
     fn set_phase(&mut self, phase: &str, message: &str) {
@@ -777,11 +788,8 @@ impl ArgoModel {
             };
             if ready {
                 self.promote_stable(&current);
-            } else if health == Health::Degraded && self.progress >= PROGRESS_DEADLINE {
-                self.set_phase(
-                    "Degraded",
-                    "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
-                );
+            } else {
+                self.degraded_at_deadline(health);
             }
             return;
         }
@@ -820,12 +828,7 @@ impl ArgoModel {
         let available = matches!(health, Health::Healthy | Health::FailsUnderTraffic)
             && self.progress >= READY_AFTER;
         if !available {
-            if health == Health::Degraded && self.progress >= PROGRESS_DEADLINE {
-                self.set_phase(
-                    "Degraded",
-                    "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
-                );
-            } else {
+            if !self.degraded_at_deadline(health) {
                 self.set_phase("Progressing", "waiting for the preview to become available");
             }
             return;
@@ -930,11 +933,8 @@ impl ArgoModel {
             self.step_index = Some(steps.len());
             if ready {
                 self.promote_stable(&current);
-            } else if health == Health::Degraded && self.progress >= PROGRESS_DEADLINE {
-                self.set_phase(
-                    "Degraded",
-                    "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
-                );
+            } else {
+                self.degraded_at_deadline(health);
             }
             return;
         }
@@ -991,12 +991,7 @@ impl ArgoModel {
             if ready {
                 advance(self);
                 self.set_phase("Progressing", "waiting for all steps to complete");
-            } else if health == Health::Degraded && self.progress >= PROGRESS_DEADLINE {
-                self.set_phase(
-                    "Degraded",
-                    "ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
-                );
-            } else {
+            } else if !self.degraded_at_deadline(health) {
                 self.set_phase("Progressing", "more replicas need to be updated");
             }
         } else if let Some(pause) = step.get("pause") {
