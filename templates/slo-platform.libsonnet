@@ -29,13 +29,21 @@
     },
   },
 
+  // How often the provider scrapes the applications: a request is in the data at most
+  // this long after it was served (the preview analysis waits that long after the test).
+  scrapeInterval: '15s',
+
   analysis: {
     interval: '1m',
     count: 5,
-    window: '2m',
+    // How far back a measurement looks for the measured pods' series. Counts are
+    // cumulative since the pods started (docs/slo.md, "Counting"), so this only needs
+    // to reach the last sample of a series that stopped (a container that restarted).
+    window: '1h',
+    // Fewer requests than this in a measurement is no evidence: Inconclusive.
+    minRequests: 20,
     failureLimit: 0,
     consecutiveErrorLimit: 4,
-    noData: 'pass',
     timeoutSeconds: 30,
   },
 

@@ -50,13 +50,34 @@ local decimalString(n, decimals) =
   local frac = trimZeros(pad(std.toString(n - whole * factor), decimals));
   std.toString(whole) + (if frac == '' then '' else '.' + frac);
 
+// Go's strconv.FormatFloat(x, 'g', -1, 64) of a decimal string such as "0.00005" or
+// "1000000" (what Go's and Python's clients write for very small or large bucket bounds,
+// and Prometheus 3 keeps): an exponent when it is below -4 or at least 6, else `text`.
+local goFloat(text) =
+  local parts = std.split(text, '.');
+  local whole = parts[0];
+  local frac = if std.length(parts) > 1 then parts[1] else '';
+  local digits = whole + frac;
+  local lead = std.length(digits) - std.length(std.lstripChars(digits, '0'));
+  local significant = std.rstripChars(std.lstripChars(digits, '0'), '0');
+  local exp = std.length(whole) - 1 - lead;
+  local mantissa = significant[0] + (if std.length(significant) > 1 then '.' + significant[1:] else '');
+  local e = std.abs(exp);
+  if significant == '' || (exp >= -4 && exp < 6) then text
+  else mantissa + 'e' + (if exp < 0 then '-' else '+') + (if e < 10 then '0' else '') + std.toString(e);
+
 // The `le` label of a histogram bucket at `seconds`, as a regular expression in a PromQL
-// string: Go's client writes 1 as "1", Python's as "1.0", and both write 0.3 as "0.3".
+// string matching every spelling a client or server writes: Go's client writes 1 as "1"
+// and 0.00005 as "5e-05", Python's 1 as "1.0", and Prometheus 3 rewrites every classic
+// bucket bound to its OpenMetrics form, with ".0" after a whole number ("1" -> "1.0";
+// Prometheus v3 model/textparse/promparse.go and openmetricsparse.go
+// `normalizeFloatsInLabelValues`). So 1 matches `1(\.0)?`, 0.3 only `0\.3`.
 local leRegex(seconds, what) =
   local text = decimalString(scaled(seconds, 6, what), 6);
-  if std.length(std.findSubstr('.', text)) > 0
-  then std.strReplace(text, '.', '\\\\.')
-  else text + '(\\\\.0)?';
+  local whole = std.length(std.findSubstr('.', text)) == 0;
+  local escape(t) = std.strReplace(std.strReplace(t, '.', '\\\\.'), '+', '\\\\+');
+  local decimal = escape(text) + (if whole then '(\\\\.0)?' else '');
+  if goFloat(text) == text then decimal else decimal + '|' + escape(goFloat(text));
 
 local analysisArg = 'pod-template-hash';
 local tokenArg = 'prometheus-token';
@@ -91,6 +112,8 @@ local objective(name, o, platform, r) =
     thresholdSeconds: threshold,
     good: if fromMetric then fromTemplate(templates.good) else o.Good,
     total: if fromMetric then fromTemplate(templates.total) else o.Total,
+    // Below this many requests a measurement is no evidence either way (Inconclusive).
+    minRequests: get(o, 'MinRequests', platform.analysis.minRequests),
   };
 
 {
@@ -166,23 +189,52 @@ local objective(name, o, platform, r) =
   gatewayApiPlugin:: 'argoproj-labs/gatewayAPI',
 
   // The SLI of objective `o` over `window` for the series `selector` matches: one sample,
-  // the ratio of good to total requests, or -1 without data.
+  // the ratio of good to total requests, or -1 without data. A good series that does not
+  // exist (no request has succeeded: client libraries create a label set on its first
+  // request) counts as 0, so an all-failing service reads 0, not "no data".
   sli(o, selector, window)::
-    local q = fill('((sum(%s) / sum(%s)) >= 0) or on() vector(-1)' % [o.good, o.total], { selector: selector, window: window });
+    local q = fill('(((sum(%s) or on() vector(0)) / sum(%s)) >= 0) or on() vector(-1)' % [o.good, o.total], { selector: selector, window: window });
     noPlaceholderLeft(q, 'SLO.Objectives.' + o.name),
 
-  // The analysis query: the measured ReplicaSet's pods only (its hash comes in as the
-  // analysis argument), over the analysis window.
-  analysisQuery(s, o):: $.sli(o, s.matchers.pods, s.analysis.window),
+  // `query` with every call of rate( or increase( turned into max_over_time(: over a
+  // counter, the largest value in the range, which for series of the measured pods
+  // (created on their first request, after the pods started) is the number of requests
+  // they served since they started, their first sample included. rate() and increase()
+  // never count a series' first sample, so a burst of failures between two scrapes that
+  // creates a `code="500"` series would be invisible to them (docs/slo.md, "Counting").
+  countingQuery(query)::
+    local replaceCall(text, name) =
+      local at = std.findSubstr(name + '(', text);
+      local word(c) = std.length(std.findSubstr(c, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:')) > 0;
+      local calls = [i for i in at if i == 0 || !word(text[i - 1])];
+      local starts = [0] + [i + std.length(name) for i in calls];
+      local ends = calls + [std.length(text)];
+      std.join('max_over_time', [text[starts[k]:ends[k]] for k in std.range(0, std.length(starts) - 1)]);
+    replaceCall(replaceCall(query, 'increase'), 'rate'),
+
+  // The analysis query: over the measured ReplicaSet's pods (their hash comes in as the
+  // analysis argument), the requests they served since they started, good (a missing
+  // series is 0) over total. One sample: the SLI when at least `minRequests` requests
+  // were counted, otherwise -1 - (requests counted), so -1 is "no request at all" and
+  // -4 "3 requests" (docs/slo.md, "No pass without evidence").
+  analysisQuery(s, o)::
+    local good = 'sum(%s)' % $.countingQuery(o.good);
+    local total = 'sum(%s)' % $.countingQuery(o.total);
+    local q = fill('((%(good)s or on() vector(0)) / (%(total)s >= %(min)d)) or on() (-1 - (%(total)s or on() vector(0)))' % {
+      good: good,
+      total: total,
+      min: o.minRequests,
+    }, { selector: s.matchers.pods, window: s.analysis.window });
+    noPlaceholderLeft(q, 'SLO.Objectives.' + o.name),
 
   // The error-budget query: every pod, over the SLO's window.
   budgetQuery(s, o):: $.sli(o, s.matchers.allPods, o.window),
 
   // Argo Rollouts `successCondition` / `failureCondition` (utils/evaluate/evaluate.go:
-  // success and failure both false is Inconclusive). -1 (no data) is neither a failure
-  // nor, unless the platform lets it pass, a success.
+  // success and failure both false is Inconclusive). A negative result (too few
+  // requests) is neither: never a pass without evidence.
   conditions(s, o):: {
-    successCondition: (if s.analysis.noData == 'pass' then 'result[0] < 0 || ' else '') + 'result[0] >= ' + o.target,
+    successCondition: 'result[0] >= ' + o.target,
     failureCondition: 'result[0] >= 0 && result[0] < ' + o.target,
   },
 
@@ -190,6 +242,12 @@ local objective(name, o, platform, r) =
     name: o.name,
     interval: s.analysis.interval,
     failureLimit: s.analysis.failureLimit,
+    // Measurements before the traffic arrives are Inconclusive (too few requests); only
+    // `count` of them in a row make the metric Inconclusive: a metric is Successful after
+    // `count` measurements with at least one success and no failure beyond failureLimit
+    // (analysis/analysis.go assessMetricStatus). Counts are cumulative, so once the
+    // traffic has come every later measurement judges all of it.
+    inconclusiveLimit: s.analysis.count - 1,
     consecutiveErrorLimit: s.analysis.consecutiveErrorLimit,
     provider: {
       prometheus: {
@@ -228,7 +286,9 @@ local objective(name, o, platform, r) =
   analysisTemplates(r, s, c=null)::
     if s == null then []
     else
-      local counted = if c == null then s.previewAnalysis || s.postPromotionAnalysis else s.previewAnalysis && c.analysis == 'Steps';
+      // A background analysis is followed by a counted one before the last step (see
+      // `canary`), which uses the counted template.
+      local counted = if c == null then s.previewAnalysis || s.postPromotionAnalysis else s.previewAnalysis;
       local background = c != null && s.previewAnalysis && c.analysis == 'Background';
       (if counted then [$.analysisTemplate(r, s, $.names(r).analysisTemplate)] else [])
       + (if background then [$.analysisTemplate(r, s, $.names(r).backgroundTemplate, counted=false)] else []),
@@ -265,9 +325,15 @@ local objective(name, o, platform, r) =
     local before = if testFirst && routed
     then [{ setCanaryScale: { replicas: 1 } }, { pause: {} }, { setCanaryScale: { matchTrafficWeight: true } }]
     else [];
+    // A background analysis ends with the rollout, Successful whatever it measured
+    // (analysis/analysis.go assessMetricStatus: "run terminated"): a canary with too
+    // little traffic would be promoted unmeasured. So the last weight is followed by a
+    // counted analysis of the same SLOs, which must end Successful before the canary
+    // becomes stable.
+    local finalCheck = if analyse && !perStep then [{ analysis: $.analysisRef(r, n.analysisTemplate) }] else [];
     {
       canaryService: n.canaryService,
-      steps: before + std.flattenArrays([weightSteps(i, c.steps[i]) for i in std.range(0, std.length(c.steps) - 1)]),
+      steps: before + std.flattenArrays([weightSteps(i, c.steps[i]) for i in std.range(0, std.length(c.steps) - 1)]) + finalCheck,
     }
     + (if routed then {
          stableService: n.stableService,
@@ -519,6 +585,7 @@ local objective(name, o, platform, r) =
       else if o.type == 'Latency' then 'of requests fast enough'
       else 'of requests succeeding',
       objective: o.objectivePercent + '%',
+      minRequests: o.minRequests,
     }
     for o in s.objectives
   },
@@ -533,7 +600,9 @@ local objective(name, o, platform, r) =
   local reportProgram = |||
     def measured: if . == null then "no value"
       else (ltrimstr("[") | rtrimstr("]") | split(",")[0] | tonumber) as $v
-      | if $v < 0 then "no data" else (($v * 100000 | round) / 1000 | tostring) + "%" end end;
+      | if $v <= -2 then (-1 - $v | round) as $n | ($n | tostring) + (if $n == 1 then " request" else " requests" end)
+        elif $v < 0 then "no data"
+        else (($v * 100000 | round) / 1000 | tostring) + "%" end end;
     (.status.phase // "Running") as $phase
     | if (.metadata.labels["rollouts-pod-template-hash"] // "") != $hash then "running"
       elif ($phase == "Successful" or $phase == "Failed" or $phase == "Error" or $phase == "Inconclusive") | not then "running"
@@ -545,14 +614,15 @@ local objective(name, o, platform, r) =
             ["done 0", "successful", "none", "none", "none", "Every SLO was met (analysis " + .metadata.name + ")."]
           else
             $bad[0] as $m
-            | ($slos[$m.name] // {sli: "", objective: "its objective"}) as $slo
+            | ($slos[$m.name] // {sli: "", objective: "its objective", minRequests: 1}) as $slo
             | ([$m.measurements[]? | select(.phase == $m.phase)] | last) as $last
             | (if $m.phase == "Error" then "error" else ($last.value | measured) end) as $value
             | ("at least " + $slo.objective + " " + $slo.sli) as $threshold
             | ["done 1", ($phase | ascii_downcase), $m.name, $value, $threshold,
                "SLO " + $m.name
                + (if $m.phase == "Error" then " could not be measured: " + (($last.message // $m.message // "") | gsub("[\r\n]"; " "))
-                  elif $value == "no data" then ": no requests were measured, it needs " + $threshold
+                  elif $value == "no data" then ": no requests were measured (it needs at least " + ($slo.minRequests | tostring) + " to judge the version)"
+                  elif ($value | test(" requests?$")) then ": only " + $value + " measured (it needs at least " + ($slo.minRequests | tostring) + " to judge the version)"
                   else ": measured " + $value + " " + $slo.sli + ", needs at least " + $slo.objective end)
                + " (analysis " + .metadata.name + " " + $phase + ")."]
           end

@@ -10,3 +10,4 @@ pub mod prometheus;
 pub mod slo;
 pub mod spel;
 pub mod test;
+pub mod traffic;

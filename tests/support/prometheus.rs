@@ -87,16 +87,36 @@ pub fn start_rewritten(
     if !available(test, &["prometheus", "promtool"]) {
         return None;
     }
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .map(|file| {
+            let mut text = std::fs::read_to_string(fixtures().join(file)).expect("read a fixture");
+            for (from, to) in rewrites {
+                text = text.replace(from, to);
+            }
+            (file.to_string(), shifted(&text, shift))
+        })
+        .collect();
+    start_texts(&texts, "100y")
+}
+
+/// Starts Prometheus over OpenMetrics texts made by the test (`(name, text)`), keeping
+/// `retention` of data (`--storage.tsdb.retention.time`, e.g. "15d": blocks entirely older
+/// than that, relative to the newest sample, are deleted as a real server would).
+pub fn start_generated(test: &str, texts: &[(String, String)], retention: &str) -> Option<Prometheus> {
+    if !available(test, &["prometheus", "promtool"]) {
+        return None;
+    }
+    start_texts(texts, retention)
+}
+
+fn start_texts(texts: &[(String, String)], retention: &str) -> Option<Prometheus> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data = dir.path().join("data");
     let loading = Instant::now();
-    for file in files {
-        let mut text = std::fs::read_to_string(fixtures().join(file)).expect("read a fixture");
-        for (from, to) in rewrites {
-            text = text.replace(from, to);
-        }
+    for (file, text) in texts {
         let input = dir.path().join(file);
-        std::fs::write(&input, shifted(&text, shift)).expect("write the fixture");
+        std::fs::write(&input, text).expect("write the fixture");
         let out = Command::new("promtool")
             .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet"])
             .arg(&input)
@@ -131,8 +151,8 @@ pub fn start_rewritten(
         let mut child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
-            // Blocks older than the retention (relative to the newest) would be deleted.
-            .arg("--storage.tsdb.retention.time=100y")
+            // Blocks older than the retention (relative to the newest) are deleted.
+            .arg(format!("--storage.tsdb.retention.time={retention}"))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(log)
