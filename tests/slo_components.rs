@@ -300,10 +300,9 @@ fn thresholds_are_exact_decimals_from_the_objectives() {
         ]
     );
     let metrics = &out["analysisTemplates"][0]["spec"]["metrics"];
-    assert_eq!(
-        metrics[0]["successCondition"],
-        "result[0] < 0 || result[0] >= 0.999"
-    );
+    // Negative results (too few requests) are neither: Inconclusive, never a pass.
+    assert_eq!(metrics[0]["successCondition"], "result[0] >= 0.999");
+    assert_eq!(metrics[0]["inconclusiveLimit"], 4, "count - 1");
     assert_eq!(
         metrics[0]["failureCondition"],
         "result[0] >= 0 && result[0] < 0.999"
@@ -343,19 +342,19 @@ fn queries_for_metric_names_and_for_team_queries() {
     };
     assert_eq!(
         query(0),
-        "((sum(sum(rate(http_requests_total{code!~\"5..\",namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[2m]))) / sum(sum(rate(http_requests_total{namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[2m])))) >= 0) or on() vector(-1)"
+        "((sum(sum(max_over_time(http_requests_total{code!~\"5..\",namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[1h]))) or on() vector(0)) / (sum(sum(max_over_time(http_requests_total{namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[1h]))) >= 20)) or on() (-1 - (sum(sum(max_over_time(http_requests_total{namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[1h]))) or on() vector(0)))"
     );
-    // The bucket's `le` as Go (1) or Python (1.0) writes it; 0.3 alike in both.
+    // The bucket's `le` as Go (1) or Python and Prometheus 3 (1.0) write it; 0.3 alike.
     assert!(query(1).contains("le=~\"0\\\\.3\""), "{}", query(1));
     assert!(query(2).contains("le=~\"1(\\\\.0)?\""), "{}", query(2));
     assert_eq!(
         query(3),
-        "((sum(sum(rate(http_requests_total{code=~\"2..\",rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[2m]))) / sum(sum(rate(http_requests_total{rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[2m])))) >= 0) or on() vector(-1)"
+        "((sum(sum(max_over_time(http_requests_total{code=~\"2..\",rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[1h]))) or on() vector(0)) / (sum(sum(max_over_time(http_requests_total{rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[1h]))) >= 20)) or on() (-1 - (sum(sum(max_over_time(http_requests_total{rollouts_pod_template_hash=\"{{args.pod-template-hash}}\"}[1h]))) or on() vector(0)))"
     );
     // The budget covers every pod, over the SLO's window.
     assert_eq!(
         out["budgetQueries"]["availability"],
-        "((sum(sum(rate(http_requests_total{code!~\"5..\",namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=~\".*\"}[28d]))) / sum(sum(rate(http_requests_total{namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=~\".*\"}[28d])))) >= 0) or on() vector(-1)"
+        "(((sum(sum(rate(http_requests_total{code!~\"5..\",namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=~\".*\"}[28d]))) or on() vector(0)) / sum(sum(rate(http_requests_total{namespace=\"sample\",service=\"sample\",rollouts_pod_template_hash=~\".*\"}[28d])))) >= 0) or on() vector(-1)"
     );
     // A platform matching pods by name instead of a copied label.
     let mut values = with_slo(json!({"Objectives": objectives()}));
@@ -487,9 +486,11 @@ fn canary_steps() {
         true,
         false,
     );
+    // ... and a counted analysis after the last weight: a background run ends Successful
+    // when the rollout ends it, whatever it measured.
     assert_eq!(
         background["canary"]["steps"],
-        json!([{"setWeight": 10}, {"pause": {"duration": "5m"}}, {"setWeight": 50}])
+        json!([{"setWeight": 10}, {"pause": {"duration": "5m"}}, {"setWeight": 50}, analysis])
     );
     assert_eq!(
         background["canary"]["analysis"],
@@ -498,10 +499,11 @@ fn canary_steps() {
                "startingStep": 0})
     );
     let templates = background["analysisTemplates"].as_array().unwrap();
-    assert_eq!(templates.len(), 1);
-    assert_eq!(templates[0]["metadata"]["name"], "sample-slo-background");
+    assert_eq!(templates.len(), 2, "the counted template for the last check, the background one");
+    assert_eq!(templates[0]["metadata"]["name"], "sample-slo");
+    assert_eq!(templates[1]["metadata"]["name"], "sample-slo-background");
     assert!(
-        templates[0]["spec"]["metrics"]
+        templates[1]["spec"]["metrics"]
             .as_array()
             .unwrap()
             .iter()
@@ -839,7 +841,18 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
     assert_eq!(inconclusive.status, 1);
     assert_eq!(
         props(&inconclusive)[4].1,
-        "SLO latency: no requests were measured, it needs at least 99% of requests within 0.3 s (analysis sample-0000000000-3-pre Inconclusive)."
+        "SLO latency: no requests were measured; it needs at least 20 to judge the version (analysis sample-0000000000-3-pre Inconclusive)."
+    );
+    let too_few = wait_for_analysis(
+        "0000000000|sample-0000000000-3-pre|Paused|InconclusiveAnalysis|InconclusiveAnalysis",
+        "too-few.json",
+        5,
+    );
+    assert_eq!(too_few.status, 1);
+    assert_eq!(props(&too_few)[2], ("analysis_measured", "5 requests"));
+    assert_eq!(
+        props(&too_few)[4].1,
+        "SLO latency: only 5 requests measured; it needs at least 20 to judge the version (analysis sample-0000000000-3-pre Inconclusive)."
     );
     assert_eq!(
         &props(&inconclusive)[..4],

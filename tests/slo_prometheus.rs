@@ -143,13 +143,11 @@ fn analysis_of_previews_against_a_real_prometheus() {
     let mut timings = Timings {
         queries: Vec::new(),
     };
-    let values = |no_data: &str, address: &str| {
-        let mut p = platform(address);
-        p["analysis"] = json!({"noData": no_data});
-        json!({"Values": team("sample", json!({"SLO": {"Objectives": objectives()}})), "Platform": p})
+    let values = |address: &str| {
+        json!({"Values": team("sample", json!({"SLO": {"Objectives": objectives()}})), "Platform": platform(address)})
     };
-    let template = |no_data: &str, address: &str| {
-        let out = components(&values(no_data, address)).unwrap();
+    let template = |address: &str| {
+        let out = components(&values(address)).unwrap();
         let templates = out["analysisTemplates"].as_array().unwrap().clone();
         assert_eq!(
             templates.len(),
@@ -195,18 +193,18 @@ fn analysis_of_previews_against_a_real_prometheus() {
             Failed,
         ),
         (
-            "preview without requests (noData: pass)",
+            "preview without requests: no evidence, never a pass",
             "0000000000",
             &[
-                ("availability", Successful, -1.0),
-                ("latency", Successful, -1.0),
-                ("latency-1s", Successful, -1.0),
-                ("success", Successful, -1.0),
+                ("availability", Inconclusive, -1.0),
+                ("latency", Inconclusive, -1.0),
+                ("latency-1s", Inconclusive, -1.0),
+                ("success", Inconclusive, -1.0),
             ],
-            Successful,
+            Inconclusive,
         ),
     ];
-    let passing = template("pass", &prom.url);
+    let passing = template(&prom.url);
     for (what, hash, metrics, run) in scenarios {
         let measured = analyse(&passing, hash, &mut timings);
         let names: Vec<&str> = measured.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -229,16 +227,9 @@ fn analysis_of_previews_against_a_real_prometheus() {
             "{what}: the run"
         );
     }
-    // Without data, a platform asking for it gets Inconclusive: the rollout pauses
-    // (rollout/analysis.go setPauseOrAbortForBlueGreen) and the release rolls back.
-    let strict = template("inconclusive", &prom.url);
-    let measured = analyse(&strict, "0000000000", &mut timings);
-    assert!(measured.iter().all(|m| m.1 == Inconclusive), "{measured:?}");
-    let measured = analyse(&strict, "6c9f7b5d4f", &mut timings);
-    assert!(measured.iter().all(|m| m.1 == Successful), "{measured:?}");
     // Provider unreachable: every measurement errs; after consecutiveErrorLimit + 1 the
     // metric, and so the run, ends in Error (an aborted rollout, like a failure).
-    let unreachable = template("pass", &closed_port());
+    let unreachable = template(&closed_port());
     assert_eq!(
         unreachable["spec"]["metrics"][0]["consecutiveErrorLimit"],
         4

@@ -55,13 +55,12 @@ local readState = |||
 // Rollout is Degraded, the stable revision cannot be found, or time runs out.
 local waitScript = |||
   set -eu
-  polls=$((WAIT_SECONDS / 5))
+  deadline=$(($(date +%%s) + WAIT_SECONDS))
   phase=unknown
   message=
   reported=no
   first_release=no
-  while [ "$polls" -gt 0 ]; do
-    polls=$((polls - 1))
+  while [ "$(date +%%s)" -lt "$deadline" ]; do
   %(readState)s
     if [ "$observed_all" = yes ]; then
       if [ -z "$stable" ]; then
@@ -184,15 +183,21 @@ local waitScriptCanary = replaceOnce(waitScript, bluegreenReady, indent(|||
 // that served traffic before this release is the Rollout's stable and active revision
 // again. When the promoted revision was already stable and the previous one scaled down
 // (a Verify that failed after scaleDownDelaySeconds), the previous revision comes back
-// through the preview and pauses for promotion like any update: it is promoted here,
-// with the patch `kubectl argo rollouts promote` sends (cmd/promote/promote.go).
+// like any update: through the preview, with a pre-promotion analysis that measures a
+// version nothing sends traffic to (Inconclusive: the `InconclusiveAnalysis` pause) and
+// the `BlueGreenPause`; a canary through its steps (`CanaryPauseStep`, step analyses).
+// As soon as it is held by any pause or analysis it is promoted fully, with the patch
+// `kubectl argo rollouts promote --full` sends (cmd/promote/promote.go
+// `promoteFullPatch`), which skips analyses, pauses and steps (rollout/sync.go,
+// bluegreen.go, canary.go: `status.promoteFull`). Polls measure elapsed time, so the
+// script ends before the Job's deadline however slow each kubectl call is.
 local settleScript = |||
   set -eu
-  polls=$((WAIT_SECONDS / 5))
+  deadline=$(($(date +%%s) + WAIT_SECONDS))
+  promoted=no
   phase=unknown
   message=
-  while [ "$polls" -gt 0 ]; do
-    polls=$((polls - 1))
+  while [ "$(date +%%s)" -lt "$deadline" ]; do
   %(readState)s
     if [ "$observed_all" = yes ]; then
       if [ "$current" != "$STABLE_HASH" ]; then
@@ -203,12 +208,21 @@ local settleScript = |||
         echo "Rolled back: revision $STABLE_REVISION of $ROLLOUT serves traffic again."
         exit 0
       fi
-      case " $reasons " in
-        *" BlueGreenPause "*)
-          echo "Revision $STABLE_REVISION is back in the preview service: promoting it."
-          kubectl patch rollout "$ROLLOUT" -n "$NAMESPACE" --subresource=status --type=merge -p '{"status":{"pauseConditions":null}}'
-          ;;
-      esac
+      if [ "$promoted" = no ] && [ "$stable" != "$STABLE_HASH" ]; then
+        runs=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.blueGreen.prePromotionAnalysisRunStatus.name} {.status.canary.currentStepAnalysisRunStatus.name}')
+        held=
+        if [ -n "$reasons" ]; then
+          held="paused ($reasons)"
+        fi
+        case " $runs " in
+          *"-$STABLE_HASH-"*) held="held by an analysis ($runs)" ;;
+        esac
+        if [ -n "$held" ]; then
+          echo "Revision $STABLE_REVISION of $ROLLOUT is back, $held: promoting it fully, without its analysis and pauses (it served before, and nothing sends it traffic to measure)."
+          kubectl patch rollout "$ROLLOUT" -n "$NAMESPACE" --subresource=status --type=merge -p '{"status":{"promoteFull":true}}'
+          promoted=yes
+        fi
+      fi
       if [ "$phase" = Degraded ]; then
         echo "Rolling back $ROLLOUT to revision $STABLE_REVISION failed, the Rollout is Degraded: $message"
         exit 1
@@ -228,10 +242,9 @@ local settleScriptCanary = replaceOnce(settleScript, ' && [ "$active" = "$STABLE
 // Watches the promoted revision for SOAK_SECONDS (see `verify` below).
 local soakScript = |||
   set -eu
-  polls=$((SOAK_SECONDS / 5))
+  until=$(($(date +%s) + SOAK_SECONDS))
   unhealthy=0
-  while [ "$polls" -gt 0 ]; do
-    polls=$((polls - 1))
+  while [ "$(date +%s)" -lt "$until" ]; do
     state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.phase}|{.status.availableReplicas}|{.spec.replicas}|{.status.message}')
     IFS='|' read -r phase available replicas message <<EOF
   $state

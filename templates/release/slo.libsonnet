@@ -621,8 +621,8 @@ local objective(name, o, platform, r) =
             | ["done 1", ($phase | ascii_downcase), $m.name, $value, $threshold,
                "SLO " + $m.name
                + (if $m.phase == "Error" then " could not be measured: " + (($last.message // $m.message // "") | gsub("[\r\n]"; " "))
-                  elif $value == "no data" then ": no requests were measured (it needs at least " + ($slo.minRequests | tostring) + " to judge the version)"
-                  elif ($value | test(" requests?$")) then ": only " + $value + " measured (it needs at least " + ($slo.minRequests | tostring) + " to judge the version)"
+                  elif $value == "no data" then ": no requests were measured; it needs at least " + ($slo.minRequests | tostring) + " to judge the version"
+                  elif ($value | test(" requests?$")) then ": only " + $value + " measured; it needs at least " + ($slo.minRequests | tostring) + " to judge the version"
                   else ": measured " + $value + " " + $slo.sli + ", needs at least " + $slo.objective end)
                + " (analysis " + .metadata.name + " " + $phase + ")."]
           end
@@ -675,9 +675,8 @@ local objective(name, o, platform, r) =
     |||
       set -u
       %(ended)s
-      polls=$((WAIT_SECONDS / POLL_SECONDS))
-      while [ "$polls" -gt 0 ]; do
-        polls=$((polls - 1))
+      deadline=$(($(date +%%s) + WAIT_SECONDS))
+      while [ "$(date +%%s)" -lt "$deadline" ]; do
         state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{%(status)s.name}|{.status.phase}|{.status.pauseConditions[*].reason}|{.status.message}') || state='||||'
         current=$(echo "$state" | cut -d'|' -f1)
         name=$(echo "$state" | cut -d'|' -f2)
@@ -755,9 +754,8 @@ local objective(name, o, platform, r) =
     |||
       set -u
       %(ended)s
-      polls=$((WAIT_SECONDS / POLL_SECONDS))
-      while [ "$polls" -gt 0 ]; do
-        polls=$((polls - 1))
+      deadline=$(($(date +%%s) + WAIT_SECONDS))
+      while [ "$(date +%%s)" -lt "$deadline" ]; do
         state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{.status.stableRS}|{.status.canary.currentStepAnalysisRunStatus.name}|{.status.canary.currentBackgroundAnalysisRunStatus.name}|{.status.phase}|{.status.pauseConditions[*].reason}|{.status.message}') || state='||||||'
         current=$(echo "$state" | cut -d'|' -f1)
         stable=$(echo "$state" | cut -d'|' -f2)

@@ -272,12 +272,24 @@ impl FakeKube {
             let real = std::fs::canonicalize(&kubectl).unwrap_or(kubectl);
             let _ = std::os::unix::fs::symlink(real, d.join("bin/kubectl"));
         }
-        // A `sleep` that returns at once and notes its argument, for polling loops.
+        // A `sleep` that returns at once, notes its argument and moves a clock on by it,
+        // and a `date +%s` that reads that clock: polling loops that measure elapsed time
+        // (the job scripts) see time pass as they sleep, without waiting for it.
+        let clock = d.join("clock");
+        std::fs::write(&clock, format!("{}\n", fake_epoch())).expect("write the clock");
         script::write_executable(
             &d.join("sleep-bin/sleep"),
             &format!(
-                "#!/bin/sh\necho \"$*\" >> '{}'\n",
-                d.join("sleeps.log").display()
+                "#!/bin/sh\necho \"$*\" >> '{log}'\nnow=$(cat '{clock}')\necho $((now + $1)) > '{clock}'\n",
+                log = d.join("sleeps.log").display(),
+                clock = clock.display(),
+            ),
+        );
+        script::write_executable(
+            &d.join("sleep-bin/date"),
+            &format!(
+                "#!/bin/sh\nif [ \"$*\" = +%s ]; then cat '{clock}'; else exec /bin/date \"$@\"; fi\n",
+                clock = clock.display(),
             ),
         );
     }
@@ -321,6 +333,15 @@ impl FakeKube {
     /// (it records its arguments: [`FakeKube::sleeps`]).
     pub fn fake_sleep(&self, on: bool) {
         self.fake_sleep.store(on, Ordering::SeqCst);
+    }
+
+    /// The fake clock (Unix seconds) that the fake `sleep` moves on and the fake `date +%s`
+    /// reads.
+    pub fn clock(&self) -> i64 {
+        std::fs::read_to_string(self.dir.path().join("clock"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(fake_epoch)
     }
 
     /// The arguments of every call of the fake `sleep`, in order.
@@ -786,4 +807,9 @@ fn stream_watch<S: Write>(
         }
         seen = state.store.revision();
     }
+}
+
+/// Where the fake clock starts: 2026-01-01T00:00:00Z.
+fn fake_epoch() -> i64 {
+    1_767_225_600
 }
