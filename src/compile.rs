@@ -318,7 +318,10 @@ impl Compiler {
     fn slo_provider(&self) -> values::rules::SloProvider {
         use values::rules::SloProvider;
         match &self.platform.slo {
-            Some(s) if s.has_provider() => SloProvider::Configured,
+            Some(s) if s.has_provider() => SloProvider::Configured {
+                retention: s.retention(),
+                place: s.display.clone(),
+            },
             Some(s) => SloProvider::Missing(s.display.clone()),
             None if self.platform.slo_invalid => SloProvider::Invalid(self.platform.slo_file()),
             None => SloProvider::Missing(self.platform.slo_file()),

@@ -75,12 +75,16 @@ enum Outcome {
     BudgetUnreachable,
     /// The preview breaks the availability SLO during its analysis.
     PreviewAnalysisFails,
-    /// The preview gets no requests, and the platform counts no data as inconclusive.
+    /// The preview gets too few requests during its analysis: Inconclusive.
     PreviewAnalysisInconclusive,
     /// The provider becomes unreachable during the preview's analysis.
     PreviewAnalysisErrors,
-    /// The preview gets no requests, and the platform lets no data pass.
+    /// No scenario test sends the preview anything: no evidence, never a pass.
     PreviewWithoutTraffic,
+    /// Verify fails after the scale-down delay: the previous revision comes back through
+    /// the preview, whose pre-promotion analysis finds no traffic (Inconclusive, the
+    /// `InconclusiveAnalysis` pause); the roll back promotes it fully.
+    ReturnHeldByAnalysis,
     /// The promoted version breaks the availability SLO under live traffic.
     PromotedAnalysisFails,
     PromotedAnalysisInconclusive,
@@ -115,6 +119,7 @@ const OUTCOMES: &[Outcome] = &[
     PreviewAnalysisInconclusive,
     PreviewAnalysisErrors,
     PreviewWithoutTraffic,
+    ReturnHeldByAnalysis,
     PromotedAnalysisFails,
     PromotedAnalysisInconclusive,
     PromotedAnalysisErrors,
@@ -142,8 +147,6 @@ struct Slo {
     preview: bool,
     post: bool,
     budget: bool,
-    /// The platform's analysis.noData: `pass` (true) or `inconclusive`.
-    no_data_passes: bool,
 }
 
 /// Which version serves traffic at the end.
@@ -204,22 +207,22 @@ impl Config {
             PromoteFails => blue_green || self.held(),
             BudgetExhausted | BudgetOverridden | BudgetUnreachable => gate(|s| s.budget),
             PreviewAnalysisFails | PreviewAnalysisErrors => blue_green && gate(|s| s.preview),
-            PreviewAnalysisInconclusive => blue_green && gate(|s| s.preview && !s.no_data_passes),
-            PreviewWithoutTraffic => blue_green && gate(|s| s.preview && s.no_data_passes),
+            PreviewAnalysisInconclusive => self.test && blue_green && gate(|s| s.preview),
+            PreviewWithoutTraffic => !self.test && blue_green && gate(|s| s.preview),
+            ReturnHeldByAnalysis => blue_green && gate(|s| s.preview),
             PromotedAnalysisFails | PromotedAnalysisErrors => blue_green && gate(|s| s.post),
-            PromotedAnalysisInconclusive => blue_green && gate(|s| s.post && !s.no_data_passes),
+            PromotedAnalysisInconclusive => blue_green && gate(|s| s.post),
             CanaryAnalysisFails | CanaryAnalysisErrors => self.canary() && gate(|s| s.preview),
-            CanaryAnalysisInconclusive => self.canary() && gate(|s| s.preview && !s.no_data_passes),
+            CanaryAnalysisInconclusive => self.canary() && gate(|s| s.preview),
             _ => true,
         }
     }
 
     /// The platform's SLO settings, `.kujira/slo.json`.
     fn platform(&self) -> Option<Value> {
-        let slo = self.slo?;
+        self.slo?;
         Some(json!({
             "provider": {"address": PROVIDER, "auth": {"type": "none"}},
-            "analysis": {"noData": if slo.no_data_passes { "pass" } else { "inconclusive" }},
         }))
     }
 
@@ -295,13 +298,12 @@ fn configs() -> Vec<Config> {
 }
 
 /// The releases with SLOs and the canary releases: every gate, with and without a test
-/// and a judgment, both ways of treating no data, and each kind of canary.
+/// and a judgment, without a test (no evidence), and each kind of canary.
 fn slo_configs() -> Vec<Config> {
     let all = Slo {
         preview: true,
         post: true,
         budget: true,
-        no_data_passes: false,
     };
     let with = |strategy, test, judgment, slo: Option<Slo>, slow_outcomes| Config {
         trigger: "docker",
@@ -317,17 +319,9 @@ fn slo_configs() -> Vec<Config> {
     vec![
         with(Strategy::BlueGreen, true, false, Some(all), false),
         with(Strategy::BlueGreen, true, true, Some(all), false),
-        // Without a test the preview analysis measures nothing (a warning); no data passes.
-        with(
-            Strategy::BlueGreen,
-            false,
-            false,
-            Some(Slo {
-                no_data_passes: true,
-                ..all
-            }),
-            false,
-        ),
+        // Without a test the preview analysis measures nothing (a warning): no evidence,
+        // never a pass.
+        with(Strategy::BlueGreen, false, false, Some(all), false),
         // Only the error budget, by hand (the tag and the override are both parameters).
         Config {
             trigger: "manual",
@@ -470,17 +464,18 @@ fn expected(
         "Verify"
     };
     match o {
-        Promoted | BudgetOverridden | PreviewWithoutTraffic => promoted(),
+        Promoted | BudgetOverridden => promoted(),
         TestFails => rolled_back("Scenario test", FC),
         JudgmentRollsBack | JudgmentWithoutInput => rolled_back("Promote", SK),
         JudgmentStopped => rolled_back("Approve promotion", FC),
         NewRevisionDegraded if config.canary() && !config.held() => rolled_back(canary_waiter, FC),
         NewRevisionDegraded | WaitTimesOut => rolled_back(wait, FC),
         PromoteFails => rolled_back("Promote", FC),
-        VerifyFails | VerifyFailsAfterScaleDown => rolled_back("Verify", FC),
-        PreviewAnalysisFails | PreviewAnalysisInconclusive | PreviewAnalysisErrors => {
-            rolled_back("Analyse preview", FC)
-        }
+        VerifyFails | VerifyFailsAfterScaleDown | ReturnHeldByAnalysis => rolled_back("Verify", FC),
+        PreviewAnalysisFails
+        | PreviewAnalysisInconclusive
+        | PreviewAnalysisErrors
+        | PreviewWithoutTraffic => rolled_back("Analyse preview", FC),
         PromotedAnalysisFails | PromotedAnalysisInconclusive | PromotedAnalysisErrors => {
             rolled_back("Analyse promoted", FC)
         }
@@ -516,8 +511,11 @@ fn expected_message(config: &Config, o: Outcome) -> &'static str {
         PreviewAnalysisFails | PromotedAnalysisFails | CanaryAnalysisFails => {
             "SLO availability: measured 99.5% of requests succeeding, needs at least 99.9% (analysis shop-"
         }
-        PreviewAnalysisInconclusive | PromotedAnalysisInconclusive | CanaryAnalysisInconclusive => {
-            "SLO availability: no requests were measured, it needs at least 99.9% of requests succeeding (analysis shop-"
+        PreviewAnalysisInconclusive
+        | PromotedAnalysisInconclusive
+        | CanaryAnalysisInconclusive
+        | PreviewWithoutTraffic => {
+            "SLO availability: no requests were measured; it needs at least 20 to judge the version (analysis shop-"
         }
         PreviewAnalysisErrors | PromotedAnalysisErrors | CanaryAnalysisErrors => {
             "SLO availability could not be measured: Post \"http://prometheus.monitoring.svc.cluster.local:9090/api/v1/query\": dial tcp 10.0.0.10:9090: connect: connection refused (analysis shop-"
@@ -614,6 +612,9 @@ impl Cluster<'_> {
                 }
                 if body.pointer("/status/abort") == Some(&Value::Bool(true)) {
                     m.set_abort();
+                }
+                if body.pointer("/status/promoteFull") == Some(&Value::Bool(true)) {
+                    m.set_promote_full();
                 }
             }
             refresh(store, &m);
@@ -799,7 +800,12 @@ impl World for Cluster<'_> {
         job: &Value,
         property_container: Option<&str>,
     ) -> JobResult {
-        if stage_name == "Roll back" && self.outcome == VerifyFailsAfterScaleDown {
+        if stage_name == "Roll back"
+            && matches!(
+                self.outcome,
+                VerifyFailsAfterScaleDown | ReturnHeldByAnalysis
+            )
+        {
             // The rollback starts after scaleDownDelaySeconds.
             let mut m = self.model.lock().unwrap();
             m.delay_expired = true;
@@ -1084,6 +1090,9 @@ fn initial_cluster(outcome: Outcome) -> ArgoModel {
         VerifyFails | VerifyFailsAfterScaleDown => {
             running().with_health(&new, Health::FailsUnderTraffic)
         }
+        ReturnHeldByAnalysis => running()
+            .with_health(&new, Health::FailsUnderTraffic)
+            .with_sli(&old, Sli::NoData, Sli::NoData),
         RunningVersionDegraded => running().with_health(&old, Health::FailsUnderTraffic),
         PreviewAnalysisFails | CanaryAnalysisFails => {
             running().with_sli(&new, Sli::BreaksAvailability, Sli::Met)
@@ -1382,7 +1391,6 @@ fn the_table_catches_a_role_without_the_analysis_rule() {
             preview: true,
             post: false,
             budget: false,
-            no_data_passes: false,
         }),
         ..Config::blue_green("docker", true, false, false)
     };

@@ -499,7 +499,11 @@ fn canary_steps() {
                "startingStep": 0})
     );
     let templates = background["analysisTemplates"].as_array().unwrap();
-    assert_eq!(templates.len(), 2, "the counted template for the last check, the background one");
+    assert_eq!(
+        templates.len(),
+        2,
+        "the counted template for the last check, the background one"
+    );
     assert_eq!(templates[0]["metadata"]["name"], "sample-slo");
     assert_eq!(templates[1]["metadata"]["name"], "sample-slo-background");
     assert!(

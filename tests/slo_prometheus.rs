@@ -143,9 +143,7 @@ fn analysis_of_previews_against_a_real_prometheus() {
     let mut timings = Timings {
         queries: Vec::new(),
     };
-    let values = |address: &str| {
-        json!({"Values": team("sample", json!({"SLO": {"Objectives": objectives()}})), "Platform": platform(address)})
-    };
+    let values = |address: &str| json!({"Values": team("sample", json!({"SLO": {"Objectives": objectives()}})), "Platform": platform(address)});
     let template = |address: &str| {
         let out = components(&values(address)).unwrap();
         let templates = out["analysisTemplates"].as_array().unwrap().clone();

@@ -114,8 +114,16 @@ fn scenarios() -> Vec<Scenario> {
     crash.iter_mut().for_each(|r| r.pod = 0);
     crash.extend(traffic::steady(T0 + 100, 60, 1, 0, 200, 0.05));
     vec![
-        healthy("healthy preview, test starting after the first measurement", "aaaa000001", LeSpelling::Go),
-        healthy("healthy preview, buckets spelled by Prometheus 3", "aaaa000002", LeSpelling::Prometheus3),
+        healthy(
+            "healthy preview, test starting after the first measurement",
+            "aaaa000001",
+            LeSpelling::Go,
+        ),
+        healthy(
+            "healthy preview, buckets spelled by Prometheus 3",
+            "aaaa000002",
+            LeSpelling::Prometheus3,
+        ),
         Scenario {
             what: "every test request fails (no good series exists)",
             hash: "bbbb000001",
@@ -272,9 +280,120 @@ fn preview_analysis_under_realistic_traffic() {
     let old = "sum(rate(http_requests_total{code!~\"5..\",rollouts_pod_template_hash=\"bbbb000002\"}[2m])) / sum(rate(http_requests_total{rollouts_pod_template_hash=\"bbbb000002\"}[2m]))";
     let answer = prom.query(old, T0 + 150).unwrap();
     let ratio = argo::result_of(&answer).unwrap();
-    assert_eq!(ratio, vec![1.0], "rate() misses the burst born between scrapes");
+    assert_eq!(
+        ratio,
+        vec![1.0],
+        "rate() misses the burst born between scrapes"
+    );
     // And an exact `le="1"` finds nothing where Prometheus 3 wrote `le="1.0"`.
     let exact = "sum(http_request_duration_seconds_bucket{le=\"1\",rollouts_pod_template_hash=\"cccc000001\"})";
     let answer = prom.query(exact, T0 + 300).unwrap();
-    assert_eq!(answer["data"]["result"], json!([]), "le=\"1\" on Prometheus 3 data");
+    assert_eq!(
+        answer["data"]["result"],
+        json!([]),
+        "le=\"1\" on Prometheus 3 data"
+    );
+}
+
+/// The budget job of a team whose availability SLO looks at 28 days, with its script run
+/// for real (/bin/sh, curl, jq) against `address`: exit status, log, properties.
+fn run_budget(address: &str) -> (i32, String, std::collections::BTreeMap<String, Value>) {
+    let values = json!({
+        "Values": team("shop", json!({"SLO": {"Objectives": {
+            "availability": {"Type": "Availability", "Objective": 99.9, "Window": "28d",
+                             "Metric": "http_requests_total", "Labels": {"service": "shop"}}
+        }}})),
+        "Platform": platform(address),
+    });
+    let out = components(&values).unwrap();
+    let container = &out["budgetJob"]["spec"]["template"]["spec"]["containers"][0];
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.arg("-c").arg(container["args"][0].as_str().unwrap());
+    for var in container["env"].as_array().unwrap() {
+        cmd.env(
+            var["name"].as_str().unwrap(),
+            var["value"].as_str().unwrap_or_default(),
+        );
+    }
+    let output = cmd.output().unwrap();
+    let log = String::from_utf8_lossy(&output.stdout).into_owned();
+    let properties = kujira_gen::upstream::property_parser::parse(&log)
+        .unwrap()
+        .values;
+    (output.status.code().unwrap_or(-1), log, properties)
+}
+
+/// 30 days of one pod's traffic, 100 requests an hour, scraped every 12 hours (one TSDB
+/// block each: promtool writes 2-hour blocks) up to a minute ago,
+/// with an incident 20 days ago: 1,500 failures in one hour (its `code="500"` series is
+/// born then).
+fn month_with_an_old_incident(now: i64) -> String {
+    let start = now - 30 * 86_400;
+    let mut requests = traffic::steady(start, 30 * 24 * 100, 36, 0, 200, 0.05);
+    requests.extend(traffic::steady(now - 20 * 86_400, 1_500, 2, 0, 500, 0.05));
+    let version = Version {
+        namespace: "shop",
+        service: "shop",
+        hash: "1111111111",
+        requests,
+        restarts: vec![],
+        le: LeSpelling::Go,
+    };
+    traffic::scrape(&version, start + 30, now - 60, 43_200)
+}
+
+#[test]
+fn the_budget_blocks_when_the_provider_keeps_less_than_the_window() {
+    if !prometheus::available(
+        "the_budget_blocks_when_the_provider_keeps_less_than_the_window",
+        &["prometheus", "promtool", "curl", "jq"],
+    ) {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let data = vec![("month.om".to_string(), month_with_an_old_incident(now))];
+    // Keeping everything, the incident spends the budget many times over.
+    let Some(all) = prometheus::start_generated("budget, all data", &data, "100y") else {
+        return;
+    };
+    let (status, log, props) = run_budget(&all.url);
+    assert_eq!(status, 1, "{log}");
+    assert_eq!(props["budget_availability_status"], "exhausted", "{log}");
+    drop(all);
+    // Prometheus' default retention (15d) has deleted the incident: the same query now
+    // reads a perfect month. The job asks the server what it keeps and refuses to judge.
+    let Some(short) = prometheus::start_generated("budget, 15 days kept", &data, "15d") else {
+        return;
+    };
+    let values = json!({
+        "Values": team("shop", json!({"SLO": {"Objectives": {
+            "availability": {"Type": "Availability", "Objective": 99.9, "Window": "28d",
+                             "Metric": "http_requests_total", "Labels": {"service": "shop"}}
+        }}})),
+        "Platform": platform(&short.url),
+    });
+    let query = components(&values).unwrap()["budgetQueries"]["availability"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sli = argo::result_of(&short.query(&query, now).unwrap()).unwrap();
+    assert_eq!(
+        sli,
+        vec![1.0],
+        "without the old blocks the month looks perfect"
+    );
+    let (status, log, props) = run_budget(&short.url);
+    assert_eq!(status, 1, "{log}");
+    assert_eq!(props["budget_availability_status"], "short_data", "{log}");
+    assert_eq!(props["budget_result"], "blocked", "{log}");
+    assert!(
+        props["budget_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Error budgets could not be checked (availability): availability cannot be judged: the metric provider keeps 15d of data, less than its 28d window."),
+        "{log}"
+    );
 }

@@ -31,6 +31,16 @@ impl SloSettings {
     pub fn has_provider(&self) -> bool {
         self.values.get("provider").is_some_and(|p| !p.is_null())
     }
+
+    /// The data retention the platform declares for its provider (`provider.retention`),
+    /// as written and in seconds.
+    pub fn retention(&self) -> Option<(String, u64)> {
+        let text = self.values.get("provider")?.get("retention")?.as_str()?;
+        Some((
+            text.to_string(),
+            crate::values::rules::duration_seconds(text)?,
+        ))
+    }
 }
 
 /// Reads and validates the settings file. `Err` when it cannot be read or parsed at all.
@@ -77,8 +87,11 @@ mod tests {
             load_text(r#"{"provider": {"address": "http://prometheus.monitoring:9090"}}"#);
         assert!(problems.is_empty(), "{problems:?}");
         assert!(s.has_provider());
+        assert_eq!(s.retention(), None);
+        let (s, _) = load_text(r#"{"provider": {"address": "http://p:9090", "retention": "15d"}}"#);
+        assert_eq!(s.retention(), Some(("15d".to_string(), 15 * 86_400)));
         let (s, problems) = load_text(
-            "{\n  \"provider\": null,\n  \"analysis\": {\"count\": 0, \"noData\": \"skip\"}\n}\n",
+            "{\n  \"provider\": null,\n  \"analysis\": {\"count\": 0, \"minRequests\": 0}\n}\n",
         );
         assert!(!s.has_provider());
         let found: Vec<String> = problems.iter().map(Diagnostic::human).collect();
@@ -88,7 +101,7 @@ mod tests {
             "{found:?}"
         );
         assert!(
-            found[1].contains(":3:38: error: analysis.noData"),
+            found[1].contains(":3:43: error: analysis.minRequests: must be at least 1"),
             "{found:?}"
         );
     }

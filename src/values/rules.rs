@@ -145,7 +145,12 @@ fn check_environments(file: &ValueFile, environments: &[Environment], out: &mut 
 /// Whether the platform has set a metric provider for SLOs (`.kujira/slo.json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SloProvider {
-    Configured,
+    /// Set; with the data retention the platform declares for it (`provider.retention`,
+    /// in seconds), and the settings file, for messages.
+    Configured {
+        retention: Option<(String, u64)>,
+        place: String,
+    },
     /// None is set; the string says where the platform team sets it.
     Missing(String),
     /// The settings file has errors (reported in that file).
@@ -167,7 +172,7 @@ pub fn check_slo(
 
     if any_slo {
         let message = match provider {
-            SloProvider::Configured => None,
+            SloProvider::Configured { .. } => None,
             SloProvider::Missing(place) => Some(format!(
                 "these SLOs cannot be measured: the platform has no metric provider. The platform team must set `provider` (the `address` of the Prometheus HTTP API and its `auth`) in {place} (docs/slo.md, \"Platform settings\")"
             )),
@@ -177,6 +182,37 @@ pub fn check_slo(
         };
         if let Some(m) = message {
             out.push(file.diagnostic(if file_slo { "/SLO" } else { "" }, file_slo, m));
+        }
+    }
+
+    // A window longer than the data the provider keeps would measure less than it says
+    // (rate over 28d on a Prometheus keeping 15d ignores the first 13 days).
+    if let SloProvider::Configured {
+        retention: Some((retention, kept)),
+        place,
+    } = provider
+        && let Some(Value::Object(objectives)) = v.pointer("/SLO/Objectives")
+    {
+        for (name, o) in objectives {
+            let window = o.get("Window").and_then(Value::as_str).unwrap_or("28d");
+            if let Some(seconds) = duration_seconds(window)
+                && seconds > *kept
+            {
+                let present = o.get("Window").is_some();
+                let pointer = format!(
+                    "/SLO/Objectives/{}{}",
+                    super::parse::escape_pointer(name),
+                    if present { "/Window" } else { "" }
+                );
+                out.push(file.diagnostic(
+                    &pointer,
+                    !present,
+                    format!(
+                        "the error budget over {window}{} needs {window} of data, but the platform's metric provider keeps {retention} (provider.retention in {place}): use a Window of at most {retention}, or have the platform keep more",
+                        if present { "" } else { " (the default Window)" }
+                    ),
+                ));
+            }
         }
     }
 
@@ -361,4 +397,20 @@ mod tests {
         // Objects iterate in key order: API_TOKEN (its Secret name) before DB_PASSWORD.
         assert_eq!(secrets(&v), vec!["s-name", "hunter22"]);
     }
+}
+
+/// Seconds of a duration written with one unit of s, m, h, d or w (`28d`), as SLO windows
+/// and `provider.retention` are (their schemas allow nothing else).
+pub fn duration_seconds(text: &str) -> Option<u64> {
+    let unit = text.chars().last()?;
+    let n: u64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(factor)
 }

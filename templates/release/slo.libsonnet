@@ -366,8 +366,8 @@ local objective(name, o, platform, r) =
     overrideReason: 'budget_override_reason',  // only when overridden
     perObjective: {
       [o.name]: {
-        status: 'budget_%s_status' % o.name,  // ok, exhausted, no_data, error
-        spentPercent: 'budget_%s_spent_percent' % o.name,  // e.g. 42.5, or no_data / error
+        status: 'budget_%s_status' % o.name,  // ok, exhausted, no_data, short_data, error
+        spentPercent: 'budget_%s_spent_percent' % o.name,  // e.g. 42.5, or no_data / short_data / error
         window: 'budget_%s_window' % o.name,
       }
       for o in s.objectives
@@ -383,7 +383,7 @@ local objective(name, o, platform, r) =
     local check(o) =
       local k = out.perObjective[o.name];
       |||
-        measure %(name)s %(window)s %(objective)s %(target)s %(allowed)s %(query)s
+        measure %(name)s %(window)s %(objective)s %(target)s %(allowed)s %(query)s %(windowSeconds)d
         echo "SPINNAKER_PROPERTY_%(status)s=$status"
         echo "SPINNAKER_PROPERTY_%(spent)s=$spent"
         echo "SPINNAKER_PROPERTY_%(windowKey)s=%(window)s"
@@ -397,6 +397,7 @@ local objective(name, o, platform, r) =
         status: k.status,
         spent: k.spentPercent,
         windowKey: k.window,
+        windowSeconds: $.windowSeconds(o.window),
       };
     |||
       set -u
@@ -426,14 +427,39 @@ local objective(name, o, platform, r) =
         printf '%%s' "$answer" | jq -er 'if .status == "success" and .data.resultType == "vector" and (.data.result | length) == 1 then .data.result[0].value[1] else error("unexpected answer") end' 2>/dev/null || { echo "$answer" | head -c 500; return 1; }
       }
 
+      # How much data the provider keeps, "15d 1296000" (as Prometheus says it, and in
+      # seconds), or empty when it does not say: Prometheus answers GET
+      # /api/v1/status/flags with its flags, where storage.tsdb.retention.time "0s" and no
+      # size limit mean the 15d default (web/api/v1, cmd/prometheus/main.go); Managed
+      # Prometheus and other Prometheus-API servers do not answer it.
+      if [ -n "$token" ]; then
+        flags=$(curl -sS $insecure --fail --max-time "$QUERY_TIMEOUT_SECONDS" -H "Authorization: Bearer $token" "$PROMETHEUS_URL/api/v1/status/flags" 2>/dev/null) || flags=
+      else
+        flags=$(curl -sS $insecure --fail --max-time "$QUERY_TIMEOUT_SECONDS" "$PROMETHEUS_URL/api/v1/status/flags" 2>/dev/null) || flags=
+      fi
+      kept=$(printf '%%s' "$flags" | jq -r '
+        def seconds: [scan("([0-9]+)(ms|y|w|d|h|m|s)") | (.[0] | tonumber) * ({"ms": 0, "y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}[.[1]])] | add // 0;
+        (.data["storage.tsdb.retention.time"] // "") as $time
+        | (.data["storage.tsdb.retention.size"] // "0B") as $size
+        | if $time == "" then empty
+          elif ($time | seconds) > 0 then $time + " " + ($time | seconds | tostring)
+          elif $size == "0B" then "15d 1296000"
+          else empty end' 2>/dev/null) || kept=
+      kept_text=$(echo "$kept" | cut -d' ' -f1)
+      kept_seconds=$(echo "$kept" | cut -d' ' -s -f2)
+
       exhausted=
       errors=
       summary=
-      # measure NAME WINDOW OBJECTIVE TARGET ALLOWED QUERY: sets status and spent.
-      # spent = (1 - SLI) / ALLOWED, in percent of the budget; exhausted when the SLI is at
-      # or below TARGET (docs/slo.md, "Error budget").
+      # measure NAME WINDOW OBJECTIVE TARGET ALLOWED QUERY WINDOW_SECONDS: sets status and
+      # spent. spent = (1 - SLI) / ALLOWED, in percent of the budget; exhausted when the
+      # SLI is at or below TARGET (docs/slo.md, "Error budget"). A window longer than the
+      # data the provider keeps cannot be judged: rate() over it silently covers less.
       measure() {
-        if value=$(query "$6"); then
+        if [ -n "$kept_seconds" ] && [ "$kept_seconds" -lt "$7" ]; then
+          verdict="short_data short_data"
+          echo "$1: $PROMETHEUS_URL keeps $kept_text of data, less than the $2 window."
+        elif value=$(query "$6"); then
           verdict=$(jq -nr --arg v "$value" --arg target "$4" --arg allowed "$5" '
             ($v | tonumber) as $sli
             | if $sli < 0 then "no_data no_data"
@@ -456,6 +482,10 @@ local objective(name, o, platform, r) =
             ;;
           no_data)
             summary="$summary $1 had no requests in $2;"
+            ;;
+          short_data)
+            errors="$errors,$1"
+            summary="$summary $1 cannot be judged: the metric provider keeps $kept_text of data, less than its $2 window;"
             ;;
           *)
             errors="$errors,$1"
@@ -551,6 +581,12 @@ local objective(name, o, platform, r) =
     threshold: 'analysis_threshold',  // e.g. at least 99.9% of requests succeeding, or none
     message: 'analysis_message',  // one line for people (Slack)
   },
+
+  // Seconds of an SLO window such as 28d, 720h or 4w (schemas: Window).
+  windowSeconds(w)::
+    local n = std.parseInt(w[:std.length(w) - 1]);
+    local unit = w[std.length(w) - 1];
+    n * (if unit == 'w' then 604800 else if unit == 'd' then 86400 else 3600),
 
   // Seconds of a duration such as 30s, 5m or 2h (schemas: Duration).
   seconds(d)::

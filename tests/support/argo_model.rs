@@ -190,6 +190,9 @@ pub struct ArgoModel {
     pub step_index: Option<usize>,
     /// Ticks since the current canary step started.
     pub step_progress: u32,
+    /// `status.promoteFull`: the next revision becomes stable once available, without
+    /// its analyses, pauses or steps.
+    pub promote_full: bool,
     /// Every change the controller made, for failure messages.
     pub log: Vec<String>,
 }
@@ -233,6 +236,7 @@ impl ArgoModel {
             abort_message: String::new(),
             step_index: None,
             step_progress: 0,
+            promote_full: false,
             log: Vec::new(),
         }
     }
@@ -536,6 +540,29 @@ impl ArgoModel {
         self.log.push("pause conditions cleared".into());
     }
 
+    /// A status patch `{"status":{"promoteFull":true}}` (`promote --full`).
+    pub fn set_promote_full(&mut self) {
+        self.promote_full = true;
+        self.log.push("full promotion requested".into());
+    }
+
+    /// Full promotion of an available revision (rollout/sync.go, bluegreen.go, canary.go
+    /// with `status.promoteFull`: analyses and pauses are skipped, running runs are
+    /// terminated, the pause conditions go, and the flag is reset once the revision is
+    /// stable). `false` while the revision is not available yet.
+    fn reconcile_promote_full(&mut self, current: &str, available: bool) -> bool {
+        if !self.promote_full || !available {
+            return false;
+        }
+        self.pause_conditions.clear();
+        self.controller_pause = false;
+        self.terminate_runs();
+        self.promote_stable(current);
+        self.promote_full = false;
+        self.log.push(format!("{current} fully promoted"));
+        true
+    }
+
     /// A status patch `{"status":{"abort":true}}`.
     pub fn set_abort(&mut self) {
         self.abort = true;
@@ -827,6 +854,9 @@ impl ArgoModel {
         self.preview = Some(current.clone());
         let available = matches!(health, Health::Healthy | Health::FailsUnderTraffic)
             && self.progress >= READY_AFTER;
+        if self.reconcile_promote_full(&current, available) {
+            return;
+        }
         if !available {
             if !self.degraded_at_deadline(health) {
                 self.set_phase("Progressing", "waiting for the preview to become available");
@@ -910,6 +940,10 @@ impl ArgoModel {
         if fully_promoted {
             self.step_index = Some(steps.len());
             self.set_promoted_phase(health);
+            return;
+        }
+        if self.reconcile_promote_full(&current, ready) {
+            self.step_index = Some(steps.len());
             return;
         }
         // The first revision, or a return to the previous one within the rollback window:
@@ -1129,6 +1163,9 @@ impl ArgoModel {
             }
             if self.abort {
                 status["abort"] = json!(true);
+            }
+            if self.promote_full {
+                status["promoteFull"] = json!(true);
             }
             let available = match (&self.active, self.phase.as_str()) {
                 (Some(_), "Healthy" | "Paused") => self.replicas,

@@ -103,7 +103,11 @@ pub fn start_rewritten(
 /// Starts Prometheus over OpenMetrics texts made by the test (`(name, text)`), keeping
 /// `retention` of data (`--storage.tsdb.retention.time`, e.g. "15d": blocks entirely older
 /// than that, relative to the newest sample, are deleted as a real server would).
-pub fn start_generated(test: &str, texts: &[(String, String)], retention: &str) -> Option<Prometheus> {
+pub fn start_generated(
+    test: &str,
+    texts: &[(String, String)],
+    retention: &str,
+) -> Option<Prometheus> {
     if !available(test, &["prometheus", "promtool"]) {
         return None;
     }
