@@ -41,6 +41,12 @@ const NEW_TAG: &str = "2.0.0";
 /// series (see `Cluster::run_job`).
 const PROVIDER: &str = "http://prometheus.monitoring.svc.cluster.local:9090";
 
+/// How long the scenario test takes (fake seconds): well within the preview analysis'
+/// 5 measurements a minute apart ...
+const TEST_SECONDS: i64 = 30;
+/// ... and longer than all of it.
+const TEST_SECONDS_TOO_LONG: i64 = 600;
+
 /// How a release goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Outcome {
@@ -81,6 +87,9 @@ enum Outcome {
     PreviewAnalysisErrors,
     /// No scenario test sends the preview anything: no evidence, never a pass.
     PreviewWithoutTraffic,
+    /// The scenario test runs longer than the preview analysis: its last requests were
+    /// never measured ("unmeasured"), so the preview is not promoted.
+    TestOutlastsAnalysis,
     /// Verify fails after the scale-down delay: the previous revision comes back through
     /// the preview, whose pre-promotion analysis finds no traffic (Inconclusive, the
     /// `InconclusiveAnalysis` pause); the roll back promotes it fully.
@@ -119,6 +128,7 @@ const OUTCOMES: &[Outcome] = &[
     PreviewAnalysisInconclusive,
     PreviewAnalysisErrors,
     PreviewWithoutTraffic,
+    TestOutlastsAnalysis,
     ReturnHeldByAnalysis,
     PromotedAnalysisFails,
     PromotedAnalysisInconclusive,
@@ -209,6 +219,7 @@ impl Config {
             PreviewAnalysisFails | PreviewAnalysisErrors => blue_green && gate(|s| s.preview),
             PreviewAnalysisInconclusive => self.test && blue_green && gate(|s| s.preview),
             PreviewWithoutTraffic => !self.test && blue_green && gate(|s| s.preview),
+            TestOutlastsAnalysis => self.test && blue_green && gate(|s| s.preview),
             ReturnHeldByAnalysis => blue_green && gate(|s| s.preview),
             PromotedAnalysisFails | PromotedAnalysisErrors => blue_green && gate(|s| s.post),
             PromotedAnalysisInconclusive => blue_green && gate(|s| s.post),
@@ -475,7 +486,8 @@ fn expected(
         PreviewAnalysisFails
         | PreviewAnalysisInconclusive
         | PreviewAnalysisErrors
-        | PreviewWithoutTraffic => rolled_back("Analyse preview", FC),
+        | PreviewWithoutTraffic
+        | TestOutlastsAnalysis => rolled_back("Analyse preview", FC),
         PromotedAnalysisFails | PromotedAnalysisInconclusive | PromotedAnalysisErrors => {
             rolled_back("Analyse promoted", FC)
         }
@@ -517,6 +529,9 @@ fn expected_message(config: &Config, o: Outcome) -> &'static str {
         | PreviewWithoutTraffic => {
             "SLO availability: no requests were measured; it needs at least 20 to judge the version (analysis shop-"
         }
+        TestOutlastsAnalysis => {
+            "before the scenario test's last requests could be in the data (2026-01-01T00:"
+        }
         PreviewAnalysisErrors | PromotedAnalysisErrors | CanaryAnalysisErrors => {
             "SLO availability could not be measured: Post \"http://prometheus.monitoring.svc.cluster.local:9090/api/v1/query\": dial tcp 10.0.0.10:9090: connect: connection refused (analysis shop-"
         }
@@ -534,6 +549,8 @@ struct ScriptRun {
     timed_out: bool,
     stderr: String,
     after: ArgoModel,
+    /// The fake clock when the script ended (its sleeps move it on).
+    clock_after: i64,
 }
 
 struct Cluster<'a> {
@@ -577,12 +594,14 @@ impl Cluster<'_> {
     fn run_script(&mut self, script: &str, env: &[(String, String)]) -> ScriptRun {
         let before = self.model.lock().unwrap().clone();
         let key = format!(
-            "{script}\n{env:?}\n{}\n{:?}",
+            "{script}\n{env:?}\n{}\n{:?}\n{}",
             model_key(&before),
-            self.rules
+            self.rules,
+            self.kube.clock()
         );
         if let Some(hit) = self.cache.get(&key) {
             *self.model.lock().unwrap() = hit.after.clone();
+            self.kube.set_clock(hit.clock_after);
             return hit.clone();
         }
         self.reset_store();
@@ -597,12 +616,20 @@ impl Cluster<'_> {
             self.kube.with_store(|store| refresh(store, &m));
         }
         let hook_model = model.clone();
+        let clock = self.kube.dir().join("clock");
         self.kube.set_hook(move |req, store| {
             if !req.is_resource || !req.allowed {
                 return;
             }
             let mut m = hook_model.lock().unwrap();
             if req.resource == "rollouts" && req.subresource.is_empty() && req.verb == "get" {
+                // The controller runs on the scripts' clock (the fake `sleep` moves it).
+                if let Some(now) = std::fs::read_to_string(&clock)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                {
+                    m.set_now(now);
+                }
                 m.tick();
             }
             if req.resource == "rollouts" && req.subresource == "status" && req.verb == "patch" {
@@ -631,6 +658,7 @@ impl Cluster<'_> {
             timed_out: out.timed_out,
             stderr: out.stderr,
             after: model.lock().unwrap().clone(),
+            clock_after: self.kube.clock(),
         };
         self.cache.insert(key, run.clone());
         run
@@ -861,6 +889,13 @@ impl World for Cluster<'_> {
                     .push(format!("{stage_name}/{name} {args:?}: {r:?}"));
                 r
             } else if image.starts_with("postman/newman") {
+                // The test takes its time (the preview analysis measures meanwhile).
+                self.kube
+                    .advance_clock(if self.outcome == TestOutlastsAnalysis {
+                        TEST_SECONDS_TOO_LONG
+                    } else {
+                        TEST_SECONDS
+                    });
                 if self.outcome == TestFails {
                     Err("2 assertions failed".into())
                 } else {
@@ -1056,6 +1091,11 @@ fn run_release(
         (Some(b), _) => b.healthy.url.clone(),
         (None, _) => PROVIDER.to_string(),
     };
+    // Each release starts at the same time: the model's clock and the scripts' agree,
+    // and a script run with the same state and clock is the same run (the cache).
+    e.kube.set_clock(support::fake_kube::FAKE_EPOCH);
+    let mut model = model;
+    model.set_now(support::fake_kube::FAKE_EPOCH);
     let model = Arc::new(Mutex::new(model));
     let mut cluster = Cluster {
         kube: &e.kube,

@@ -720,9 +720,17 @@ struct Waited {
 /// `rollout` (`hash|run name|phase|pause reasons|message`) and the AnalysisRun fixture
 /// `run`.
 fn wait_for_analysis(rollout: &str, run: &str, wait_seconds: u32) -> Waited {
-    let out = render(&with_slo(json!({"Objectives": {
+    wait_for(rollout, run, wait_seconds, false)
+}
+
+/// [`wait_for_analysis`]; `after_test`: the job of "Analyse preview" after a scenario
+/// test, which requires the analysis to have measured after the test's requests.
+fn wait_for(rollout: &str, run: &str, wait_seconds: u32, after_test: bool) -> Waited {
+    let mut values = with_slo(json!({"Objectives": {
         "availability": {"Type": "Availability", "Objective": 99.9, "Metric": "http_requests_total"},
-        "latency": {"Type": "Latency", "Objective": 99, "ThresholdSeconds": 0.3, "Metric": "http_request_duration_seconds"}}})));
+        "latency": {"Type": "Latency", "Objective": 99, "ThresholdSeconds": 0.3, "Metric": "http_request_duration_seconds"}}}));
+    values["TestFirst"] = json!(after_test);
+    let out = render(&values);
     let job = &out["analysisWaitJob"];
     assert_eq!(
         job["spec"]["template"]["spec"]["serviceAccountName"],
@@ -1040,6 +1048,13 @@ fn the_budget_job_authenticates_as_configured() {
         !log.contains("s3cret-token"),
         "the token leaked into the log:\n{log}"
     );
+    // First the retention the server keeps, then the query, both with the token.
+    let flags = requests.recv().unwrap();
+    assert!(flags.starts_with("GET /api/v1/status/flags "), "{flags}");
+    assert!(
+        flags.contains("Authorization: Bearer s3cret-token\r\n"),
+        "{flags}"
+    );
     let head = requests.recv().unwrap();
     assert!(head.starts_with("POST /api/v1/query "), "{head}");
     assert!(
@@ -1063,6 +1078,8 @@ fn the_budget_job_authenticates_as_configured() {
     let token = requests.recv().unwrap();
     assert!(token.starts_with("GET /token "), "{token}");
     assert!(token.contains("Metadata-Flavor: Google\r\n"), "{token}");
+    let flags = requests.recv().unwrap();
+    assert!(flags.starts_with("GET /api/v1/status/flags "), "{flags}");
     let head = requests.recv().unwrap();
     assert!(
         head.contains("Authorization: Bearer ya29.test-token\r\n"),
@@ -1072,4 +1089,32 @@ fn the_budget_job_authenticates_as_configured() {
         !log.contains("ya29.test-token"),
         "the token leaked into the log:\n{log}"
     );
+}
+
+/// After a scenario test, a successful preview analysis counts only if it measured at
+/// least one scrape interval after the test ended (the job's start): one whose last
+/// measurement is older did not see all the test's requests.
+#[test]
+fn the_preview_analysis_must_measure_after_the_test() {
+    if !support::prometheus::available("the_preview_analysis_must_measure_after_the_test", &["jq"])
+    {
+        return;
+    }
+    let ready = "6c9f7b5d4f|sample-6c9f7b5d4f-3-pre|Paused|BlueGreenPause|BlueGreenPause";
+    // Measured on 2026-01-01, long before this job started.
+    let early = wait_for(ready, "successful.json", 5, true);
+    assert_eq!(early.status, 1, "{}", early.log);
+    assert_eq!(props(&early)[0], ("analysis_result", "unmeasured"));
+    assert!(
+        props(&early)[4].1.starts_with("The analysis sample-6c9f7b5d4f-3-pre took its last measurement at 2026-01-01T00:04:01Z, before the scenario test's last requests could be in the data ("),
+        "{:?}",
+        props(&early)
+    );
+    // The same run without a test before it: nothing to have missed.
+    let no_test = wait_for(ready, "successful.json", 5, false);
+    assert_eq!(no_test.status, 0, "{}", no_test.log);
+    // Measured after the job started (plus the scrape interval).
+    let late = wait_for(ready, "successful-after-the-test.json", 5, true);
+    assert_eq!(late.status, 0, "{}", late.log);
+    assert_eq!(props(&late)[0], ("analysis_result", "successful"));
 }

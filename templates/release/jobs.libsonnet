@@ -320,9 +320,12 @@ local scriptContainer(r, name, script, deadline, env=[]) =
   ),
 
   // newman exits non-zero when an assertion fails; with backoffLimit 0 the Job, and so the
-  // stage, fails.
+  // stage, fails. With an SLO analysis of the version under test, the collection runs as
+  // many times (`--iteration-count`) as it takes to send each objective's minRequests:
+  // fewer requests would leave the analysis without evidence (docs/slo.md, "Timeline").
   scenarioTest(r)::
     local n = manifests.names(r);
+    local iterations = slo.testIterations(r.slo, r.scenarioTest.collection);
     local url = 'http://%s.%s.svc.cluster.local:%d' % [if r.canary == null then n.previewService else slo.names(r).canaryService, r.namespace, r.port];
     kube.job(
       r.application + '-scenario-test-', r.namespace, labels(r, 'scenario-test'),
@@ -330,7 +333,8 @@ local scriptContainer(r, name, script, deadline, env=[]) =
         'newman', r.scenarioTest.image,
         args=['run', '/etc/newman/collection.json']
              + (if r.scenarioTest.environment == null then [] else ['--environment', '/etc/newman/environment.json'])
-             + ['--env-var', 'baseUrl=' + url, '--reporters', 'cli', '--color', 'off'],
+             + ['--env-var', 'baseUrl=' + url, '--reporters', 'cli', '--color', 'off']
+             + (if iterations > 1 then ['--iteration-count', std.toString(iterations)] else []),
         resources=config.jobResources,
         volumeMounts=[{ name: 'scenario', mountPath: '/etc/newman', readOnly: true }],
       )],

@@ -198,7 +198,8 @@ local releaseStages(r) =
   // measured the scenario test's requests: wait for its result.
   local analysePreview = if !has.analysePreview then null else
     job(names.analysePreview, 'analyse-preview',
-        slo.analysisWaitJob(r, r.slo, 'prePromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount),
+        slo.analysisWaitJob(r, r.slo, 'prePromotion', slo.analysisDeadlineSeconds(r.slo), n.rollout, n.releaseAccount,
+                            testFirst=test != null),
         requisites=[if test == null then wait else test],
         propertyFile=slo.names(r).analysisContainer,
         enabled=std.join(' and ', [c.ready] + (if test == null then [] else [succeeded(names.test)])),

@@ -153,6 +153,7 @@ local objective(name, o, platform, r) =
           pods: fill(platform.podMatcher, { hash: '{{args.%s}}' % analysisArg, rollout: r.application }),
           allPods: fill(platform.allPodsMatcher, { rollout: r.application }),
         },
+        scrapeInterval: platform.scrapeInterval,
         budget: {
           timeoutSeconds: platform.budget.timeoutSeconds,
           image: get(platform.budget, 'image', config.images.kubectl),
@@ -582,6 +583,24 @@ local objective(name, o, platform, r) =
     message: 'analysis_message',  // one line for people (Slack)
   },
 
+  // How many times the scenario test runs its collection so that the measured version
+  // gets each objective's minRequests from it: ceil(most minRequests / requests in one
+  // run of the collection). A Postman collection (v2) nests folders in `item`; an item
+  // with a `request` is one request (collections that jump with setNextRequest send
+  // another number: the analysis then says how many it counted). 1 without an analysis
+  // of the version under test.
+  testIterations(s, collection)::
+    local count(items) = std.foldl(function(n, i)
+                                     n + (if std.objectHas(i, 'request') then 1 else 0)
+                                     + (if std.objectHas(i, 'item') && std.isArray(i.item) then count(i.item) else 0),
+                                   items, 0);
+    local parsed = std.parseJson(collection);
+    local perRun = if std.isObject(parsed) && std.objectHas(parsed, 'item') && std.isArray(parsed.item)
+    then count(parsed.item) else 0;
+    local most = if s == null then 0 else std.foldl(std.max, [o.minRequests for o in s.objectives], 0);
+    if s == null || !s.previewAnalysis || perRun == 0 then 1
+    else std.max(1, std.ceil(most / perRun)),
+
   // Seconds of an SLO window such as 28d, 720h or 4w (schemas: Window).
   windowSeconds(w)::
     local n = std.parseInt(w[:std.length(w) - 1]);
@@ -631,7 +650,9 @@ local objective(name, o, platform, r) =
   // another revision), else six lines: "done <exit status>", the result, the SLO that did
   // not pass, its last measurement of that phase, the threshold, a message for people.
   // Failed before Error before Inconclusive, as the run's own phase is the worst of its
-  // metrics' (utils/analysis/helpers.go). A measurement's value is the string the
+  // metrics' (utils/analysis/helpers.go). `--argjson notBefore`: when not 0, a successful
+  // run whose last measurement (metricResults[].measurements[].finishedAt) is older than
+  // it did not measure everything the scenario test sent: "unmeasured". A measurement's value is the string the
   // Prometheus provider stores, `[v1,v2...]` (metricproviders/prometheus/prometheus.go).
   local reportProgram = |||
     def measured: if . == null then "no value"
@@ -646,7 +667,13 @@ local objective(name, o, platform, r) =
         ([.status.metricResults[]? | select(.phase == "Failed")]
          + [.status.metricResults[]? | select(.phase == "Error")]
          + [.status.metricResults[]? | select(.phase == "Inconclusive")]) as $bad
-        | if $phase == "Successful" or ($bad | length) == 0 then
+        | ([.status.metricResults[]? | (.measurements // []) | last | (.finishedAt // "1970-01-01T00:00:00Z") | fromdateiso8601] | min // 0) as $last
+        | if ($phase == "Successful" or ($bad | length) == 0) and $notBefore > 0 and $last < $notBefore then
+            ["done 1", "unmeasured", "none", "none", "none",
+             "The analysis " + .metadata.name + " took its last measurement at " + ($last | todate)
+             + ", before the scenario test's last requests could be in the data (" + ($notBefore | todate)
+             + "): part of what the test sent was not measured. The platform's analysis count x interval must last longer than the test (docs/slo.md, \"Timeline\")."]
+          elif $phase == "Successful" or ($bad | length) == 0 then
             ["done 0", "successful", "none", "none", "none", "Every SLO was met (analysis " + .metadata.name + ")."]
           else
             $bad[0] as $m
@@ -712,6 +739,12 @@ local objective(name, o, platform, r) =
       set -u
       %(ended)s
       deadline=$(($(date +%%s) + WAIT_SECONDS))
+      # The scenario test ended before this job started: its requests are all in the data
+      # one scrape interval later, and the analysis must have measured after that.
+      not_before=0
+      if [ "$MEASURED_AFTER_SECONDS" -gt 0 ]; then
+        not_before=$(($(date +%%s) + MEASURED_AFTER_SECONDS))
+      fi
       while [ "$(date +%%s)" -lt "$deadline" ]; do
         state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{%(status)s.name}|{.status.phase}|{.status.pauseConditions[*].reason}|{.status.message}') || state='||||'
         current=$(echo "$state" | cut -d'|' -f1)
@@ -722,7 +755,7 @@ local objective(name, o, platform, r) =
         report=running
         if [ -n "$name" ]; then
           if run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json 2>&1); then
-            report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '%(program)s') || report=running
+            report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson notBefore "$not_before" --argjson slos '%(slos)s' '%(program)s') || report=running
           else
             %(forbidden)s
           fi
@@ -759,7 +792,7 @@ local objective(name, o, platform, r) =
   // the release's (it reads the Rollout and the AnalysisRun: releaseRoleRules). Exits 0
   // when every SLO was met. Names come in as arguments so that manifests.libsonnet, which
   // names them, can import this file without an import cycle.
-  analysisWaitJob(r, s, which, deadlineSeconds, rollout, serviceAccount):: kube.job(
+  analysisWaitJob(r, s, which, deadlineSeconds, rollout, serviceAccount, testFirst=false):: kube.job(
     r.application + '-analysis-', r.namespace,
     { 'kujira-gen.io/application': r.application, 'kujira-gen.io/step': 'analysis' },
     [kube.container(
@@ -771,6 +804,9 @@ local objective(name, o, platform, r) =
         { name: 'WAIT_SECONDS', value: std.toString(deadlineSeconds - 60) },
         { name: 'POLL_SECONDS', value: '10' },
         { name: 'READY_REASON', value: if which == 'prePromotion' then 'BlueGreenPause' else '' },
+        // The preview analysis measures the scenario test: it must measure after the
+        // test's last requests were scraped.
+        { name: 'MEASURED_AFTER_SECONDS', value: std.toString(if which == 'prePromotion' && testFirst then $.seconds(s.scrapeInterval) else 0) },
       ],
       resources=config.jobResources,
     )],
@@ -791,6 +827,7 @@ local objective(name, o, platform, r) =
       set -u
       %(ended)s
       deadline=$(($(date +%%s) + WAIT_SECONDS))
+      not_before=0
       while [ "$(date +%%s)" -lt "$deadline" ]; do
         state=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.currentPodHash}|{.status.stableRS}|{.status.canary.currentStepAnalysisRunStatus.name}|{.status.canary.currentBackgroundAnalysisRunStatus.name}|{.status.phase}|{.status.pauseConditions[*].reason}|{.status.message}') || state='||||||'
         current=$(echo "$state" | cut -d'|' -f1)
@@ -819,7 +856,7 @@ local objective(name, o, platform, r) =
         if [ "$stopped" = yes ]; then
           for name in $step_run $background_run; do
             if run=$(kubectl get analysisrun "$name" -n "$NAMESPACE" -o json 2>&1); then
-              report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson slos '%(slos)s' '%(program)s') || report=running
+              report=$(printf '%%s' "$run" | jq -r --arg hash "$current" --argjson notBefore "$not_before" --argjson slos '%(slos)s' '%(program)s') || report=running
               case "$report" in
                 "done 1"*)
       %(print)s

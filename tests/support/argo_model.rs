@@ -94,6 +94,8 @@ pub enum RunKind {
 #[derive(Debug, Clone)]
 pub struct Measurement {
     pub phase: Phase,
+    /// When it was taken (Unix seconds of the model's clock).
+    pub finished_at: i64,
     /// As the Prometheus provider stores it: `[0.995]`.
     pub value: Option<String>,
     pub message: Option<String>,
@@ -104,6 +106,9 @@ pub struct MetricResult {
     pub name: String,
     pub phase: Phase,
     pub measurements: Vec<Measurement>,
+    /// When the next measurement is due: the run's start, then every `interval`, 10 s
+    /// after an error (analysis/analysis.go calculateNextReconcileTime).
+    pub next_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +198,10 @@ pub struct ArgoModel {
     /// `status.promoteFull`: the next revision becomes stable once available, without
     /// its analyses, pauses or steps.
     pub promote_full: bool,
+    /// The controller's clock (Unix seconds): set from the scripts' fake clock by
+    /// [`ArgoModel::set_now`]; without it, every tick is one minute.
+    pub now: i64,
+    external_clock: bool,
     /// Every change the controller made, for failure messages.
     pub log: Vec<String>,
 }
@@ -237,6 +246,8 @@ impl ArgoModel {
             step_index: None,
             step_progress: 0,
             promote_full: false,
+            now: 1_767_225_600,
+            external_clock: false,
             log: Vec::new(),
         }
     }
@@ -338,6 +349,7 @@ impl ArgoModel {
                     name: m["name"].as_str().unwrap_or_default().to_string(),
                     phase: Phase::Pending,
                     measurements: Vec::new(),
+                    next_at: self.now,
                 })
                 .collect(),
             metrics,
@@ -381,8 +393,8 @@ impl ArgoModel {
         }
     }
 
-    /// One measurement of every running metric of every running run (the analysis
-    /// controller, one interval per tick).
+    /// Every measurement due by now of every running metric of every running run (the
+    /// analysis controller: the first when the run starts, then one every `interval`).
     fn measure(&mut self) {
         let images: Vec<(String, String)> = self
             .replica_sets
@@ -390,6 +402,7 @@ impl ArgoModel {
             .map(|r| (r.hash.clone(), r.image.clone()))
             .collect();
         let stable = self.stable.clone();
+        let now = self.now;
         let mut runs = std::mem::take(&mut self.runs);
         for run in runs.iter_mut().filter(|r| !r.phase.completed()) {
             let image = images
@@ -401,34 +414,47 @@ impl ArgoModel {
                 || (self.is_canary() && stable.as_deref() == Some(run.hash.as_str()));
             let sli = self.sli_of(&image, live);
             for (metric, result) in run.metrics.iter().zip(run.results.iter_mut()) {
-                if result.phase.completed() {
-                    continue;
+                let interval = metric["interval"].as_str().map_or(60, duration_seconds);
+                // Without the scripts' clock a tick is one interval: one measurement.
+                let mut taken = 0;
+                while !result.phase.completed()
+                    && result.next_at <= now
+                    && (self.external_clock || taken == 0)
+                {
+                    taken += 1;
+                    let value = match sli {
+                        Sli::Met => Ok(0.9995),
+                        Sli::BreaksAvailability if result.name == "availability" => Ok(0.995),
+                        Sli::BreaksAvailability => Ok(0.9995),
+                        Sli::NoData => Ok(-1.0),
+                        Sli::Unreachable => Err(
+                            "Post \"http://prometheus.monitoring.svc.cluster.local:9090/api/v1/query\": dial tcp 10.0.0.10:9090: connect: connection refused"
+                                .to_string(),
+                        ),
+                    };
+                    let m = match value {
+                        Ok(v) => Measurement {
+                            phase: analysis::measurement(metric, &[v]).unwrap_or(Phase::Error),
+                            finished_at: result.next_at,
+                            value: Some(format!("[{v}]")),
+                            message: None,
+                        },
+                        Err(e) => Measurement {
+                            phase: Phase::Error,
+                            finished_at: result.next_at,
+                            value: None,
+                            message: Some(e),
+                        },
+                    };
+                    result.next_at += if m.phase == Phase::Error {
+                        10
+                    } else {
+                        interval
+                    };
+                    result.measurements.push(m);
+                    let phases: Vec<Phase> = result.measurements.iter().map(|m| m.phase).collect();
+                    result.phase = analysis::metric_phase(metric, &phases);
                 }
-                let value = match sli {
-                    Sli::Met => Ok(0.9995),
-                    Sli::BreaksAvailability if result.name == "availability" => Ok(0.995),
-                    Sli::BreaksAvailability => Ok(0.9995),
-                    Sli::NoData => Ok(-1.0),
-                    Sli::Unreachable => Err(
-                        "Post \"http://prometheus.monitoring.svc.cluster.local:9090/api/v1/query\": dial tcp 10.0.0.10:9090: connect: connection refused"
-                            .to_string(),
-                    ),
-                };
-                let m = match value {
-                    Ok(v) => Measurement {
-                        phase: analysis::measurement(metric, &[v]).unwrap_or(Phase::Error),
-                        value: Some(format!("[{v}]")),
-                        message: None,
-                    },
-                    Err(e) => Measurement {
-                        phase: Phase::Error,
-                        value: None,
-                        message: Some(e),
-                    },
-                };
-                result.measurements.push(m);
-                let phases: Vec<Phase> = result.measurements.iter().map(|m| m.phase).collect();
-                result.phase = analysis::metric_phase(metric, &phases);
             }
             // assessRunStatus: a completed bad metric terminates the others; the run takes
             // the worst phase, with the message of the metric that decided it.
@@ -540,6 +566,12 @@ impl ArgoModel {
         self.log.push("pause conditions cleared".into());
     }
 
+    /// The time as the scripts see it (their fake clock), from now on.
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
+        self.external_clock = true;
+    }
+
     /// A status patch `{"status":{"promoteFull":true}}` (`promote --full`).
     pub fn set_promote_full(&mut self) {
         self.promote_full = true;
@@ -641,6 +673,9 @@ impl ArgoModel {
 
     /// One reconciliation of the controller (after the analysis controller's measurements).
     pub fn tick(&mut self) {
+        if !self.external_clock {
+            self.now += 60;
+        }
         self.observed_generation = self.rollout_generation;
         if self.delay_expired {
             for rs in &mut self.replica_sets {
@@ -1218,7 +1253,8 @@ impl ArgoModel {
                         "name": r.name,
                         "phase": format!("{:?}", r.phase),
                         "measurements": r.measurements.iter().map(|m| {
-                            let mut v = json!({"phase": format!("{:?}", m.phase)});
+                            let mut v = json!({"phase": format!("{:?}", m.phase),
+                                               "finishedAt": rfc3339(m.finished_at)});
                             if let Some(x) = &m.value { v["value"] = json!(x); }
                             if let Some(x) = &m.message { v["message"] = json!(x); }
                             v
@@ -1242,4 +1278,38 @@ impl ArgoModel {
         }
         out
     }
+}
+
+/// Seconds of an analysis interval such as "30s", "1m" or "2h" (60 when unreadable).
+fn duration_seconds(text: &str) -> i64 {
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = n.parse().unwrap_or(1);
+    n * match unit {
+        "s" => 1,
+        "h" => 3600,
+        _ => 60,
+    }
+}
+
+/// A Kubernetes timestamp (metav1.Time: RFC 3339, seconds, UTC) of Unix seconds.
+pub fn rfc3339(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }

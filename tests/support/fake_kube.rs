@@ -344,6 +344,16 @@ impl FakeKube {
             .unwrap_or_else(fake_epoch)
     }
 
+    /// Moves the fake clock on by `seconds` (a job that takes that long).
+    pub fn advance_clock(&self, seconds: i64) {
+        self.set_clock(self.clock() + seconds);
+    }
+
+    /// Sets the fake clock (Unix seconds); [`FAKE_EPOCH`] is where it starts.
+    pub fn set_clock(&self, now: i64) {
+        std::fs::write(self.dir.path().join("clock"), format!("{now}\n")).expect("write the clock");
+    }
+
     /// The arguments of every call of the fake `sleep`, in order.
     pub fn sleeps(&self) -> Vec<String> {
         std::fs::read_to_string(self.dir.path().join("sleeps.log"))
@@ -810,6 +820,8 @@ fn stream_watch<S: Write>(
 }
 
 /// Where the fake clock starts: 2026-01-01T00:00:00Z.
+pub const FAKE_EPOCH: i64 = 1_767_225_600;
+
 fn fake_epoch() -> i64 {
-    1_767_225_600
+    FAKE_EPOCH
 }
