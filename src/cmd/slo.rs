@@ -15,6 +15,9 @@ pub fn status(args: &SloStatusArgs) -> Result<Outcome> {
     if args.compile.inputs.strict {
         super::strictly(&mut diagnostics);
     }
+    // Warnings are about releases (`validate` reports them); here only what stops a value
+    // file from being measured.
+    diagnostics.retain(|d| d.is_error());
     let palette = Palette::new(term::stderr_color());
     eprint!("{}", diag::render_styled(&diagnostics, &palette));
     let settings = Settings {

@@ -6,14 +6,16 @@ use serde_json::{Value, json};
 
 /// Worst first: rows whose queries failed (nothing is known, someone must look), then
 /// the most budget spent, then the fastest burn; ties by team, environment and SLO, so
-/// that the order never depends on the order of the answers.
+/// that the order never depends on the order of the answers. Figures compare as the JSON
+/// reports them (rounded): two budgets both 150 % spent are a tie whatever the last bits
+/// of Prometheus' floating point say.
 pub fn sort(rows: &mut [Status]) {
     rows.sort_by(|a, b| {
         let key = |s: &Status| {
             (
                 s.errors.is_empty(),
-                s.spent_percent.unwrap_or(f64::NEG_INFINITY),
-                s.burn_rate.unwrap_or(f64::NEG_INFINITY),
+                s.spent_percent.map_or(f64::NEG_INFINITY, |p| round(p, 2)),
+                s.burn_rate.map_or(f64::NEG_INFINITY, |b| round(b, 3)),
             )
         };
         let (ea, sa, ba) = key(a);
@@ -300,7 +302,9 @@ pub fn json(rows: &[Status], without_slo: &[String]) -> String {
                 "type": o.kind,
                 "objectivePercent": o.objective_percent,
                 "window": o.window,
-                "sli": r.sli,
+                // Prometheus' ratio to 8 decimals: its last bits vary with the
+                // extrapolation of `rate`, which depends on the query's time.
+                "sli": r.sli.map(|v| round(v, 8)),
                 "budgetSpentPercent": r.spent_percent.map(|p| round(p, 2)),
                 "burnRate": r.burn_rate.map(|b| round(b, 3)),
                 "burnWindow": o.burn_window,
