@@ -151,6 +151,14 @@ fn fleet() -> Vec<Traffic> {
             minute: (1000, 2, 990),
             successes: true,
         },
+        // idle: 4 x 600,000 requests with 4 x 60 errors (0.9999, 10 %), none in the last
+        // hour: no burn rate.
+        Traffic {
+            namespace: "idle",
+            weekly: (600_000, 60, 600_000),
+            minute: (0, 0, 0),
+            successes: true,
+        },
         // quiet: its counters exist and never move.
         Traffic {
             namespace: "quiet",
@@ -181,6 +189,7 @@ fn fleet_files(test: Test, address: &str) -> Test {
         .write("teams/api/value.json", team("api", AVAILABILITY, ""))
         .write("teams/shop/value.json", team("shop", AVAILABILITY_AND_LATENCY, ""))
         .write("teams/quiet/value.json", team("quiet", AVAILABILITY, ""))
+        .write("teams/idle/value.json", team("idle", AVAILABILITY, ""))
         .write("teams/broken/value.json", team("broken", AVAILABILITY, ""))
         .write(
             "teams/plain/value.json",
@@ -224,7 +233,8 @@ fn the_fleet_worst_first_in_three_formats() {
     insta::assert_snapshot!("fleet_json", outputs[1]);
     insta::assert_snapshot!("fleet_markdown", outputs[2]);
     // The order, spelled out: failures none; then spent (broken's 100000 %, the 150 %
-    // ones by burn: cart's 2 before api's 0, then by environment), shop, quiet last.
+    // ones by burn: cart's 2 before api's 0, then by environment), shop, idle; quiet
+    // (no data) last.
     let json: serde_json::Value = serde_json::from_str(&outputs[1]).unwrap();
     let order: Vec<String> = json["slos"]
         .as_array()
@@ -248,6 +258,7 @@ fn the_fleet_worst_first_in_three_formats() {
             "api/-/availability",
             "shop/-/latency",
             "shop/-/availability",
+            "idle/-/availability",
             "quiet/-/availability"
         ]
     );
