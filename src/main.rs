@@ -161,7 +161,7 @@ one budget is exhausted (whether or not its gate is on)")]
 pub enum StatusFormat {
     /// a table, worst first, and a summary
     Human,
-    /// one JSON document (see docs/slo.md, "Error budgets at a glance")
+    /// one JSON document (see docs/slo-status.md)
     Json,
     /// a Markdown table (a pull-request comment, a wiki page)
     Markdown,

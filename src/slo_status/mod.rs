@@ -5,7 +5,7 @@
 //! from the templates) -> `measure` (the queries against the platform's provider, over
 //! `prometheus`) -> `report` (worst first; a table, JSON or Markdown).
 //!
-//! Design and formulas: docs/slo.md, "Error budgets at a glance".
+//! Design, figures and exit codes: docs/slo-status.md.
 
 pub mod measure;
 pub mod prometheus;

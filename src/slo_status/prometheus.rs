@@ -90,6 +90,10 @@ impl Client {
 
     /// `POST /api/v1/query` at the provider's "now".
     pub fn query(&self, promql: &str) -> Result<Sample, String> {
+        self.scrub(self.ask(promql))
+    }
+
+    fn ask(&self, promql: &str) -> Result<Sample, String> {
         if let Some(why) = &self.unusable {
             return Err(why.clone());
         }
@@ -106,7 +110,7 @@ impl Client {
             .body_mut()
             .read_to_string()
             .map_err(|e| self.transport_error(&e))?;
-        self.scrub(parse(status, &body))
+        parse(status, &body)
     }
 
     fn transport_error(&self, e: &ureq::Error) -> String {
