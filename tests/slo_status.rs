@@ -478,3 +478,29 @@ fn help_names_the_exit_codes_and_the_token_variable() {
         assert!(out.stdout.contains(part), "no {part:?} in:\n{}", out.stdout);
     }
 }
+
+#[test]
+fn a_template_override_of_the_wrong_shape_is_an_error_of_its_file() {
+    let out = one_team("http://127.0.0.1:1", r#"{"type": "none"}"#)
+        .write(
+            "platform-templates/slo-status.jsonnet",
+            "function(values) {application: 1}",
+        )
+        .args([
+            "slo",
+            "status",
+            "teams",
+            "--templates",
+            "platform-templates",
+        ])
+        .output();
+    assert_eq!(
+        out.stderr,
+        "teams/api/value.json: error: template result of slo-status.jsonnet: invalid type: integer `1`, expected a string\n"
+    );
+    assert_eq!(
+        out.stdout,
+        "0 SLOs of 0 teams: 0 releases blocked, 0 budgets exhausted, 0 SLOs not measured.\n"
+    );
+    assert_eq!(out.status, 1);
+}
