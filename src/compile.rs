@@ -242,6 +242,26 @@ impl Compiler {
         )
     }
 
+    /// Evaluates another entry function of the template set (`slo status`:
+    /// [`render::embedded::SLO_STATUS_ENTRY`]) with the input a render of `prepared`
+    /// gets, platform settings included, and returns its JSON as it is.
+    pub fn evaluate_entry(
+        &self,
+        prepared: &Prepared,
+        renderer: &Renderer,
+        entry: &str,
+    ) -> Result<Value, Diagnostic> {
+        let input = self.input(
+            &prepared.file,
+            &prepared.resolved,
+            prepared.defaults.as_ref(),
+            prepared.files.clone(),
+        );
+        renderer
+            .render_entry(entry, &input)
+            .map_err(|e| render::to_diagnostic(&e, &prepared.file.display))
+    }
+
     fn render(
         &self,
         file: &values::ValueFile,
@@ -250,6 +270,29 @@ impl Compiler {
         files: std::collections::BTreeMap<String, String>,
         renderer: &Renderer,
     ) -> Result<Bundle, Diagnostic> {
+        let input = self.input(file, resolved, defaults, files);
+        let rendered = renderer
+            .render(&input)
+            .map_err(|e| render::to_diagnostic(&e, &file.display))?;
+        let mut bundle = Bundle::from_rendered(&file.source, rendered).map_err(|m| {
+            Diagnostic::error(file.display.clone(), format!("template result: {m}"))
+        })?;
+        match self.purpose {
+            Purpose::Output => bundle.finalize(),
+            Purpose::Comparison => bundle.add_ids(),
+            Purpose::Validation => bundle.finalize_unhashed(),
+        }
+        Ok(bundle)
+    }
+
+    /// The entry functions' argument: the values with `_kujira` (see main.jsonnet).
+    fn input(
+        &self,
+        file: &values::ValueFile,
+        resolved: &values::Resolved,
+        defaults: Option<&Map<String, Value>>,
+        files: std::collections::BTreeMap<String, String>,
+    ) -> Value {
         let mut input = resolved.values.clone();
         let mut k = Map::new();
         k.insert("source".into(), Value::String(file.source.clone()));
@@ -299,19 +342,7 @@ impl Compiler {
             k.insert("slo".into(), Value::Object(slo.values.clone()));
         }
         input.insert("_kujira".into(), Value::Object(k));
-        let input = Value::Object(input);
-        let rendered = renderer
-            .render(&input)
-            .map_err(|e| render::to_diagnostic(&e, &file.display))?;
-        let mut bundle = Bundle::from_rendered(&file.source, rendered).map_err(|m| {
-            Diagnostic::error(file.display.clone(), format!("template result: {m}"))
-        })?;
-        match self.purpose {
-            Purpose::Output => bundle.finalize(),
-            Purpose::Comparison => bundle.add_ids(),
-            Purpose::Validation => bundle.finalize_unhashed(),
-        }
-        Ok(bundle)
+        Value::Object(input)
     }
 
     /// Whether the platform's SLO settings name a metric provider, for the SLO rules.

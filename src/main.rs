@@ -26,12 +26,13 @@ Examples:
   kujira-gen impact teams/ --old main:platform/templates --new platform/templates
                                                     which teams a template change affects
   kujira-gen graph teams/sample/value.json          draw the stage graph (Mermaid)
+  kujira-gen slo status teams/                      every team's error budgets, worst first
 
 Exit codes:
   0  success (diff, impact: no differences)
   1  an error: invalid input, a failed check, Gate unreachable or refusing, a failed write
   2  usage error (unknown flag, missing argument)
-  3  diff, impact: differences found";
+  3  diff, impact: differences found; slo status: an error budget is exhausted";
 
 /// Exit codes, the same for every command (see README, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub enum Outcome {
     /// Invalid input, a failed check, an unreachable Gate, a failed write.
     Failed = 1,
     // 2 is usage errors, printed by clap itself.
-    /// `diff` or `impact` found differences.
+    /// `diff` or `impact` found differences; `slo status` found an exhausted budget.
     Differences = 3,
 }
 
@@ -121,6 +122,71 @@ Examples:
     Diff(DiffArgs),
     /// Make Spinnaker's pipelines equal to what the value files declare
     Push(PushArgs),
+    /// Service level objectives: what the error budgets look like now
+    #[command(subcommand)]
+    Slo(SloCommand),
+}
+
+#[derive(Subcommand)]
+enum SloCommand {
+    /// Every team's error budgets, worst first: budget spent over each SLO's window, the
+    /// burn rate over the last hour, and whether the budget gate would block a release now
+    #[command(after_help = "\
+Queries the platform's metric provider (provider.address in the platform's slo.json) with
+the budget gate's own PromQL, for every value file under PATH and every environment that
+has SLOs. BUDGET SPENT is (1 - SLI) / (1 - objective) over the SLO's window; BURN (1h) is
+the error ratio of the last hour divided by the allowed one (1 spends the budget exactly
+over the window); RELEASE is what the budget gate would do now (blocked when SLI <= the
+objective; `gate off` where the environment turned it off). A row whose queries failed
+says why in NOTE.
+
+Authentication: auth.type none sends nothing; bearer sends `Authorization: Bearer
+$KUJIRA_PROMETHEUS_TOKEN` (required); gcpWorkloadIdentity queries the address as is,
+with $KUJIRA_PROMETHEUS_TOKEN as a bearer token when set (e.g. `gcloud auth
+print-access-token`). --prometheus URL replaces the address (e.g. a kubectl port-forward).
+
+Examples:
+  kujira-gen slo status teams/
+  kujira-gen slo status teams/ --prometheus http://localhost:9090 --format markdown
+  KUJIRA_PROMETHEUS_TOKEN=$(cat token) kujira-gen slo status --format json teams/
+
+Exit codes: 0 every SLO measured, no budget exhausted; 1 a query failed or a value file
+has errors (the rest is still reported); 2 usage error; 3 every SLO measured and at least
+one budget is exhausted (whether or not its gate is on)")]
+    Status(SloStatusArgs),
+}
+
+/// `slo status --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// a table, worst first, and a summary
+    Human,
+    /// one JSON document (see docs/slo-status.md)
+    Json,
+    /// a Markdown table (a pull-request comment, a wiki page)
+    Markdown,
+}
+
+#[derive(Args)]
+pub struct SloStatusArgs {
+    #[command(flatten)]
+    pub compile: CompileArgs,
+
+    /// How to print the report
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+
+    /// Query this Prometheus HTTP API instead of each provider's address
+    #[arg(long, value_name = "URL", env = "KUJIRA_PROMETHEUS_ADDRESS")]
+    pub prometheus: Option<String>,
+
+    /// Give up on a query after this many seconds (connecting included)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=3600))]
+    pub timeout: u16,
+
+    /// How many queries at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
 }
 
 /// Where the inputs are; shared by every command that compiles.
@@ -447,6 +513,7 @@ fn main() -> ExitCode {
                 format: a.format,
             },
         ),
+        Command::Slo(SloCommand::Status(a)) => cmd::slo::status(&a),
         Command::Push(a) => cmd::push::run(
             &a.compile,
             &a.gate,

@@ -9,6 +9,7 @@ pub mod impact;
 pub mod init;
 pub mod push;
 pub mod schema;
+pub mod slo;
 pub mod validate;
 
 use crate::{CompileArgs, InputArgs, Outcome};

@@ -16,6 +16,7 @@ macro_rules! embed {
 // Every file under templates/ must be listed (a test below checks it).
 embed!(
     "main.jsonnet",
+    "slo-status.jsonnet",
     "config.libsonnet",
     "lib/artifacts.libsonnet",
     "lib/kube.libsonnet",
@@ -33,6 +34,10 @@ embed!(
 
 /// The entry point: evaluates to `function(values) {application, pipelines}`.
 pub const ENTRY: &str = "main.jsonnet";
+
+/// The entry point of `slo status`: the same input as [`ENTRY`], evaluates to what each
+/// environment's SLOs measure (the budget gate's queries).
+pub const SLO_STATUS_ENTRY: &str = "slo-status.jsonnet";
 
 /// Every embedded file's logical path.
 pub fn paths() -> impl Iterator<Item = &'static str> {

@@ -60,7 +60,18 @@ impl Renderer {
 
     /// Calls the entry function with `values` and returns its result as JSON.
     pub fn render(&self, values: &serde_json::Value) -> Result<serde_json::Value, RenderError> {
-        let result = self.evaluate(values);
+        self.render_entry(embedded::ENTRY, values)
+    }
+
+    /// Calls another entry function of the template set (a logical path such as
+    /// [`embedded::SLO_STATUS_ENTRY`]) with `values`, as [`Renderer::render`] calls
+    /// `main.jsonnet`.
+    pub fn render_entry(
+        &self,
+        entry: &str,
+        values: &serde_json::Value,
+    ) -> Result<serde_json::Value, RenderError> {
+        let result = self.evaluate(entry, values);
         // jrsonnet's reference-counted objects form cycles that only this collects; without
         // it memory grows by ~100 KB per render (see ../shared/reference/rust-crates.md).
         jrsonnet_gcmodule::collect_thread_cycles();
@@ -69,12 +80,11 @@ impl Renderer {
 
     fn evaluate(
         &self,
+        entry: &str,
         values: &serde_json::Value,
     ) -> jrsonnet_evaluator::Result<serde_json::Value> {
         let _entered = self.state.try_enter();
-        let entry = self
-            .state
-            .import_from(&SourcePath::default(), embedded::ENTRY)?;
+        let entry = self.state.import_from(&SourcePath::default(), entry)?;
         // serde_json -> Val through serde keeps integers as numbers (Val::from_serde would
         // turn them into strings in this jrsonnet version).
         let values: Val = serde_json::from_value(values.clone())
