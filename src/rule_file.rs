@@ -40,6 +40,25 @@ fn key(k: &str) -> String {
     }
 }
 
+/// Rule-file keys in the order Prometheus' documentation writes them (a rule's name before
+/// its expression); any other key after them, alphabetically.
+const ORDER: [&str; 8] = [
+    "name",
+    "interval",
+    "record",
+    "alert",
+    "expr",
+    "for",
+    "labels",
+    "annotations",
+];
+
+fn ordered(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+    entries
+}
+
 fn is_empty_collection(v: &Value) -> bool {
     matches!(v, Value::Object(m) if m.is_empty()) || matches!(v, Value::Array(a) if a.is_empty())
 }
@@ -50,7 +69,7 @@ fn block(v: &Value, indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
     match v {
         Value::Object(map) => {
-            for (k, child) in map {
+            for (k, child) in ordered(map) {
                 out.push_str(&format!("{pad}{}:", key(k)));
                 inline_or_nested(child, indent + 2, out);
             }
@@ -62,7 +81,7 @@ fn block(v: &Value, indent: usize, out: &mut String) {
                     Value::Object(map) if !map.is_empty() => {
                         // The first key on the dash's line, the others aligned with it.
                         let mut first = true;
-                        for (k, child) in map {
+                        for (k, child) in ordered(map) {
                             if first {
                                 out.push(' ');
                                 first = false;
