@@ -28,6 +28,13 @@ pub const KINDS: &[(&str, &str, Kind)] = &[
         "rbac.authorization.k8s.io/v1",
         Kind::RoleBinding,
     ),
+    // The SLOs' rules (templates/release/slo_rules.libsonnet, docs/slo-alerts.md).
+    (
+        "PrometheusRule",
+        "monitoring.coreos.com/v1",
+        Kind::PrometheusRule,
+    ),
+    ("Rules", "monitoring.googleapis.com/v1", Kind::GmpRules),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +49,10 @@ pub enum Kind {
     ServiceAccount,
     Role,
     RoleBinding,
+    /// prometheus-operator's PrometheusRule.
+    PrometheusRule,
+    /// Google Cloud Managed Service for Prometheus' `Rules`.
+    GmpRules,
     /// Not a manifest's kind (not in [`KINDS`]): the pod template of Rollouts, Jobs,
     /// Deployments and AnalysisTemplate Job metrics, checked on its own.
     PodTemplateSpec,
@@ -65,6 +76,8 @@ const SECRET: &str = embedded!("secret.json");
 const SERVICE_ACCOUNT: &str = embedded!("service-account.json");
 const ROLE: &str = embedded!("role.json");
 const ROLE_BINDING: &str = embedded!("role-binding.json");
+const PROMETHEUS_RULE: &str = embedded!("prometheus-rule.json");
+const GMP_RULES: &str = embedded!("gmp-rules.json");
 
 pub struct Schema {
     pub validator: Validator,
@@ -74,7 +87,7 @@ pub struct Schema {
 
 /// Every schema with the name its messages give it, in the order [`warm_up`] compiles
 /// them: first what the built-in templates' bundles need, the largest first.
-const SOURCES: [(Kind, &str, &str); 11] = [
+const SOURCES: [(Kind, &str, &str); 13] = [
     (
         Kind::PodTemplateSpec,
         "PodTemplateSpec (v1)",
@@ -97,6 +110,16 @@ const SOURCES: [(Kind, &str, &str); 11] = [
         Kind::AnalysisTemplate,
         "AnalysisTemplate (argoproj.io/v1alpha1)",
         ANALYSIS_TEMPLATE,
+    ),
+    (
+        Kind::PrometheusRule,
+        "PrometheusRule (monitoring.coreos.com/v1)",
+        PROMETHEUS_RULE,
+    ),
+    (
+        Kind::GmpRules,
+        "Rules (monitoring.googleapis.com/v1)",
+        GMP_RULES,
     ),
 ];
 
@@ -188,6 +211,8 @@ mod tests {
             "service-account.json" => SERVICE_ACCOUNT,
             "role.json" => ROLE,
             "role-binding.json" => ROLE_BINDING,
+            "prometheus-rule.json" => PROMETHEUS_RULE,
+            "gmp-rules.json" => GMP_RULES,
             other => panic!("no embedded schema {other}"),
         }
     }
