@@ -49,7 +49,7 @@
     // GMPRules (Google Managed Prometheus `Rules`), or none (the rule files of
     // `build -o` only; a cluster without the CRD would refuse the Deploy stage).
     format: 'none',
-    // Evaluation interval of the rule groups (GMP requires one).
+    // Evaluation interval of the rule groups (Pyrra's is 30s too).
     interval: '30s',
     // How often the services' metrics are scraped: every window must hold two samples.
     scrapeInterval: '15s',

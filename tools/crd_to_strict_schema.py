@@ -11,6 +11,8 @@ schema:
   `x-kubernetes-preserve-unknown-fields` (the API server prunes such unknown fields
   silently, which is why a template writing them is worth reporting);
 - lists marked `x-kubernetes-list-type: set` get `uniqueItems: true`;
+- a `pattern` with Go's inline flags (`(?i)`), which JSON Schema's ECMA-262 regexes
+  lack, is dropped;
 - `apiVersion` and `kind` are pinned; `metadata` is the subset of ObjectMeta templates
   write. Needs PyYAML. Running it on rollout-crd.yaml of v1.9.1 reproduces
   schemas/argo-rollouts/rollout.strict.schema.json byte for byte.
@@ -34,6 +36,11 @@ def strict(node):
             out[key] = strict(value)
         elif key in ("anyOf", "allOf", "oneOf"):
             out[key] = strict(value)
+        elif key == "pattern" and "(?" in value:
+            # Go's inline flags (`(?i)`) are not ECMA-262, the regex dialect of JSON
+            # Schema: such a pattern is dropped (the Argo CRDs have none; the
+            # PrometheusRule CRD's partial_response_strategy, a Thanos field, has one).
+            continue
         else:
             out[key] = value
     if node.get("x-kubernetes-list-type") == "set":

@@ -434,6 +434,44 @@ mod tests {
         insta::assert_snapshot!(super::super::fixture::check_json(v));
     }
 
+    /// The SLO rule resources (templates/release/slo_rules.libsonnet) against their CRDs:
+    /// a valid one passes; a misspelt rule field is an error (the API server would drop
+    /// it), and so is a rule without `expr`.
+    #[test]
+    fn rule_resources_are_checked_against_their_crds() {
+        let group = json!({"name": "kujira-slo-shop-availability", "interval": "30s", "rules": [
+            {"record": "kujira_slo:sli_error:ratio_rate5m", "expr": "1 - 0.5", "labels": {"kujira_slo": "availability"}},
+            {"alert": "KujiraSLOErrorBudgetBurn", "expr": "x > (14.4 * 0.001)",
+             "labels": {"severity": "page"}, "annotations": {"summary": "s"}}]});
+        for (kind, api_version, schema_kind) in [
+            (
+                "PrometheusRule",
+                "monitoring.coreos.com/v1",
+                Kind::PrometheusRule,
+            ),
+            ("Rules", "monitoring.googleapis.com/v1", Kind::GmpRules),
+        ] {
+            assert!(
+                KINDS.contains(&(kind, api_version, schema_kind)),
+                "{kind} is a checked kind"
+            );
+            let resource = json!({"apiVersion": api_version, "kind": kind,
+                "metadata": {"name": "shop-slo-rules", "namespace": "shop"},
+                "spec": {"groups": [group.clone()]}});
+            let validator = &Schemas.get(schema_kind).unwrap().validator;
+            assert!(validator.is_valid(&resource), "{kind}");
+            let mut misspelt = resource.clone();
+            misspelt["spec"]["groups"][0]["rules"][0]["recrod"] = json!("x");
+            assert!(!validator.is_valid(&misspelt), "{kind}: recrod");
+            let mut no_expr = resource.clone();
+            no_expr["spec"]["groups"][0]["rules"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("expr");
+            assert!(!validator.is_valid(&no_expr), "{kind}: expr");
+        }
+    }
+
     /// With draft 7 forced, `format` asserts: a bad date-time is an error.
     #[test]
     fn draft_7_is_in_force() {
