@@ -69,6 +69,8 @@ fn minutes(duration: &str) -> u64 {
 fn every_generated_rule_file_passes_promtool_check_rules() {
     let out = Test::new()
         .example_tree("gitops")
+        // The example policy's exemption expires; judged on a fixed day (tests/platform.rs).
+        .env("KUJIRA_TODAY", "2026-12-02")
         .args([
             "build",
             "-o",
@@ -325,16 +327,16 @@ fn the_rule_resources_pass_the_output_checks() {
         "teams/slo-canary/value.json",
     ];
     for format in ["PrometheusRule", "GMPRules", "none"] {
-        let test = Test::new().example_tree("gitops");
+        let test = Test::new()
+            .example_tree("gitops")
+            // The example policy's exemption expires; judged on a fixed day (tests/platform.rs).
+            .env("KUJIRA_TODAY", "2026-12-02");
         let slo_path = test.path().join(".kujira/slo.json");
         let mut slo: Value =
             serde_json::from_str(&std::fs::read_to_string(&slo_path).unwrap()).unwrap();
         slo["rules"]["format"] = json!(format);
         let test = test.write(".kujira/slo.json", slo.to_string());
-        let out = test
-            .env("KUJIRA_TODAY", "2026-12-02")
-            .args(["validate", teams[0], teams[1]])
-            .output();
+        let out = test.args(["validate", teams[0], teams[1]]).output();
         assert_eq!(
             (out.status, out.stdout.as_str()),
             (0, "2 files ok\n"),
@@ -344,6 +346,8 @@ fn the_rule_resources_pass_the_output_checks() {
         assert!(!out.stderr.contains("warning"), "{format}: {}", out.stderr);
         let built = Test::new()
             .example_tree("gitops")
+            // The example policy's exemption expires; judged on a fixed day (tests/platform.rs).
+            .env("KUJIRA_TODAY", "2026-12-02")
             .write(".kujira/slo.json", slo.to_string())
             .args(["build", teams[0]])
             .output();
