@@ -20,6 +20,11 @@ pub struct Bundle {
     /// The Spinnaker application (`name`, `email`, `cloudProviders`...).
     pub application: Map<String, Value>,
     pub pipelines: Vec<Map<String, Value>>,
+    /// The SLOs' Prometheus rules, `{groups: [...]}` (templates/release/slo_rules.libsonnet),
+    /// when the team has SLOs: `build -o` writes them as a rule file
+    /// ([`crate::rule_file`]). Not part of [`Bundle::to_json`], which stays
+    /// `{application, pipelines}`.
+    pub slo_rules: Option<Value>,
 }
 
 impl Bundle {
@@ -62,15 +67,31 @@ impl Bundle {
             }
             None => return Err("the template's result has no `pipelines`".into()),
         };
+        let slo_rules = match top.remove("sloRules") {
+            None | Some(Value::Null) => None,
+            Some(rules @ Value::Object(_)) if rules.get("groups").is_some_and(Value::is_array) => {
+                Some(rules)
+            }
+            Some(other) => {
+                let got = match &other {
+                    Value::Object(_) => "an object without a `groups` array",
+                    v => kind_of(v),
+                };
+                return Err(format!(
+                    "`sloRules` must be an object {{groups: [...]}} (a Prometheus rule file), got {got}"
+                ));
+            }
+        };
         if let Some(extra) = top.keys().next() {
             return Err(format!(
-                "the template's result has an unexpected key `{extra}` (allowed: application, pipelines)"
+                "the template's result has an unexpected key `{extra}` (allowed: application, pipelines, sloRules)"
             ));
         }
         Ok(Self {
             source: source.to_string(),
             application,
             pipelines,
+            slo_rules,
         })
     }
 
@@ -186,8 +207,11 @@ pub fn file_stem(name: &str) -> String {
     }
 }
 
-/// The files `build -o DIR` writes: `DIR/<application>/application.json` and
-/// `DIR/<application>/<pipeline name>.json`. Computed in full before anything is written,
+/// The rule file of a team with SLOs, beside its pipelines (see [`crate::rule_file`]).
+pub const RULE_FILE: &str = "slo-rules.yaml";
+
+/// The files `build -o DIR` writes: `DIR/<application>/application.json`,
+/// `DIR/<application>/<pipeline name>.json` and, with SLOs, `DIR/<application>/slo-rules.yaml`. Computed in full before anything is written,
 /// so that a clash is reported without leaving half a tree behind.
 pub fn output_files(bundles: &[Bundle], dir: &Path) -> Result<BTreeMap<PathBuf, String>> {
     // path -> (body, value file that produced it)
@@ -205,6 +229,12 @@ pub fn output_files(bundles: &[Bundle], dir: &Path) -> Result<BTreeMap<PathBuf, 
             entries.push((
                 app_dir.join(format!("{}.json", file_stem(name))),
                 to_pretty(&Value::Object(p.clone())),
+            ));
+        }
+        if let Some(rules) = &b.slo_rules {
+            entries.push((
+                app_dir.join(RULE_FILE),
+                crate::rule_file::to_yaml(rules, &b.source),
             ));
         }
         for (path, body) in entries {
@@ -279,7 +309,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e,
-            "the template's result has an unexpected key `x` (allowed: application, pipelines)"
+            "the template's result has an unexpected key `x` (allowed: application, pipelines, sloRules)"
+        );
+        let e = Bundle::from_rendered(
+            "f",
+            json!({"application": {}, "pipelines": [], "sloRules": {"rules": []}}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "`sloRules` must be an object {groups: [...]} (a Prometheus rule file), got an object without a `groups` array"
         );
     }
 

@@ -23,6 +23,7 @@ pub mod marker;
 pub mod plan;
 pub mod platform;
 pub mod render;
+pub mod rule_file;
 pub mod slo_status;
 pub mod term;
 pub mod trusted_schema;

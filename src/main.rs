@@ -251,7 +251,8 @@ struct BuildArgs {
     #[command(flatten)]
     compile: CompileArgs,
 
-    /// Write DIR/<application>/application.json and DIR/<application>/<pipeline>.json
+    /// Write DIR/<application>/application.json, DIR/<application>/<pipeline>.json and,
+    /// for teams with SLOs, the Prometheus rule file DIR/<application>/slo-rules.yaml,
     /// instead of printing (required for more than one PATH)
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,

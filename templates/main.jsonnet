@@ -12,6 +12,7 @@
 local normalize = import 'release/values.libsonnet';
 local release = import 'release/pipeline.libsonnet';
 local config = import 'config.libsonnet';
+local sloRules = import 'release/slo_rules.libsonnet';
 
 function(values)
   local kujira = if std.objectHas(values, '_kujira') then values._kujira else {};
@@ -29,7 +30,10 @@ function(values)
     }
     for i in std.range(0, std.length(environments) - 1)
   ];
+  // The SLOs' rules of every environment, for `build -o` to write as a Prometheus rule
+  // file (release/slo_rules.libsonnet); absent without SLOs.
+  local ruleGroups = std.flattenArrays([sloRules.groups(r) for r in releases]);
   {
     application: release.application(releases[0]),
     pipelines: [release.pipeline(r) for r in releases],
-  }
+  } + (if ruleGroups == [] then {} else { sloRules: { groups: ruleGroups } })

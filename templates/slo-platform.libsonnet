@@ -50,4 +50,23 @@
   budget: {
     timeoutSeconds: 300,
   },
+
+  // Recording and alerting rules from the SLOs (slo_rules.libsonnet, docs/slo-alerts.md).
+  rules: {
+    // The resource deployed with the application: PrometheusRule (prometheus-operator),
+    // GMPRules (Google Managed Prometheus `Rules`), or none (the rule files of
+    // `build -o` only; a cluster without the CRD would refuse the Deploy stage).
+    format: 'none',
+    // Evaluation interval of the rule groups (Pyrra's is 30s too).
+    interval: '30s',
+    // Labels of the resource (e.g. what the Prometheus' ruleSelector selects).
+    labels: {},
+    // The SRE Workbook's table (chapter 5 "Alerting on SLOs", approach 6:
+    // multiwindow, multi-burn-rate alerts).
+    alerts: [
+      { severity: 'page', longWindow: '1h', shortWindow: '5m', burnRate: 14.4 },
+      { severity: 'page', longWindow: '6h', shortWindow: '30m', burnRate: 6 },
+      { severity: 'ticket', longWindow: '3d', shortWindow: '6h', burnRate: 1 },
+    ],
+  },
 }

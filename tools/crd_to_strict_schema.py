@@ -2,14 +2,17 @@
 """Convert an Argo Rollouts CustomResourceDefinition (YAML) into the strict JSON Schema
 kujira-gen vendors under schemas/argo-rollouts/ (see schemas/LICENSE-NOTICE.md).
 
-    tools/crd_to_strict_schema.py CRD.yaml FILE-NAME TITLE > schema.json
+    tools/crd_to_strict_schema.py CRD.yaml FILE-NAME TITLE [VERSION] > schema.json
 
-The version `v1alpha1` of the CRD's openAPIV3Schema becomes a draft-07 schema:
+The version VERSION (default `v1alpha1`) of the CRD's openAPIV3Schema becomes a draft-07
+schema:
 - `spec` and `status` are the CRD's, with `additionalProperties: false` added to every
   object that has `properties`, no `additionalProperties` and no
   `x-kubernetes-preserve-unknown-fields` (the API server prunes such unknown fields
   silently, which is why a template writing them is worth reporting);
 - lists marked `x-kubernetes-list-type: set` get `uniqueItems: true`;
+- a `pattern` with Go's inline flags (`(?i)`), which JSON Schema's ECMA-262 regexes
+  lack, is dropped;
 - `apiVersion` and `kind` are pinned; `metadata` is the subset of ObjectMeta templates
   write. Needs PyYAML. Running it on rollout-crd.yaml of v1.9.1 reproduces
   schemas/argo-rollouts/rollout.strict.schema.json byte for byte.
@@ -33,6 +36,11 @@ def strict(node):
             out[key] = strict(value)
         elif key in ("anyOf", "allOf", "oneOf"):
             out[key] = strict(value)
+        elif key == "pattern" and "(?" in value:
+            # Go's inline flags (`(?i)`) are not ECMA-262, the regex dialect of JSON
+            # Schema: such a pattern is dropped (the Argo CRDs have none; the
+            # PrometheusRule CRD's partial_response_strategy, a Thanos field, has one).
+            continue
         else:
             out[key] = value
     if node.get("x-kubernetes-list-type") == "set":
@@ -61,13 +69,16 @@ METADATA = {
 
 def main():
     crd_path, file_name, title = sys.argv[1], sys.argv[2], sys.argv[3]
+    # The CRD's version to convert: v1alpha1 for Argo Rollouts, v1 for the monitoring CRDs
+    # (PrometheusRule, GMP Rules).
+    version_name = sys.argv[4] if len(sys.argv) > 4 else "v1alpha1"
     with open(crd_path, encoding="utf-8") as f:
         crd = yaml.safe_load(f)
-    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == version_name)
     root = version["schema"]["openAPIV3Schema"]
     kind = crd["spec"]["names"]["kind"]
     properties = {
-        "apiVersion": {"type": "string", "enum": [crd["spec"]["group"] + "/v1alpha1"]},
+        "apiVersion": {"type": "string", "enum": [crd["spec"]["group"] + "/" + version_name]},
         "kind": {"type": "string", "enum": [kind]},
         "metadata": METADATA,
     }
@@ -76,7 +87,7 @@ def main():
             properties[name] = strict(root["properties"][name])
     schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": "https://kujira-gen.invalid/schemas/argoproj.io/%s_v1alpha1.strict.json" % kind.lower(),
+        "$id": "https://kujira-gen.invalid/schemas/%s/%s_%s.strict.json" % (crd["spec"]["group"], kind.lower(), version_name),
         "title": title,
         "x-generated-from": file_name,
         "properties": properties,

@@ -80,6 +80,16 @@ pub const CUTS: &[(&str, &str, Option<&str>)] = &[
         "kubernetes-v1.32/rolebinding-rbac-v1.json",
         None,
     ),
+    (
+        "prometheus-rule.json",
+        "monitoring/prometheusrule.strict.schema.json",
+        None,
+    ),
+    (
+        "gmp-rules.json",
+        "monitoring/gmp-rules.strict.schema.json",
+        None,
+    ),
 ];
 
 /// The schema as embedded: `cut` replaced by `{}` (anything goes there: PodTemplateSpec

@@ -28,6 +28,13 @@ pub const KINDS: &[(&str, &str, Kind)] = &[
         "rbac.authorization.k8s.io/v1",
         Kind::RoleBinding,
     ),
+    // The SLOs' rules (templates/release/slo_rules.libsonnet, docs/slo-alerts.md).
+    (
+        "PrometheusRule",
+        "monitoring.coreos.com/v1",
+        Kind::PrometheusRule,
+    ),
+    ("Rules", "monitoring.googleapis.com/v1", Kind::GmpRules),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +49,10 @@ pub enum Kind {
     ServiceAccount,
     Role,
     RoleBinding,
+    /// prometheus-operator's PrometheusRule.
+    PrometheusRule,
+    /// Google Cloud Managed Service for Prometheus' `Rules`.
+    GmpRules,
     /// Not a manifest's kind (not in [`KINDS`]): the pod template of Rollouts, Jobs,
     /// Deployments and AnalysisTemplate Job metrics, checked on its own.
     PodTemplateSpec,
@@ -65,6 +76,8 @@ const SECRET: &str = embedded!("secret.json");
 const SERVICE_ACCOUNT: &str = embedded!("service-account.json");
 const ROLE: &str = embedded!("role.json");
 const ROLE_BINDING: &str = embedded!("role-binding.json");
+const PROMETHEUS_RULE: &str = embedded!("prometheus-rule.json");
+const GMP_RULES: &str = embedded!("gmp-rules.json");
 
 pub struct Schema {
     pub validator: Validator,
@@ -74,7 +87,7 @@ pub struct Schema {
 
 /// Every schema with the name its messages give it, in the order [`warm_up`] compiles
 /// them: first what the built-in templates' bundles need, the largest first.
-const SOURCES: [(Kind, &str, &str); 11] = [
+const SOURCES: [(Kind, &str, &str); 13] = [
     (
         Kind::PodTemplateSpec,
         "PodTemplateSpec (v1)",
@@ -97,6 +110,16 @@ const SOURCES: [(Kind, &str, &str); 11] = [
         Kind::AnalysisTemplate,
         "AnalysisTemplate (argoproj.io/v1alpha1)",
         ANALYSIS_TEMPLATE,
+    ),
+    (
+        Kind::PrometheusRule,
+        "PrometheusRule (monitoring.coreos.com/v1)",
+        PROMETHEUS_RULE,
+    ),
+    (
+        Kind::GmpRules,
+        "Rules (monitoring.googleapis.com/v1)",
+        GMP_RULES,
     ),
 ];
 
@@ -188,6 +211,8 @@ mod tests {
             "service-account.json" => SERVICE_ACCOUNT,
             "role.json" => ROLE,
             "role-binding.json" => ROLE_BINDING,
+            "prometheus-rule.json" => PROMETHEUS_RULE,
+            "gmp-rules.json" => GMP_RULES,
             other => panic!("no embedded schema {other}"),
         }
     }
@@ -407,6 +432,44 @@ mod tests {
             Some(template),
         )]);
         insta::assert_snapshot!(super::super::fixture::check_json(v));
+    }
+
+    /// The SLO rule resources (templates/release/slo_rules.libsonnet) against their CRDs:
+    /// a valid one passes; a misspelt rule field is an error (the API server would drop
+    /// it), and so is a rule without `expr`.
+    #[test]
+    fn rule_resources_are_checked_against_their_crds() {
+        let group = json!({"name": "kujira-slo-shop-availability", "interval": "30s", "rules": [
+            {"record": "kujira_slo:sli_error:ratio_rate5m", "expr": "1 - 0.5", "labels": {"kujira_slo": "availability"}},
+            {"alert": "KujiraSLOErrorBudgetBurn", "expr": "x > (14.4 * 0.001)",
+             "labels": {"severity": "page"}, "annotations": {"summary": "s"}}]});
+        for (kind, api_version, schema_kind) in [
+            (
+                "PrometheusRule",
+                "monitoring.coreos.com/v1",
+                Kind::PrometheusRule,
+            ),
+            ("Rules", "monitoring.googleapis.com/v1", Kind::GmpRules),
+        ] {
+            assert!(
+                KINDS.contains(&(kind, api_version, schema_kind)),
+                "{kind} is a checked kind"
+            );
+            let resource = json!({"apiVersion": api_version, "kind": kind,
+                "metadata": {"name": "shop-slo-rules", "namespace": "shop"},
+                "spec": {"groups": [group.clone()]}});
+            let validator = &Schemas.get(schema_kind).unwrap().validator;
+            assert!(validator.is_valid(&resource), "{kind}");
+            let mut misspelt = resource.clone();
+            misspelt["spec"]["groups"][0]["rules"][0]["recrod"] = json!("x");
+            assert!(!validator.is_valid(&misspelt), "{kind}: recrod");
+            let mut no_expr = resource.clone();
+            no_expr["spec"]["groups"][0]["rules"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("expr");
+            assert!(!validator.is_valid(&no_expr), "{kind}: expr");
+        }
     }
 
     /// With draft 7 forced, `format` asserts: a bad date-time is an error.

@@ -8,6 +8,7 @@
 pub mod defaults;
 pub mod policy;
 pub mod slo;
+pub mod slo_rules;
 
 use crate::diag::Diagnostic;
 use crate::values::schema::ValueSchema;

@@ -61,6 +61,14 @@ pub fn load(path: &Path) -> Result<(SloSettings, Vec<Diagnostic>), Diagnostic> {
     for issue in schema.check(&file.value) {
         problems.push(file.diagnostic(&issue.pointer, issue.at_key, issue.message));
     }
+    // What the schema cannot say about the alert table (only once the schema is satisfied
+    // there, so that one mistake gives one message).
+    if !problems
+        .iter()
+        .any(|p| p.path.as_deref().is_some_and(|k| k.starts_with("rules")))
+    {
+        problems.extend(super::slo_rules::check(&file));
+    }
     Ok((
         SloSettings {
             display: file.display.clone(),

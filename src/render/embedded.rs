@@ -28,11 +28,13 @@ embed!(
     "release/manifests.libsonnet",
     "release/pipeline.libsonnet",
     "release/slo.libsonnet",
+    "release/slo_rules.libsonnet",
     "release/values.libsonnet",
     "slo-platform.libsonnet",
 );
 
-/// The entry point: evaluates to `function(values) {application, pipelines}`.
+/// The entry point: evaluates to `function(values) {application, pipelines}` (and
+/// `sloRules` for teams with SLOs).
 pub const ENTRY: &str = "main.jsonnet";
 
 /// The entry point of `slo status`: the same input as [`ENTRY`], evaluates to what each

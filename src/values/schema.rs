@@ -182,13 +182,19 @@ impl ValueSchema {
                     "must be at most {limit} characters long, got {len}"
                 )))
             }
-            ValidationErrorKind::Minimum { limit }
-            | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            ValidationErrorKind::Minimum { limit } => {
                 out.push(issue(format!("must be at least {limit}, got {}", got())))
             }
-            ValidationErrorKind::Maximum { limit }
-            | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            // The limit itself is refused: "at least 0, got 0" would contradict itself.
+            ValidationErrorKind::ExclusiveMinimum { limit } => out.push(issue(format!(
+                "must be greater than {limit}, got {}",
+                got()
+            ))),
+            ValidationErrorKind::Maximum { limit } => {
                 out.push(issue(format!("must be at most {limit}, got {}", got())))
+            }
+            ValidationErrorKind::ExclusiveMaximum { limit } => {
+                out.push(issue(format!("must be less than {limit}, got {}", got())))
             }
             ValidationErrorKind::MinItems { limit } => out.push(issue(format!(
                 "must have at least {limit} item{}",

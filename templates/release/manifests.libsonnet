@@ -2,6 +2,7 @@
 local kube = import '../lib/kube.libsonnet';
 local config = import '../config.libsonnet';
 local slo = import 'slo.libsonnet';
+local sloRules = import 'slo_rules.libsonnet';
 
 {
   names(r):: {
@@ -157,5 +158,8 @@ local slo = import 'slo.libsonnet';
                    r.namespace, $.podLabels(r), r.port),
       $.podTemplate(r),
       $.rollout(r),
-    ],
+    ]
+    // The SLOs' recording and alerting rules (PrometheusRule or GMP Rules), deployed and
+    // versioned with the application that defines them.
+    + sloRules.manifests(r),
 }

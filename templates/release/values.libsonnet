@@ -3,6 +3,7 @@
 // checks that they agree).
 local config = import '../config.libsonnet';
 local slo = import 'slo.libsonnet';
+local sloRules = import 'slo_rules.libsonnet';
 
 local get(o, k, default) = if std.objectHas(o, k) then o[k] else default;
 
@@ -88,4 +89,8 @@ function(values)
     slo: slo.normalize(get(values, 'SLO', null), { application: app, namespace: namespace },
                        slo.platform(get(get(values, '_kujira', {}), 'slo', null))),
     canary: slo.normalizeCanary(get(values, 'Canary', null)),
+    // The platform's rule settings (slo_rules.libsonnet), for teams with SLOs only: a team
+    // without them is not concerned by the platform's alert table.
+    sloRules: if get(values, 'SLO', null) == null then null
+    else sloRules.settings(slo.platform(get(get(values, '_kujira', {}), 'slo', null))),
   }
