@@ -7,20 +7,15 @@
 //
 // Result: { application, environments: [{ name, budgetGate, provider, objectives }] },
 // environments without SLOs left out. Per objective:
-//   budgetQuery   the gate's SLI over the SLO's window (-1: no data);
-//   burnQuery     the same SLI over `burnWindow`, for the burn rate;
-//   *TrafficQuery 1 when the window saw requests, -1 when it saw none: a SLI query
-//                 answering -1 with traffic means the good-request series does not
-//                 exist (a counter created on the first success, so every request failed).
+//   budgetQuery   the gate's SLI over the SLO's window (-1: no requests; a missing good
+//                 series counts as 0, so an all-failing service reads 0);
+//   burnQuery     the same SLI over `burnWindow`, for the burn rate.
 local normalize = import 'release/values.libsonnet';
 local slo = import 'release/slo.libsonnet';
 
 // The burn rate's window: the error ratio over the last hour against the allowed one
 // (a fast-burn window, as in the Google SRE workbook's multiwindow alerts).
 local burnWindow = '1h';
-
-// An SLI whose good requests are its total requests: 1 with requests, -1 without.
-local trafficQuery(o, selector, window) = slo.sli(o { good: o.total }, selector, window);
 
 function(values)
   local kujira = if std.objectHas(values, '_kujira') then values._kujira else {};
@@ -50,9 +45,7 @@ function(values)
             window: o.window,
             burnWindow: burnWindow,
             budgetQuery: slo.budgetQuery(r.slo, o),
-            budgetTrafficQuery: trafficQuery(o, r.slo.matchers.allPods, o.window),
             burnQuery: slo.sli(o, r.slo.matchers.allPods, burnWindow),
-            burnTrafficQuery: trafficQuery(o, r.slo.matchers.allPods, burnWindow),
           }
           for o in r.slo.objectives
         ],

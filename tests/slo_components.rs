@@ -960,28 +960,14 @@ fn the_analysis_wait_job_names_the_slo_the_value_and_the_threshold() {
 /// server: answers `/token` with an access token and anything else with a Prometheus
 /// vector of one sample, `value`; records each request's head.
 fn fake_http(value: &'static str) -> (String, std::sync::mpsc::Receiver<String>) {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
+            let (head, _) = support::http_head::read_request(&stream);
             let answer = if head.starts_with("GET /token") {
                 r#"{"access_token":"ya29.test-token","expires_in":3599,"token_type":"Bearer"}"#
                     .to_string()

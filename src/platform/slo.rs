@@ -36,10 +36,7 @@ impl SloSettings {
     /// as written and in seconds.
     pub fn retention(&self) -> Option<(String, u64)> {
         let text = self.values.get("provider")?.get("retention")?.as_str()?;
-        Some((
-            text.to_string(),
-            crate::values::rules::duration_seconds(text)?,
-        ))
+        Some((text.to_string(), super::slo_rules::seconds(text)?))
     }
 }
 

@@ -59,20 +59,10 @@ pub struct Status {
     pub burn_rate: Option<f64>,
     pub budget: Budget,
     pub gate: Gate,
-    /// Something to know that is not an error (no traffic, a missing success series).
+    /// Something to know that is not an error (no traffic).
     pub notes: Vec<String>,
     /// Queries that failed, one line each.
     pub errors: Vec<String>,
-}
-
-/// An SLI reading: the gate's query, and the traffic query when that said "no data".
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Reading {
-    Sli(f64),
-    /// Requests, but no good-request series: every request failed. The gate's query
-    /// cannot tell this from no traffic (0 good series / N total is an empty vector).
-    AllFailed,
-    NoTraffic,
 }
 
 /// Answers by provider (an index into the clients) and query.
@@ -103,29 +93,16 @@ pub fn measure(targets: Vec<Target>, settings: &Settings) -> Vec<Status> {
             )
         })
         .collect();
-    // First the SLI queries; then, only for those answering "no data", whether there
-    // were requests at all.
-    let first: Vec<(usize, String)> = targets
+    // The gate's queries count a missing good series as 0 (slo.libsonnet `sli`), so "no
+    // data" means no requests: one query per SLI and window is enough.
+    let queries: Vec<(usize, String)> = targets
         .iter()
         .zip(&provider_of)
         .flat_map(|(t, &p)| {
             [&t.objective.budget_query, &t.objective.burn_query].map(|q| (p, q.clone()))
         })
         .collect();
-    let mut answers = ask(&first, settings.parallel, &clients);
-    let mut second: Vec<(usize, String)> = Vec::new();
-    for (t, &p) in targets.iter().zip(&provider_of) {
-        let o = &t.objective;
-        for (sli, traffic) in [
-            (&o.budget_query, &o.budget_traffic_query),
-            (&o.burn_query, &o.burn_traffic_query),
-        ] {
-            if answers.get(&(p, sli.clone())) == Some(&Ok(Sample::NoData)) {
-                second.push((p, traffic.clone()));
-            }
-        }
-    }
-    answers.extend(ask(&second, settings.parallel, &clients));
+    let answers = ask(&queries, settings.parallel, &clients);
     targets
         .into_iter()
         .zip(provider_of)
@@ -146,25 +123,11 @@ fn ask(queries: &[(usize, String)], parallel: usize, clients: &[Client]) -> Answ
     unique.into_iter().cloned().zip(results).collect()
 }
 
-fn reading(
-    provider: usize,
-    sli: &str,
-    traffic: &str,
-    answers: &Answers,
-) -> Result<Reading, String> {
-    let answer = |q: &str| {
-        answers
-            .get(&(provider, q.to_string()))
-            .cloned()
-            .unwrap_or_else(|| Err("not queried".into()))
-    };
-    match answer(sli)? {
-        Sample::Value(v) => Ok(Reading::Sli(v)),
-        Sample::NoData => match answer(traffic)? {
-            Sample::Value(_) => Ok(Reading::AllFailed),
-            Sample::NoData => Ok(Reading::NoTraffic),
-        },
-    }
+fn reading(provider: usize, sli: &str, answers: &Answers) -> Result<Sample, String> {
+    answers
+        .get(&(provider, sli.to_string()))
+        .cloned()
+        .unwrap_or_else(|| Err("not queried".into()))
 }
 
 fn judge(target: Target, provider: usize, answers: &Answers, address: &str) -> Status {
@@ -189,8 +152,8 @@ fn judge(target: Target, provider: usize, answers: &Answers, address: &str) -> S
     };
     let spent = |sli: f64| (1.0 - sli) / allowed * 100.0;
     let mut gate_sees_exhausted = None;
-    match reading(provider, &o.budget_query, &o.budget_traffic_query, answers) {
-        Ok(Reading::Sli(v)) => {
+    match reading(provider, &o.budget_query, answers) {
+        Ok(Sample::Value(v)) => {
             status.sli = Some(v);
             status.spent_percent = Some(spent(v));
             // The gate's rule, on the exact target: spent when SLI <= target.
@@ -202,27 +165,16 @@ fn judge(target: Target, provider: usize, answers: &Answers, address: &str) -> S
             };
             gate_sees_exhausted = Some(exhausted);
         }
-        Ok(Reading::AllFailed) => {
-            status.sli = Some(0.0);
-            status.spent_percent = Some(spent(0.0));
-            status.budget = Budget::Exhausted;
-            gate_sees_exhausted = Some(false);
-            status.notes.push(format!(
-                "every request in {} failed (no good-request series); the gate's query sees no data and lets releases through",
-                o.window
-            ));
-        }
-        Ok(Reading::NoTraffic) => {
+        Ok(Sample::NoData) => {
             status.budget = Budget::NoData;
             gate_sees_exhausted = Some(false);
             status.notes.push(format!("no requests in {}", o.window));
         }
         Err(e) => status.errors.push(e),
     }
-    match reading(provider, &o.burn_query, &o.burn_traffic_query, answers) {
-        Ok(Reading::Sli(v)) => status.burn_rate = Some((1.0 - v) / allowed),
-        Ok(Reading::AllFailed) => status.burn_rate = Some(1.0 / allowed),
-        Ok(Reading::NoTraffic) => {
+    match reading(provider, &o.burn_query, answers) {
+        Ok(Sample::Value(v)) => status.burn_rate = Some((1.0 - v) / allowed),
+        Ok(Sample::NoData) => {
             // Said once when the whole window was quiet.
             if status.budget != Budget::NoData {
                 status

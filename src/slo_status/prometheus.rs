@@ -19,7 +19,7 @@ const QUOTED_CHARS: usize = 120;
 /// An instant query's one sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sample {
-    /// The SLI (or 1 for a traffic query).
+    /// The SLI.
     Value(f64),
     /// The queries' `-1`: no series, or no requests.
     NoData,

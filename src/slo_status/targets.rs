@@ -55,9 +55,7 @@ pub struct Objective {
     pub window: String,
     pub burn_window: String,
     pub budget_query: String,
-    pub budget_traffic_query: String,
     pub burn_query: String,
-    pub burn_traffic_query: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -195,7 +195,7 @@ pub fn check_slo(
     {
         for (name, o) in objectives {
             let window = o.get("Window").and_then(Value::as_str).unwrap_or("28d");
-            if let Some(seconds) = duration_seconds(window)
+            if let Some(seconds) = crate::platform::slo_rules::seconds(window)
                 && seconds > *kept
             {
                 let present = o.get("Window").is_some();
@@ -336,7 +336,7 @@ pub fn check_slo(
             let mut d = file.diagnostic(
                 &at,
                 at == "/SLO",
-                format!("the preview analysis{scope} measures the preview's own requests, and without a ScenarioTest nothing sends it any (the preview Service gets no production traffic): it would pass on no data, or with the platform's analysis.noData `inconclusive` never pass. Add a ScenarioTest, or set SLO.PreviewAnalysis to false"),
+                format!("the preview analysis{scope} measures the preview's own requests, and without a ScenarioTest nothing sends it any (the preview Service gets no production traffic): with no requests to judge it ends Inconclusive and every release rolls back. Add a ScenarioTest, or set SLO.PreviewAnalysis to false"),
             );
             d.severity = crate::diag::Severity::Warning;
             out.push(d);
@@ -397,20 +397,4 @@ mod tests {
         // Objects iterate in key order: API_TOKEN (its Secret name) before DB_PASSWORD.
         assert_eq!(secrets(&v), vec!["s-name", "hunter22"]);
     }
-}
-
-/// Seconds of a duration written with one unit of s, m, h, d or w (`28d`), as SLO windows
-/// and `provider.retention` are (their schemas allow nothing else).
-pub fn duration_seconds(text: &str) -> Option<u64> {
-    let unit = text.chars().last()?;
-    let n: u64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
-    let factor = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'w' => 604_800,
-        _ => return None,
-    };
-    n.checked_mul(factor)
 }

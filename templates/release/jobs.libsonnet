@@ -209,7 +209,7 @@ local settleScript = |||
         exit 0
       fi
       if [ "$promoted" = no ] && [ "$stable" != "$STABLE_HASH" ]; then
-        runs=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.blueGreen.prePromotionAnalysisRunStatus.name} {.status.canary.currentStepAnalysisRunStatus.name}')
+        runs=$(kubectl get rollout "$ROLLOUT" -n "$NAMESPACE" -o jsonpath='{.status.blueGreen.prePromotionAnalysisRunStatus.name} {.status.canary.currentStepAnalysisRunStatus.name}') || runs=
         held=
         if [ -n "$reasons" ]; then
           held="paused ($reasons)"
