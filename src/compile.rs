@@ -26,8 +26,10 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// Worker threads; 0 = one per core.
     pub threads: usize,
-    /// `--platform DIR`: the platform's defaults and policy [default: `.kujira` in the
-    /// repository root, when it exists].
+    /// `--platform DIR`: the platform's defaults and policy. Given to [`compile`] and the
+    /// other entry points: overrides what each value file's own place finds (see
+    /// [`platform::resolve`]). Given to [`Compiler::new`]: the directory to read, already
+    /// resolved.
     pub platform: Option<PathBuf>,
     /// `--allow-empty`: a directory without value files is not an error.
     pub allow_empty: bool,
@@ -46,6 +48,8 @@ pub struct Unit {
     /// The application the file declares, with the position of its `Application` value,
     /// for the checks across files.
     pub application: Option<(String, (usize, usize))>,
+    /// The platform directory and template set it was compiled with.
+    pub governing: platform::resolve::Governing,
 }
 
 /// A value file that loaded without errors, ready to render (maybe more than once).
@@ -98,6 +102,8 @@ pub struct Compiler {
     /// Problems in the platform's own files, reported once.
     pub platform_problems: Vec<Diagnostic>,
     purpose: Purpose,
+    /// What it compiles with, for the units.
+    governing: platform::resolve::Governing,
 }
 
 impl Compiler {
@@ -112,9 +118,13 @@ impl Compiler {
         // First: it starts compiling the output checks' schemas on a thread of their own.
         let checker = Checker::new()?;
         let schema = ValueSchema::new()?;
-        let dir = platform::locate(options.platform.as_deref(), options.root.as_deref())?;
+        if let Some(dir) = &options.platform
+            && !dir.is_dir()
+        {
+            anyhow::bail!("--platform {}: not a directory", dir.display());
+        }
         let (platform, platform_problems) =
-            platform::load(dir.as_deref(), &schema, &platform::today());
+            platform::load(options.platform.as_deref(), &schema, &platform::today());
         Ok(Self {
             schema,
             checker,
@@ -122,6 +132,10 @@ impl Compiler {
             platform,
             platform_problems,
             purpose: Purpose::Output,
+            governing: platform::resolve::Governing {
+                platform: options.platform.clone(),
+                templates: options.templates.clone(),
+            },
         })
     }
 
@@ -139,6 +153,7 @@ impl Compiler {
             bundle: bundle.filter(|_| self.purpose != Purpose::Validation),
             diagnostics: prepared.diagnostics,
             application: prepared.application,
+            governing: self.governing.clone(),
         };
         unit.diagnostics.extend(findings);
         finish(&mut unit.diagnostics, &unit.file, &prepared.secrets);
@@ -155,6 +170,7 @@ impl Compiler {
             bundle: None,
             diagnostics: Vec::new(),
             application: None,
+            governing: self.governing.clone(),
         };
         let file = match values::load(input) {
             Ok(f) => f,
@@ -392,6 +408,76 @@ pub fn validate(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
 fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result<Vec<Unit>> {
     let (inputs, problems) =
         values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
+    let (groups, unresolved) = group_inputs(inputs, options);
+    let mut units: Vec<Unit> = problems.into_iter().map(Unit::problem).collect();
+    let mut compiled: Vec<(usize, Unit)> = unresolved
+        .into_iter()
+        .map(|(i, d)| (i, Unit::problem(d)))
+        .collect();
+    for (group_options, members) in &groups {
+        let (indices, inputs): (Vec<usize>, Vec<Input>) = members.iter().cloned().unzip();
+        let (group_units, platform_units) = compile_group(&inputs, group_options, purpose)?;
+        units.extend(platform_units);
+        compiled.extend(indices.into_iter().zip(group_units));
+    }
+    compiled.sort_by_key(|(i, _)| *i);
+    let mut compiled: Vec<Unit> = compiled.into_iter().map(|(_, u)| u).collect();
+    check_across_files(&mut compiled);
+    units.extend(compiled);
+    Ok(units)
+}
+
+/// Options for one group of value files: the given ones, with the platform directory and
+/// templates that govern the group.
+pub type GroupOptions = Options;
+
+/// The inputs grouped by the settings that govern them (see [`platform::resolve`]), in
+/// order of first appearance, each with the input's index; the inputs whose settings
+/// cannot be found come back as errors of their own, with their index.
+#[allow(clippy::type_complexity)]
+pub fn group_inputs(
+    inputs: Vec<Input>,
+    options: &Options,
+) -> (
+    Vec<(GroupOptions, Vec<(usize, Input)>)>,
+    Vec<(usize, Diagnostic)>,
+) {
+    let mut groups: Vec<(platform::resolve::Governing, Vec<(usize, Input)>)> = Vec::new();
+    let mut unresolved = Vec::new();
+    for (i, input) in inputs.into_iter().enumerate() {
+        match platform::resolve::for_file(
+            &input.path,
+            options.platform.as_deref(),
+            options.templates.as_deref(),
+        ) {
+            Ok(g) => match groups.iter_mut().find(|(k, _)| *k == g) {
+                Some((_, members)) => members.push((i, input)),
+                None => groups.push((g, vec![(i, input)])),
+            },
+            Err(message) => unresolved.push((i, Diagnostic::error(input.display.clone(), message))),
+        }
+    }
+    let groups = groups
+        .into_iter()
+        .map(|(g, members)| {
+            let group = Options {
+                platform: g.platform,
+                templates: g.templates,
+                ..options.clone()
+            };
+            (group, members)
+        })
+        .collect();
+    (groups, unresolved)
+}
+
+/// Compiles the inputs of one group: the units in input order, and one unit per platform
+/// file with problems.
+fn compile_group(
+    inputs: &[Input],
+    options: &Options,
+    purpose: Purpose,
+) -> Result<(Vec<Unit>, Vec<Unit>)> {
     // The workers start first and parse the templates while this thread builds the
     // compiler (the value schema, the platform's files): for one value file, the two were
     // a third of the run, one after the other.
@@ -400,7 +486,7 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
     let compiled = std::thread::scope(|s| {
         let workers = s.spawn(|| {
             parallel_map(
-                &inputs,
+                inputs,
                 options.threads,
                 || {
                     let renderer =
@@ -441,30 +527,25 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
     for d in &compiler.platform_problems {
         match platform_units.iter_mut().find(|u| u.file == d.file) {
             Some(u) => u.diagnostics.push(d.clone()),
-            None => platform_units.push(Unit {
-                file: d.file.clone(),
-                compiled: false,
-                bundle: None,
-                diagnostics: vec![d.clone()],
-                application: None,
-            }),
+            None => platform_units.push(Unit::problem(d.clone())),
         }
     }
-    let mut units: Vec<Unit> = problems
-        .into_iter()
-        .map(|d| Unit {
+    Ok((compiled.into_iter().flatten().collect(), platform_units))
+}
+
+impl Unit {
+    /// A unit of one problem that is not a value file's (a path that cannot be read, a
+    /// platform file's error).
+    pub fn problem(d: Diagnostic) -> Unit {
+        Unit {
             file: d.file.clone(),
             compiled: false,
             bundle: None,
             diagnostics: vec![d],
             application: None,
-        })
-        .collect();
-    units.extend(platform_units);
-    let mut compiled: Vec<Unit> = compiled.into_iter().flatten().collect();
-    check_across_files(&mut compiled);
-    units.extend(compiled);
-    Ok(units)
+            governing: platform::resolve::Governing::default(),
+        }
+    }
 }
 
 /// Sets the workers' compiler to none when dropped before it was set (the thread building
@@ -512,6 +593,52 @@ pub fn check_across_files(units: &mut [Unit]) {
         unit.compiled = false;
         unit.bundle = None;
     }
+}
+
+/// [`check_across_files`] against every value file of the repositories `units` belong to,
+/// not only the ones compiled (`validate --changed`, a partial `build`, `diff` or `push`):
+/// a new team may not take an application another, unchanged team declares. The other
+/// files are only read for their `Application`.
+pub fn check_across_repository(units: &mut Vec<Unit>) {
+    use std::collections::HashSet;
+    let compiled: HashSet<PathBuf> = units
+        .iter()
+        .filter(|u| u.application.is_some())
+        .map(|u| platform::resolve::absolute(std::path::Path::new(&u.file)))
+        .collect();
+    let roots: Vec<PathBuf> = {
+        let mut r: Vec<PathBuf> = compiled
+            .iter()
+            .filter_map(|f| values::discover::git_root(f))
+            .collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    if roots.is_empty() {
+        return;
+    }
+    let (others, _) = values::discover::discover(&roots, None, true);
+    let kept = units.len();
+    for input in others {
+        if compiled.contains(&platform::resolve::absolute(&input.path)) {
+            continue;
+        }
+        let Ok(file) = values::load(&input) else {
+            continue;
+        };
+        if let Some(app) = file.value.get("Application").and_then(Value::as_str) {
+            let mut u = Unit::problem(Diagnostic::error(file.display.clone(), String::new()));
+            u.diagnostics.clear();
+            u.file = platform::resolve::relative(&platform::resolve::absolute(&input.path))
+                .display()
+                .to_string();
+            u.application = Some((app.to_string(), file.position("/Application", false)));
+            units.push(u);
+        }
+    }
+    check_across_files(units);
+    units.truncate(kept);
 }
 
 /// Compiles every input, in parallel, results in input order.

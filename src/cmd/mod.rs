@@ -62,13 +62,16 @@ pub fn strictly(diagnostics: &mut [Diagnostic]) {
 /// Compiles all inputs and prints their diagnostics (warnings too) on stderr. The bundles
 /// come back only when nothing had an error: no command acts on half a repository.
 pub fn compile_or_report(args: &CompileArgs) -> Result<Vec<Bundle>, Outcome> {
-    let units = match compile::compile(&args.inputs.paths, &args.options()) {
+    let mut units = match compile::compile(&args.inputs.paths, &args.options()) {
         Ok(u) => u,
         Err(e) => {
             eprintln!("kujira-gen: error: {e:#}");
             return Err(Outcome::Failed);
         }
     };
+    // Given part of the repository, an application another value file declares is still
+    // a clash: pushing (and pruning) it would fight that file's pipelines.
+    compile::check_across_repository(&mut units);
     let diagnostics = collect_diagnostics(&units, args.inputs.strict);
     let palette = Palette::new(term::stderr_color());
     eprint!("{}", diag::render_styled(&diagnostics, &palette));

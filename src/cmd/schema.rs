@@ -32,7 +32,25 @@ pub fn run(which: Which, platform_dir: Option<&Path>) -> Result<Outcome> {
             kujira_gen::bundle::to_pretty(&defaults::schema_for_defaults(&value))
         }
         Which::Value => {
-            let dir = platform::locate(platform_dir, None)?;
+            // The repository's own: its platform directory found from here as from a
+            // value file here (platform::resolve); outside a repository, the built-in
+            // schema.
+            use platform::resolve::{self, Found};
+            let dir = match platform_dir {
+                Some(d) if !d.is_dir() => {
+                    anyhow::bail!("--platform {}: not a directory", d.display())
+                }
+                Some(d) => Some(d.to_path_buf()),
+                None => match resolve::find(Path::new(".")) {
+                    Found::Dir(d) => Some(d),
+                    Found::Two(near, outer) => anyhow::bail!(
+                        "governed by two platform directories, {} and {}: a repository has one (merge them, or pass --platform DIR)",
+                        near.display(),
+                        outer.display()
+                    ),
+                    Found::None | Found::OutsideRepository => None,
+                },
+            };
             let schema = ValueSchema::new()?;
             let (p, problems) = platform::load(dir.as_deref(), &schema, &platform::today());
             eprint!(

@@ -8,11 +8,23 @@ use std::io::Write;
 
 pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<Outcome> {
     let paths = if changed {
-        values::discover::affected_by(&args.inputs.paths)
+        let mut given = args.inputs.paths.clone();
+        // pre-commit passes only the files that exist: the deletions staged in the commit
+        // come from git (a deleted Postman collection must fail the team naming it).
+        given.extend(values::discover::staged_deletions());
+        values::discover::affected_by(
+            &given,
+            args.inputs.platform.as_deref(),
+            args.templates.as_deref(),
+        )
     } else {
         args.inputs.paths.clone()
     };
-    let units = compile::validate(&paths, &args.options())?;
+    let mut units = compile::validate(&paths, &args.options())?;
+    if changed {
+        // The applications of the unchanged teams count too.
+        compile::check_across_repository(&mut units);
+    }
     let diagnostics = super::collect_diagnostics(&units, args.inputs.strict);
     let errors = diag::count_errors(&diagnostics);
     let mut stdout = std::io::stdout().lock();

@@ -68,44 +68,54 @@ pub fn compare(
         crate::values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
     let old_resolver = old.resolver(&options.jpath)?;
     let new_resolver = new.resolver(&options.jpath)?;
-    let compiler = Compiler::new(options)?.without_markers();
-    let mut teams: Vec<Team> = problems
+    let failed = |d: Diagnostic| Team {
+        file: d.file.clone(),
+        outcome: if d.is_error() {
+            Outcome::Failed
+        } else {
+            Outcome::Unchanged
+        },
+        diagnostics: vec![d],
+    };
+    let mut teams: Vec<Team> = problems.into_iter().map(failed).collect();
+    // Each value file with the platform settings that govern it (the template sets are
+    // the two compared).
+    let (groups, unresolved) = compile::group_inputs(inputs, options);
+    let mut compared: Vec<(usize, Team)> = unresolved
         .into_iter()
-        .map(|d| Team {
-            file: d.file.clone(),
-            outcome: if d.is_error() {
-                Outcome::Failed
-            } else {
-                Outcome::Unchanged
-            },
-            diagnostics: vec![d],
-        })
+        .map(|(i, d)| (i, failed(d)))
         .collect();
-    let compared = compile::parallel_map(
-        &inputs,
-        options.threads,
-        || {
-            (
-                Renderer::new(old_resolver.clone()),
-                Renderer::new(new_resolver.clone()),
-            )
-        },
-        |(old_r, new_r), input| {
-            let (team, _) = compare_one(&compiler, input, old_r, new_r);
-            team
-        },
-    );
-    // Render the first team of each distinct change again, keeping its bundles this time.
-    let (old_r, new_r) = (Renderer::new(old_resolver), Renderer::new(new_resolver));
     let mut seen: std::collections::HashSet<Vec<Change>> = std::collections::HashSet::new();
-    for (mut team, input) in compared.into_iter().zip(&inputs) {
-        if let Outcome::Changed(c) = &mut team.outcome
-            && seen.insert(c.changes.clone())
-        {
-            c.bundles = compare_one(&compiler, input, &old_r, &new_r).1;
+    for (group_options, members) in &groups {
+        let compiler = Compiler::new(group_options)?.without_markers();
+        let results = compile::parallel_map(
+            members,
+            options.threads,
+            || {
+                (
+                    Renderer::new(old_resolver.clone()),
+                    Renderer::new(new_resolver.clone()),
+                )
+            },
+            |(old_r, new_r), (_, input)| compare_one(&compiler, input, old_r, new_r).0,
+        );
+        // Render the first team of each distinct change again, keeping its bundles this
+        // time.
+        let (old_r, new_r) = (
+            Renderer::new(old_resolver.clone()),
+            Renderer::new(new_resolver.clone()),
+        );
+        for (mut team, (i, input)) in results.into_iter().zip(members) {
+            if let Outcome::Changed(c) = &mut team.outcome
+                && seen.insert(c.changes.clone())
+            {
+                c.bundles = compare_one(&compiler, input, &old_r, &new_r).1;
+            }
+            compared.push((*i, team));
         }
-        teams.push(team);
     }
+    compared.sort_by_key(|(i, _)| *i);
+    teams.extend(compared.into_iter().map(|(_, t)| t));
     Ok(teams)
 }
 

@@ -1,12 +1,14 @@
 //! The platform team's settings, kept in the GitOps repository beside the teams' value
 //! files: defaults for value files (`defaults.json`), the release policy (`policy.json`)
-//! and the SLO settings (`slo.json`: the metric provider), all in one directory, `.kujira/` at the repository root unless
-//! `--platform DIR` (or `KUJIRA_PLATFORM`) names another. Without the directory, or
+//! and the SLO settings (`slo.json`: the metric provider), all in one directory: the
+//! nearest `.kujira/` above each value file, up to the repository root, unless
+//! `--platform DIR` (or `KUJIRA_PLATFORM`) names another (`resolve`). Without the directory, or
 //! without either file, nothing changes: the built-in settings require every key, and the
 //! built-in policy is empty. See docs/platform.md.
 
 pub mod defaults;
 pub mod policy;
+pub mod resolve;
 pub mod slo;
 pub mod slo_rules;
 
@@ -37,30 +39,6 @@ impl Platform {
             None => format!("{DEFAULT_DIR}/{} at the repository root", slo::FILE_NAME),
         }
     }
-}
-
-/// The platform directory: `explicit` (which must exist), else `.kujira` in the
-/// repository root (`root`, or the nearest directory above the current one that holds
-/// `.git`), when it exists.
-pub fn locate(explicit: Option<&Path>, root: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
-    if let Some(dir) = explicit {
-        if !dir.is_dir() {
-            anyhow::bail!("--platform {}: not a directory", dir.display());
-        }
-        return Ok(Some(dir.to_path_buf()));
-    }
-    let root = match root {
-        Some(r) => Some(r.to_path_buf()),
-        // Relative to the current directory (`../../.kujira`), so that messages name it as
-        // a person in the repository would.
-        None => std::env::current_dir().ok().and_then(|cwd| {
-            cwd.ancestors()
-                .enumerate()
-                .find(|(_, a)| a.join(".git").exists())
-                .map(|(up, _)| (0..up).map(|_| "..").collect::<PathBuf>())
-        }),
-    };
-    Ok(root.map(|r| r.join(DEFAULT_DIR)).filter(|d| d.is_dir()))
 }
 
 /// Reads the platform's files in `dir`. Problems in them are diagnostics of their own

@@ -104,55 +104,74 @@ pub struct Targets {
 pub fn collect(paths: &[PathBuf], options: &Options) -> anyhow::Result<Targets> {
     let (inputs, problems) =
         discover::discover(paths, options.root.as_deref(), options.allow_empty);
-    let compiler = Compiler::new(options)?;
-    let per_file = compile::parallel_map(
-        &inputs,
-        options.threads,
-        || compiler.renderer(),
-        |renderer, input| {
-            let prepared = match compiler.prepare(input) {
-                Ok(p) => p,
-                Err(unit) => return (Vec::new(), unit.diagnostics, false),
-            };
-            let mut diagnostics = prepared.diagnostics.clone();
-            let found = compiler
-                .evaluate_entry(&prepared, renderer, SLO_STATUS_ENTRY)
-                .and_then(|json| {
-                    serde_json::from_value::<Team>(json).map_err(|e| {
-                        Diagnostic::error(
-                            input.display.clone(),
-                            format!("template result of {SLO_STATUS_ENTRY}: {e}"),
-                        )
-                    })
-                });
-            let targets = match found {
-                Ok(team) => rows(&input.display, team),
-                Err(d) => {
-                    diagnostics.push(d);
-                    Vec::new()
-                }
-            };
-            compile::finish(&mut diagnostics, &input.display, &prepared.secrets);
-            let failed = diag::count_errors(&diagnostics) > 0;
-            (targets, diagnostics, !failed)
-        },
-    );
     let mut out = Targets {
         files: inputs.len(),
         diagnostics: problems,
         ..Targets::default()
     };
-    out.diagnostics
-        .extend(compiler.platform_problems.iter().cloned());
-    for ((targets, diagnostics, compiled), input) in per_file.into_iter().zip(&inputs) {
+    // Each value file with the platform settings (and so the provider) that govern it.
+    let (groups, unresolved) = compile::group_inputs(inputs, options);
+    let mut per_file: Vec<(usize, PerFile)> = unresolved
+        .into_iter()
+        .map(|(i, d)| (i, (String::new(), Vec::new(), vec![d], false)))
+        .collect();
+    for (group_options, members) in &groups {
+        let compiler = Compiler::new(group_options)?;
+        out.diagnostics
+            .extend(compiler.platform_problems.iter().cloned());
+        let results = compile::parallel_map(
+            members,
+            options.threads,
+            || compiler.renderer(),
+            |renderer, (_, input)| measure_file(&compiler, renderer, input),
+        );
+        per_file.extend(members.iter().map(|(i, _)| *i).zip(results));
+    }
+    per_file.sort_by_key(|(i, _)| *i);
+    for (_, (file, targets, diagnostics, compiled)) in per_file {
         if compiled && targets.is_empty() {
-            out.without_slo.push(input.display.clone());
+            out.without_slo.push(file);
         }
         out.targets.extend(targets);
         out.diagnostics.extend(diagnostics);
     }
     out.diagnostics = diag::merge_repeated(std::mem::take(&mut out.diagnostics));
     Ok(out)
+}
+
+/// One value file's outcome: its name, its rows, its diagnostics, whether it compiled.
+type PerFile = (String, Vec<Target>, Vec<Diagnostic>, bool);
+
+fn measure_file(
+    compiler: &Compiler,
+    renderer: &crate::render::Renderer,
+    input: &discover::Input,
+) -> PerFile {
+    let prepared = match compiler.prepare(input) {
+        Ok(p) => p,
+        Err(unit) => return (input.display.clone(), Vec::new(), unit.diagnostics, false),
+    };
+    let mut diagnostics = prepared.diagnostics.clone();
+    let found = compiler
+        .evaluate_entry(&prepared, renderer, SLO_STATUS_ENTRY)
+        .and_then(|json| {
+            serde_json::from_value::<Team>(json).map_err(|e| {
+                Diagnostic::error(
+                    input.display.clone(),
+                    format!("template result of {SLO_STATUS_ENTRY}: {e}"),
+                )
+            })
+        });
+    let targets = match found {
+        Ok(team) => rows(&input.display, team),
+        Err(d) => {
+            diagnostics.push(d);
+            Vec::new()
+        }
+    };
+    compile::finish(&mut diagnostics, &input.display, &prepared.secrets);
+    let failed = diag::count_errors(&diagnostics) > 0;
+    (input.display.clone(), targets, diagnostics, !failed)
 }
 
 fn rows(file: &str, team: Team) -> Vec<Target> {

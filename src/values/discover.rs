@@ -114,27 +114,43 @@ pub fn discover(
     (inputs, problems)
 }
 
-/// For `validate --changed`: the value files that changed files affect. A changed file
-/// named `value.json` is one; any other changed file affects the `value.json` files in
-/// its directory and the directories above it (up to the repository root) that name it
-/// (a value file may only name files inside its own directory tree, so these are the
-/// only candidates). A directory is kept as given. Files that no value file names are
-/// dropped: they are not kujira-gen's business.
-pub fn affected_by(changed: &[PathBuf]) -> Vec<PathBuf> {
+/// For `validate --changed`: the value files and directories that changed files affect.
+/// - A changed `value.json`, or a directory, is itself.
+/// - A file of a platform directory (`.kujira/`: defaults, policy, SLO settings, template
+///   overrides), or of the `platform` or `templates` directory given, affects every team
+///   that platform governs: the directory that holds `.kujira/` (for a directory given, the
+///   repository root above it).
+/// - Any other file, present or deleted, affects the `value.json` files in its directory
+///   and the directories above it (up to the repository root) that name it (a value file
+///   may only name files inside its own directory tree, so these are the only candidates).
+///   Files that no value file names are dropped: they are not kujira-gen's business.
+pub fn affected_by(
+    changed: &[PathBuf],
+    platform: Option<&Path>,
+    templates: Option<&Path>,
+) -> Vec<PathBuf> {
+    use crate::platform::resolve::absolute;
     let mut out: Vec<PathBuf> = Vec::new();
     let add = |p: PathBuf, out: &mut Vec<PathBuf>| {
         if !out.contains(&p) {
             out.push(p);
         }
     };
+    let given: Vec<PathBuf> = platform
+        .into_iter()
+        .chain(templates)
+        .map(absolute)
+        .collect();
     for path in changed {
         if path.is_dir() || path.file_name().is_some_and(|n| n == VALUE_FILE_NAME) {
             add(path.clone(), &mut out);
             continue;
         }
-        let Ok(target) = path.canonicalize() else {
+        let target = absolute(path);
+        if let Some(governed) = governed_by_platform_file(&target, &given) {
+            add(crate::platform::resolve::relative(&governed), &mut out);
             continue;
-        };
+        }
         for dir in path.ancestors().skip(1) {
             let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -145,7 +161,7 @@ pub fn affected_by(changed: &[PathBuf]) -> Vec<PathBuf> {
             if names_file(&candidate, &target) {
                 add(candidate, &mut out);
             }
-            if dir.join(".git").exists() || dir == Path::new(".") {
+            if absolute(dir).join(".git").exists() || dir == Path::new(".") {
                 break;
             }
         }
@@ -153,10 +169,59 @@ pub fn affected_by(changed: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-/// Whether the value file at `value_file` names `target` (canonical) in one of its file
-/// keys. A value file that cannot be read or parsed counts as naming it: validating it
-/// then reports why.
+/// The files deleted in the commit being prepared (`git diff --cached --diff-filter=D`),
+/// relative to the current directory; none outside a git work tree or without git.
+pub fn staged_deletions() -> Vec<PathBuf> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| o.stdout)
+    };
+    let Some(top) = run(&["rev-parse", "--show-toplevel"]) else {
+        return Vec::new();
+    };
+    let top = PathBuf::from(String::from_utf8_lossy(&top).trim_end_matches('\n'));
+    let Some(deleted) = run(&["diff", "--cached", "--name-only", "--diff-filter=D", "-z"]) else {
+        return Vec::new();
+    };
+    deleted
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| crate::platform::resolve::relative(&top.join(String::from_utf8_lossy(p).as_ref())))
+        .collect()
+}
+
+/// When `target` (absolute) is a platform file, the directory whose teams it governs.
+fn governed_by_platform_file(target: &Path, given: &[PathBuf]) -> Option<PathBuf> {
+    for dir in given {
+        if target.starts_with(dir) {
+            return Some(
+                git_root(&dir.join("x"))
+                    .unwrap_or_else(|| dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf)),
+            );
+        }
+    }
+    target
+        .ancestors()
+        .skip(1)
+        .find(|a| {
+            a.file_name()
+                .is_some_and(|n| n == crate::platform::DEFAULT_DIR)
+        })
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+}
+
+/// Whether the value file at `value_file` names `target` (absolute, compared without
+/// touching the file system, so that a deleted file is still recognised) in one of its
+/// file keys. A value file that cannot be read or parsed counts as naming it: validating
+/// it then reports why.
 fn names_file(value_file: &Path, target: &Path) -> bool {
+    use crate::platform::resolve::absolute;
     if !value_file.is_file() {
         return false;
     }
@@ -166,13 +231,19 @@ fn names_file(value_file: &Path, target: &Path) -> bool {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return true;
     };
-    let dir = value_file.parent().unwrap_or(Path::new("."));
+    let dir = absolute(value_file.parent().unwrap_or(Path::new(".")));
+    let canonical = target.canonicalize().ok();
     super::files::FILE_KEYS.iter().any(|(pointer, _)| {
         value
             .pointer(pointer)
             .and_then(serde_json::Value::as_str)
-            .and_then(|written| dir.join(written).canonicalize().ok())
-            .is_some_and(|p| p == target)
+            .is_some_and(|written| {
+                let named = absolute(&dir.join(written));
+                named == target
+                    || canonical
+                        .as_ref()
+                        .is_some_and(|c| named.canonicalize().ok().as_ref() == Some(c))
+            })
     })
 }
 
@@ -262,11 +333,15 @@ mod tests {
         fs::write(root.join("teams/a/tests/c.json"), "{}").unwrap();
         fs::write(root.join("teams/a/tests/unrelated.json"), "{}").unwrap();
         fs::write(root.join("teams/b/value.json"), "{}").unwrap();
-        let got = affected_by(&[
-            root.join("teams/a/tests/c.json"),
-            root.join("teams/a/tests/unrelated.json"),
-            root.join("teams/b/value.json"),
-        ]);
+        let got = affected_by(
+            &[
+                root.join("teams/a/tests/c.json"),
+                root.join("teams/a/tests/unrelated.json"),
+                root.join("teams/b/value.json"),
+            ],
+            None,
+            None,
+        );
         assert_eq!(
             got,
             vec![
@@ -274,6 +349,36 @@ mod tests {
                 root.join("teams/b/value.json")
             ]
         );
+        // A deleted file is still found by the value file that names it.
+        fs::remove_file(root.join("teams/a/tests/c.json")).unwrap();
+        let got = affected_by(&[root.join("teams/a/tests/c.json")], None, None);
+        assert_eq!(got, vec![root.join("teams/a/value.json")]);
+    }
+
+    #[test]
+    fn a_changed_platform_file_affects_every_team_it_governs() {
+        use crate::platform::resolve::absolute;
+        let dir = tempfile::tempdir().unwrap();
+        let root = absolute(dir.path());
+        fs::create_dir_all(root.join(".git")).unwrap();
+        fs::create_dir_all(root.join(".kujira/templates/release")).unwrap();
+        fs::create_dir_all(root.join("platform/templates")).unwrap();
+        for changed in [
+            ".kujira/policy.json",
+            ".kujira/templates/release/jobs.libsonnet",
+            "platform/templates/main.jsonnet",
+        ] {
+            let got = affected_by(
+                &[root.join(changed)],
+                None,
+                Some(&root.join("platform/templates")),
+            );
+            assert_eq!(
+                got.iter().map(|p| absolute(p)).collect::<Vec<_>>(),
+                vec![root.clone()],
+                "{changed}"
+            );
+        }
     }
 
     #[test]
