@@ -17,9 +17,13 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo install --locked --path . --root /out
 
 FROM debian:bookworm-slim
+# The repository is mounted from the host and owned by another user than the container's
+# root: git refuses it ("detected dubious ownership", CVE-2022-24765) unless it is a safe
+# directory. The image only ever reads repositories it is given.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* \
+    && git config --system --add safe.directory '*'
 COPY --from=build /out/bin/kujira-gen /usr/local/bin/kujira-gen
 # pre-commit's docker hooks mount the repository at /src.
 WORKDIR /src

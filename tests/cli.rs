@@ -62,6 +62,30 @@ fn completions_for_every_shell_name_the_commands() {
     assert_eq!(out.status, 2);
 }
 
+/// Bash completes past the first word: the flags of `validate` after `kujira-gen
+/// validate --st`, in a real bash with the generated script sourced.
+#[test]
+fn bash_completes_the_flags_of_a_subcommand() {
+    let out = Test::new().args(["completions", "bash"]).output();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("kujira-gen.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let run = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}'; COMP_WORDS=(kujira-gen validate --st); COMP_CWORD=2; _kujira__gen kujira-gen --st validate; echo \"${{COMPREPLY[*]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "--strict\n",
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 #[test]
 fn man_pages_are_generated_from_the_definition() {
     let out = Test::new().args(["man"]).output();

@@ -43,7 +43,7 @@ fn no_change_exits_0() {
     repo()
         .write("new/main.jsonnet", templates(30, "Release of"))
         .args(["impact", "teams", "--old", "old", "--new", "new"])
-        .stdout("old: old\nnew: new\n2 teams compared: 0 change, 2 unchanged\n")
+        .stdout("old: old\nnew: new\n2 teams compared: 0 changed, 2 unchanged\n")
         .run();
 }
 
@@ -57,7 +57,7 @@ fn teams_with_the_same_change_are_one_group_with_one_diff() {
         .stdout(
             r#"old: old
 new: new
-2 teams compared: 2 change, 0 unchanged
+2 teams compared: 2 changed, 0 unchanged
 
 == 2 teams: 2 changes
   pipelines[release].description: "Release of {app}" -> "Blue-green release of {app}"
@@ -196,7 +196,7 @@ fn an_error_in_the_new_templates_is_reported_once_for_every_team() {
              during TLA call\n    \
              while rendering 2 value files: teams/alpha/value.json, teams/beta/value.json\n",
         )
-        .stdout("old: old\nnew: new\n2 teams compared: 0 change, 0 unchanged, 2 failed\n")
+        .stdout("old: old\nnew: new\n2 teams compared: 0 changed, 0 unchanged, 2 failed\n")
         .run();
 }
 
@@ -276,7 +276,7 @@ fn the_builtin_set_against_itself_changes_nothing() {
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(
         out.stdout
-            .ends_with("2 teams compared: 0 change, 2 unchanged\n"),
+            .ends_with("2 teams compared: 0 changed, 2 unchanged\n"),
         "{}",
         out.stdout
     );

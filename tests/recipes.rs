@@ -212,6 +212,13 @@ fn the_dockerfile_builds_as_the_readme_says_with_a_recent_enough_rust() {
         run_lines.iter().any(|l| l.contains(install)),
         "the Dockerfile does not run `{install}`"
     );
+    // git in the image reads a repository mounted from the host (another owner).
+    assert!(
+        run_lines
+            .iter()
+            .any(|l| l.contains("git config --system --add safe.directory '*'")),
+        "the image's git refuses a mounted repository (dubious ownership)"
+    );
     assert!(
         readme.contains(install),
         "the README does not document `{install}`"

@@ -11,6 +11,9 @@ pub fn completions(shell: clap_complete::Shell, cmd: &mut clap::Command) -> Resu
     // closed pipe of `kujira-gen completions bash | head`.
     let mut script = Vec::new();
     clap_complete::generate(shell, cmd, "kujira-gen", &mut script);
+    if shell == clap_complete::Shell::Bash {
+        script = bash_fixed(&script);
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(&script).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Ok),
@@ -19,6 +22,17 @@ pub fn completions(shell: clap_complete::Shell, cmd: &mut clap::Command) -> Resu
             Ok(Outcome::Ok)
         }
     }
+}
+
+/// clap_complete (4.6) names a subcommand's state in bash's word loop after the binary
+/// (`kujira__gen__subcmd__validate`) but its case arm after the command path, where the
+/// binary's `-` became a subcommand separator too (`kujira__subcmd__gen__subcmd__validate`):
+/// no arm matched and completion stopped after the first word. The arms are renamed to
+/// the loop's spelling.
+fn bash_fixed(script: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(script)
+        .replace("kujira__subcmd__gen", "kujira__gen")
+        .into_bytes()
 }
 
 /// The page of `kujira-gen` itself on stdout, or with `dir` one page per command:

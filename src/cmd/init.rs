@@ -1,6 +1,7 @@
 //! `kujira-gen init`: a new team's value.json, with "$schema" for the editor and the keys
-//! a team sets on day one. Keys the team must decide are written empty, so that
-//! `validate` says what each one needs instead of a made-up value reaching Spinnaker.
+//! a team sets on day one. Keys the team must decide, and the platform's defaults do not
+//! fill in, are written empty, so that `validate` says what each one needs instead of a
+//! made-up value reaching Spinnaker; keys the defaults fill in are left out.
 
 use crate::{InitArgs, Outcome};
 use anyhow::{Context, Result, bail};
@@ -51,17 +52,35 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
         .channel
         .clone()
         .unwrap_or_else(|| format!("{application}-releases"));
-    let or_empty = |o: &Option<String>| o.clone().unwrap_or_default();
+    // What the platform's defaults fill in for this application is left out: an empty
+    // value written here would override it (and fail validation).
+    let provided = platform_defaults(&abs, &application)?;
+    // Set at the top, or in every environment the defaults declare.
+    let fills = |key: &str| {
+        provided.contains_key(key)
+            || provided
+                .get("Environments")
+                .and_then(Value::as_array)
+                .is_some_and(|envs| !envs.is_empty() && envs.iter().all(|e| e.get(key).is_some()))
+    };
+    let decide = |key: &str, given: &Option<String>| match given {
+        Some(v) => Some(v.clone()),
+        None if fills(key) => None,
+        None => Some(String::new()),
+    };
     // In the order a person reads the file (a serde_json map would sort the keys).
-    let fields = [
-        ("$schema", schema.clone()),
-        ("Application", application.clone()),
-        ("Notification", channel),
-        ("Repo", "github".to_string()),
-        ("Email", or_empty(&args.email)),
-        ("Account", or_empty(&args.account)),
-        ("Image", or_empty(&args.image)),
-    ];
+    let fields: Vec<(&str, String)> = [
+        ("$schema", Some(schema.clone())),
+        ("Application", Some(application.clone())),
+        ("Notification", Some(channel)),
+        ("Repo", Some("github".to_string())),
+        ("Email", decide("Email", &args.email)),
+        ("Account", decide("Account", &args.account)),
+        ("Image", decide("Image", &args.image)),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
     let body: Vec<String> = fields
         .iter()
         .map(|(k, v)| format!("  {}: {}", Value::from(*k), Value::from(v.as_str())))
@@ -84,15 +103,11 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
         .with_context(|| format!("cannot write {}", target.display()))?;
 
     eprintln!("wrote {}", target.display());
-    let missing: Vec<&str> = [
-        ("Email", &args.email),
-        ("Account", &args.account),
-        ("Image", &args.image),
-    ]
-    .into_iter()
-    .filter(|(_, v)| v.is_none())
-    .map(|(k, _)| k)
-    .collect();
+    let missing: Vec<&str> = fields
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(k, _)| *k)
+        .collect();
     if !missing.is_empty() {
         eprintln!(
             "fill in {}, then run: kujira-gen validate {}",
@@ -109,6 +124,22 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// The keys the platform's defaults (found from `dir`, as for a value file there) set for
+/// `application`; none without a platform directory.
+fn platform_defaults(dir: &Path, application: &str) -> Result<serde_json::Map<String, Value>> {
+    use kujira_gen::platform::{self, resolve};
+    let governing = match resolve::for_dir(dir, None, None) {
+        Ok(g) => g,
+        // Outside a repository the team starts from the built-in settings.
+        Err(_) => return Ok(serde_json::Map::new()),
+    };
+    let schema = kujira_gen::values::schema::ValueSchema::new()?;
+    let (p, _) = platform::load(governing.platform.as_deref(), &schema, &platform::today());
+    Ok(p.defaults
+        .map(|d| d.for_application(application))
+        .unwrap_or_default())
 }
 
 /// A directory name as an application name: lowercase, `_`, `.` and spaces as `-`, other

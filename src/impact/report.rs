@@ -121,10 +121,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `5 teams compared: 3 change (in 2 ways), 2 unchanged, 1 failed`.
+/// `5 teams compared: 3 changed (in 2 different ways), 2 unchanged, 1 failed`.
 pub fn headline(r: &Report) -> String {
     let mut s = format!(
-        "{} compared: {} change",
+        "{} compared: {} changed",
         plural(r.teams, "team", "teams"),
         r.changed
     );

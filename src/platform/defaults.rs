@@ -146,6 +146,16 @@ pub fn annotate_schema(value_schema: &Value, defaults: &Defaults) -> Value {
     if let Some(Value::Array(required)) = s.get_mut("required") {
         required.retain(|k| !k.as_str().is_some_and(|k| keys.contains(&k)));
     }
+    // `Account` is required without `Environments`: with the platform's environments (or
+    // its Account) a team's file needs neither, so the editor must not ask for it.
+    let only_account = s.pointer("/then/required") == Some(&serde_json::json!(["Account"]));
+    if only_account
+        && (keys.contains(&"Environments") || keys.contains(&"Account"))
+        && let Some(o) = s.as_object_mut()
+    {
+        o.remove("if");
+        o.remove("then");
+    }
     if let Some(Value::Object(props)) = s.get_mut("properties") {
         for (k, v) in &defaults.values {
             if let Some(Value::Object(p)) = props.get_mut(k) {

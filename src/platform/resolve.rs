@@ -165,6 +165,9 @@ pub fn relative(path: &Path) -> PathBuf {
             }
             let mut out: PathBuf = (0..up).map(|_| "..").collect();
             out.push(rest);
+            if out.as_os_str().is_empty() {
+                out.push(".");
+            }
             return out;
         }
     }

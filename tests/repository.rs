@@ -1,0 +1,277 @@
+//! The GitOps repository as one unit: every command finds the platform's settings and
+//! template overrides from each value file (never from the current directory), a change
+//! to a platform file is judged by every team it governs, clashes are checked against
+//! the whole repository, and a new team starts valid. docs/platform.md, "Where the
+//! settings are".
+
+mod support;
+
+use support::test::Test;
+
+/// A policy that every team breaks (Replicas at least 3), a team, and a template override
+/// of the soak time.
+fn repository() -> Test {
+    Test::new()
+        .write(
+            ".kujira/policy.json",
+            r#"{"Rules": [{"Name": "three-replicas", "Description": "Three replicas survive a zone outage.", "MinReplicas": 3}]}"#,
+        )
+        .write(
+            ".kujira/templates/config.libsonnet",
+            "(import 'builtin/config.libsonnet') + { timeouts+: { verifySoakSeconds: 300 } }\n",
+        )
+        .write(
+            "teams/shop/value.json",
+            r#"{"Application": "shop", "Notification": "shop", "Email": "shop@example.com", "Account": "gke", "Image": "gcr.io/p/shop", "Replicas": 2}"#,
+        )
+}
+
+fn policy_file() -> &'static str {
+    r#"{"Rules": [{"Name": "three-replicas", "Description": "Three replicas survive a zone outage.", "MinReplicas": 3}]}"#
+}
+
+#[test]
+fn the_policy_applies_wherever_the_command_runs() {
+    // From the repository root, from the team's directory, and from outside with an
+    // absolute path: the same error.
+    for (cwd, path) in [("", "teams/shop/value.json"), ("teams/shop", "value.json")] {
+        let out = repository()
+            .current_dir(cwd)
+            .args(["validate", path])
+            .output();
+        assert_eq!(out.status, 1, "{cwd}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("three-replicas"),
+            "{cwd}: {}",
+            out.stderr
+        );
+    }
+    let test = repository();
+    let absolute = test.path().join("teams/shop/value.json");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(support::test::BIN)
+        .current_dir(elsewhere.path())
+        .args(["validate".as_ref(), absolute.as_os_str()])
+        .env_remove("KUJIRA_PLATFORM")
+        .env_remove("KUJIRA_TEMPLATES")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("three-replicas"), "{stderr}");
+}
+
+#[test]
+fn the_platform_templates_are_used_by_every_command() {
+    let test = repository().write(".kujira/policy.json", "{}");
+    let out = test.args(["build", "teams/shop/value.json"]).output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(r#""value": "300""#),
+        "the override's soak time (SOAK_SECONDS 300) is not in the pipeline"
+    );
+    // --templates still wins.
+    let out = repository()
+        .write(".kujira/policy.json", "{}")
+        .write(
+            "other/config.libsonnet",
+            "(import 'builtin/config.libsonnet')\n",
+        )
+        .args(["build", "teams/shop/value.json", "--templates", "other"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(r#""value": "120""#), "{}", out.stdout);
+}
+
+#[test]
+fn a_changed_platform_file_validates_every_team_it_governs() {
+    for changed in [".kujira/policy.json", ".kujira/templates/config.libsonnet"] {
+        let out = repository()
+            .args(["validate", "--changed", changed])
+            .output();
+        assert_eq!(out.status, 1, "{changed}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("teams/shop/value.json"),
+            "{changed}: {}",
+            out.stderr
+        );
+    }
+    // A file nobody names is still nobody's business.
+    let out = repository()
+        .write("README.json", "{}")
+        .args(["validate", "--changed", "README.json"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "0 files ok\n");
+}
+
+#[test]
+fn a_deleted_postman_file_fails_the_team_naming_it() {
+    let test = Test::new()
+        .write(
+            "teams/shop/value.json",
+            r#"{"Application": "shop", "Notification": "shop", "Email": "shop@example.com", "Account": "gke", "Image": "gcr.io/p/shop", "ScenarioTest": {"Collection": "c.json"}}"#,
+        )
+        .write("teams/shop/c.json", r#"{"info": {"name": "c"}, "item": []}"#);
+    // Given explicitly (as a CI job lists a commit's files), though it no longer exists.
+    std::fs::remove_file(test.path().join("teams/shop/c.json")).unwrap();
+    let out = test
+        .args(["validate", "--changed", "teams/shop/c.json"])
+        .output();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("teams/shop/value.json"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_deletion_staged_in_git_reaches_the_hook() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: git not found");
+        return;
+    }
+    let test = Test::new()
+        .write(
+            "teams/shop/value.json",
+            r#"{"Application": "shop", "Notification": "shop", "Email": "shop@example.com", "Account": "gke", "Image": "gcr.io/p/shop", "ScenarioTest": {"Collection": "c.json"}}"#,
+        )
+        .write("teams/shop/c.json", r#"{"info": {"name": "c"}, "item": []}"#);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(test.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    std::fs::remove_dir_all(test.path().join(".git")).unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "team"]);
+    git(&["rm", "-q", "teams/shop/c.json"]);
+    // pre-commit passes the staged files that exist: here, none of kujira-gen's.
+    let out = test
+        .args(["validate", "--changed"])
+        .arg("README.md")
+        .output();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("teams/shop/value.json"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_application_declared_elsewhere_is_a_clash_for_a_partial_command() {
+    let team = |app: &str| {
+        format!(
+            r#"{{"Application": "{app}", "Notification": "x", "Email": "x@example.com", "Account": "gke", "Image": "gcr.io/p/x"}}"#
+        )
+    };
+    let test = || {
+        Test::new()
+            .write("teams/payments/value.json", team("payments"))
+            .write("teams/payments-v2/value.json", team("Payments"))
+    };
+    let out = test()
+        .args(["validate", "--changed", "teams/payments-v2/value.json"])
+        .output();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("application `Payments` is also declared by teams/payments/value.json"),
+        "{}",
+        out.stderr
+    );
+    for command in ["build", "diff", "push"] {
+        let out = test()
+            .args([command, "teams/payments-v2"])
+            .env("KUJIRA_GATE_ENDPOINT", "http://127.0.0.1:9")
+            .output();
+        assert_eq!(out.status, 1, "{command}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("is also declared by teams/payments/value.json"),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn settings_must_be_unambiguous() {
+    let team = r#"{"Application": "shop", "Notification": "shop", "Email": "shop@example.com", "Account": "gke", "Image": "gcr.io/p/shop"}"#;
+    let out = Test::new()
+        .write(".kujira/policy.json", policy_file())
+        .write("teams/.kujira/policy.json", "{}")
+        .write("teams/shop/value.json", team)
+        .args(["validate", "teams"])
+        .output();
+    assert_eq!(out.status, 1);
+    assert_eq!(
+        out.stderr,
+        "teams/shop/value.json: error: governed by two platform directories, teams/.kujira and .kujira: a repository has one (merge them, or pass --platform DIR)\n1 error in 1 of 1 file\n"
+    );
+    // Outside any repository, without --platform.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("value.json"), team).unwrap();
+    let out = std::process::Command::new(support::test::BIN)
+        .current_dir(dir.path())
+        .args(["validate", "value.json"])
+        .env_remove("KUJIRA_PLATFORM")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "value.json: error: not inside a repository (no .git above it) and no .kujira/ above it: say which platform settings apply with --platform DIR (or KUJIRA_PLATFORM)\n1 error in 1 of 1 file\n"
+    );
+}
+
+#[test]
+fn a_new_team_starts_valid_in_the_editor_and_in_validate() {
+    let test = Test::new()
+        .example_tree("gitops")
+        .write("teams/newteam/.keep", "");
+    let init = std::process::Command::new(support::test::BIN)
+        .current_dir(test.path().join("teams/newteam"))
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let written = std::fs::read_to_string(test.path().join("teams/newteam/value.json")).unwrap();
+    assert_eq!(
+        written,
+        "{\n  \"$schema\": \"../../value.schema.json\",\n  \"Application\": \"newteam\",\n  \"Notification\": \"newteam-releases\",\n  \"Repo\": \"github\"\n}\n",
+        "keys the platform's defaults fill in are left out"
+    );
+    let schema = std::process::Command::new(support::test::BIN)
+        .current_dir(test.path().join("teams/newteam"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(&schema.stdout).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&written).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&file)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the editor's schema refuses it: {errors:?}"
+    );
+    let out = test
+        .env("KUJIRA_TODAY", "2026-12-02")
+        .args(["validate", "teams/newteam/value.json"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+}
