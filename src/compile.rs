@@ -124,7 +124,7 @@ impl Compiler {
             anyhow::bail!("--platform {}: not a directory", dir.display());
         }
         let (platform, platform_problems) =
-            platform::load(options.platform.as_deref(), &schema, &platform::today());
+            platform::load(options.platform.as_deref(), &schema, &platform::today()?);
         Ok(Self {
             schema,
             checker,
@@ -595,21 +595,33 @@ pub fn check_across_files(units: &mut [Unit]) {
     }
 }
 
-/// [`check_across_files`] against every value file of the repositories `units` belong to,
-/// not only the ones compiled (`validate --changed`, a partial `build`, `diff` or `push`):
-/// a new team may not take an application another, unchanged team declares. The other
-/// files are only read for their `Application`.
+/// [`check_across_files`] against every value file the same platform governs, not only the
+/// ones compiled (`validate --changed`, a partial `build`, `diff` or `push`): a new team may
+/// not take an application another, unchanged team declares. The platform's `.kujira/`
+/// marks the GitOps repository: the files looked at are those under the directory that
+/// holds it (for a `--platform` directory elsewhere, under the repository root of the
+/// files compiled). Files no platform governs are checked among themselves only. The
+/// other files are only read for their `Application`.
 pub fn check_across_repository(units: &mut Vec<Unit>) {
     use std::collections::HashSet;
+    use std::path::Path;
     let compiled: HashSet<PathBuf> = units
         .iter()
         .filter(|u| u.application.is_some())
-        .map(|u| platform::resolve::absolute(std::path::Path::new(&u.file)))
+        .map(|u| platform::resolve::absolute(Path::new(&u.file)))
         .collect();
     let roots: Vec<PathBuf> = {
-        let mut r: Vec<PathBuf> = compiled
+        let mut r: Vec<PathBuf> = units
             .iter()
-            .filter_map(|f| values::discover::git_root(f))
+            .filter(|u| u.application.is_some())
+            .filter_map(|u| {
+                let dir = platform::resolve::absolute(u.governing.platform.as_deref()?);
+                if dir.file_name().is_some_and(|n| n == platform::DEFAULT_DIR) {
+                    dir.parent().map(Path::to_path_buf)
+                } else {
+                    values::discover::git_root(&platform::resolve::absolute(Path::new(&u.file)))
+                }
+            })
             .collect();
         r.sort();
         r.dedup();

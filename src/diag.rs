@@ -231,10 +231,24 @@ pub fn render_styled(diagnostics: &[Diagnostic], palette: &Palette) -> String {
 
 /// GitHub Actions workflow commands (`::error file=F,line=L,col=C::message`): the runner
 /// shows each one on the pull request's diff at that line. Notes go into the message.
+/// A file as GitHub names it in a pull request: relative to the repository root, with
+/// `/`, whatever directory the job runs in (an annotation on any other path is not shown
+/// on the pull request's files). Unchanged outside a repository.
+fn repository_path(file: &str) -> String {
+    let absolute = crate::platform::resolve::absolute(std::path::Path::new(file));
+    match crate::values::discover::git_root(&absolute)
+        .and_then(|root| absolute.strip_prefix(root).ok().map(|p| p.to_path_buf()))
+    {
+        Some(rest) => rest.to_string_lossy().replace('\\', "/"),
+        None => file.to_string(),
+    }
+}
+
 pub fn render_github(diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        let mut props = vec![format!("file={}", github_property(&d.file))];
+        let file = repository_path(&d.file);
+        let mut props = vec![format!("file={}", github_property(&file))];
         if let Some(line) = d.line {
             props.push(format!("line={line}"));
             if let Some(col) = d.column {

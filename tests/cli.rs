@@ -102,6 +102,24 @@ fn man_pages_are_generated_from_the_definition() {
     assert!(page.contains("\\-\\-old"), "{page}");
     assert!(out.dir.path().join("man1/kujira-gen.1").is_file());
     assert!(out.stderr.starts_with("wrote "), "{}", out.stderr);
+    // Every page a page refers to (SEE ALSO: `kujira\-gen\-slo\-status(1)`) was written.
+    let dir = out.dir.path().join("man1");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (i, _) in text.match_indices("kujira\\-gen\\-") {
+            let rest = &text[i..];
+            let Some(end) = rest.find("(1)") else {
+                continue;
+            };
+            let name = rest[..end].replace('\\', "");
+            if name.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                assert!(
+                    dir.join(format!("{name}.1")).is_file(),
+                    "{name}(1) is referred to but not written"
+                );
+            }
+        }
+    }
 }
 
 #[test]

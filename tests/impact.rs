@@ -249,11 +249,42 @@ fn an_error_in_a_git_revision_names_the_revision() {
         .status(1)
         .output();
     assert_eq!(out.status, 1);
-    assert!(
-        out.stderr
-            .starts_with("kujira-gen: error: HEAD:tpl: cannot list the templates: git: "),
-        "{}",
-        out.stderr
+    // `repo()`'s `.git` is an empty directory: HEAD names no commit.
+    assert_eq!(
+        out.stderr,
+        "kujira-gen: error: HEAD:tpl: `HEAD` is not a revision of this repository (is it fetched?)\n"
+    );
+}
+
+/// The pull request that adds the platform's first template override: the directory does
+/// not exist in the base revision, and the message says so (not git's "Not a valid object
+/// name").
+#[test]
+fn a_directory_missing_in_the_old_revision_is_named() {
+    let test = repo().write("tpl/main.jsonnet", templates(30, "Release of"));
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(test.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+    };
+    std::fs::remove_dir(test.path().join(".git")).unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "teams"]);
+    git(&["commit", "-q", "-m", "teams only"]);
+    let out = test
+        .args(["impact", "teams", "--old", "HEAD:tpl", "--new", "tpl"])
+        .status(1)
+        .output();
+    assert_eq!(
+        out.stderr,
+        "kujira-gen: error: HEAD:tpl: `tpl` does not exist in `HEAD` (the templates were added after it?); compare with `--old builtin` to see everything they change\n"
     );
 }
 

@@ -21,9 +21,9 @@ fn the_repository_validates_with_its_exemption_listed() {
         .args(["validate", "teams"])
         .stdout("4 files ok\n")
         .stderr(
-            ".kujira/policy.json:32:5: note: Exemptions[0]: exemption active until 2027-06-30: application `billing` may break rule `production-replicas` (Single-writer batch consumer until the queue migration (PLAT-812).)\n\
+            ".kujira/policy.json:32:5: note: Exemptions[0]: exemption active until 2099-12-31: application `billing` may break rule `production-replicas` (Single-writer batch consumer until the queue migration (PLAT-812).)\n\
              teams/billing/value.json:9:29: note: Environments[1].Replicas: policy rule `production-replicas` (.kujira/policy.json:16:5): environment `production` breaks it: it runs 1 replica; set `\"Replicas\": 2` or more\n    \
-             exempted until 2027-06-30 (.kujira/policy.json:32:5): Single-writer batch consumer until the queue migration (PLAT-812).\n",
+             exempted until 2099-12-31 (.kujira/policy.json:32:5): Single-writer batch consumer until the queue migration (PLAT-812).\n",
         )
         .run();
 }
@@ -31,11 +31,11 @@ fn the_repository_validates_with_its_exemption_listed() {
 #[test]
 fn an_expired_exemption_fails_the_repository() {
     gitops()
-        .env("KUJIRA_TODAY", "2027-07-01")
+        .env("KUJIRA_TODAY", "2100-01-01")
         .args(["validate", "teams"])
         .status(1)
         .stderr(
-            ".kujira/policy.json:36:18: error: Exemptions[0].Expires: the exemption of application `billing` from rule `production-replicas` expired on 2027-06-30: the application must follow the rule again, or the platform team renews the exemption with a new date and reason\n\
+            ".kujira/policy.json:36:18: error: Exemptions[0].Expires: the exemption of application `billing` from rule `production-replicas` expired on 2099-12-31: the application must follow the rule again, or the platform team renews the exemption with a new date and reason\n\
              teams/billing/value.json:9:29: error: Environments[1].Replicas: policy rule `production-replicas` (.kujira/policy.json:16:5): environment `production` breaks it: it runs 1 replica; set `\"Replicas\": 2` or more\n    \
              One replica cannot survive a node upgrade.\n\
              2 errors in 2 of 5 files\n",

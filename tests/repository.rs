@@ -176,8 +176,10 @@ fn an_application_declared_elsewhere_is_a_clash_for_a_partial_command() {
             r#"{{"Application": "{app}", "Notification": "x", "Email": "x@example.com", "Account": "gke", "Image": "gcr.io/p/x"}}"#
         )
     };
+    // A GitOps repository: its platform directory governs every team under it.
     let test = || {
         Test::new()
+            .write(".kujira/policy.json", "{}")
             .write("teams/payments/value.json", team("payments"))
             .write("teams/payments-v2/value.json", team("Payments"))
     };
@@ -274,4 +276,52 @@ fn a_new_team_starts_valid_in_the_editor_and_in_validate() {
         .args(["validate", "teams/newteam/value.json"])
         .output();
     assert_eq!(out.status, 0, "{}", out.stderr);
+}
+
+#[test]
+fn kujira_today_must_be_a_date() {
+    let out = repository()
+        .env("KUJIRA_TODAY", "tomorrow")
+        .args(["validate", "teams"])
+        .output();
+    assert_eq!(out.status, 1);
+    assert_eq!(
+        out.stderr,
+        "kujira-gen: error: KUJIRA_TODAY=\"tomorrow\": expected a date as YYYY-MM-DD, e.g. 2026-12-31\n"
+    );
+}
+
+#[test]
+fn graph_names_the_pipelines_there_are() {
+    let out = Test::new()
+        .example("two-environments")
+        .args([
+            "graph",
+            "--pipeline",
+            "bogus",
+            "two-environments/value.json",
+        ])
+        .output();
+    assert_eq!(out.status, 1);
+    assert_eq!(
+        out.stderr,
+        "kujira-gen: error: --pipeline bogus: no such pipeline; the value files give release-staging, release-production\n"
+    );
+}
+
+/// GitHub places an annotation on a pull request's file only when its path is relative to
+/// the repository root, whatever directory the job runs in.
+#[test]
+fn github_annotations_name_files_from_the_repository_root() {
+    let out = repository()
+        .current_dir("teams")
+        .args(["validate", "--format", "github", "shop/value.json"])
+        .output();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("::error file=teams/shop/value.json,line=1,"),
+        "{}",
+        out.stdout
+    );
 }

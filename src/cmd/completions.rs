@@ -46,11 +46,19 @@ pub fn man(cmd: &clap::Command, dir: Option<&Path>) -> Result<Outcome> {
     };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = 0;
-    let top = cmd.clone().name("kujira-gen");
-    let mut pages = vec![("kujira-gen".to_string(), top.clone())];
-    for sub in top.get_subcommands().filter(|s| s.get_name() != "help") {
-        let name = format!("kujira-gen-{}", sub.get_name());
-        pages.push((name.clone(), sub.clone().name(name)));
+    // Built, so that clap's own `help` subcommands exist: each page's SEE ALSO names the
+    // pages of its subcommands, `help` included, and every page named is written
+    // (`kujira-gen-slo-status.1` too).
+    let mut top = cmd.clone().name("kujira-gen");
+    top.build();
+    let mut pages = Vec::new();
+    let mut todo = vec![("kujira-gen".to_string(), top)];
+    while let Some((name, page)) = todo.pop() {
+        for sub in page.get_subcommands() {
+            let sub_name = format!("{name}-{}", sub.get_name());
+            todo.push((sub_name.clone(), sub.clone().name(sub_name)));
+        }
+        pages.push((name, page));
     }
     for (name, page) in pages {
         let path = dir.join(format!("{name}.1"));

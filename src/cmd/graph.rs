@@ -26,6 +26,22 @@ pub fn run(args: &GraphArgs) -> Result<Outcome> {
             }
         }
     }
+    if let Some(want) = &args.pipeline
+        && chosen.is_empty()
+    {
+        let names: Vec<String> = bundles
+            .iter()
+            .flat_map(|b| b.pipelines.iter().map(name))
+            .collect();
+        bail!(
+            "--pipeline {want}: no such pipeline; the value files give {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         GraphFormat::Mermaid => {

@@ -136,7 +136,7 @@ fn platform_defaults(dir: &Path, application: &str) -> Result<serde_json::Map<St
         Err(_) => return Ok(serde_json::Map::new()),
     };
     let schema = kujira_gen::values::schema::ValueSchema::new()?;
-    let (p, _) = platform::load(governing.platform.as_deref(), &schema, &platform::today());
+    let (p, _) = platform::load(governing.platform.as_deref(), &schema, &platform::today()?);
     Ok(p.defaults
         .map(|d| d.for_application(application))
         .unwrap_or_default())

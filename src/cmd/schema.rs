@@ -52,7 +52,7 @@ pub fn run(which: Which, platform_dir: Option<&Path>) -> Result<Outcome> {
                 },
             };
             let schema = ValueSchema::new()?;
-            let (p, problems) = platform::load(dir.as_deref(), &schema, &platform::today());
+            let (p, problems) = platform::load(dir.as_deref(), &schema, &platform::today()?);
             eprint!(
                 "{}",
                 kujira_gen::diag::render_human(

@@ -103,17 +103,21 @@ pub fn load(
 }
 
 /// Today as `YYYY-MM-DD` (UTC), or `KUJIRA_TODAY` when set (for reproducible tests and
-/// audits of a past date).
-pub fn today() -> String {
+/// audits of a past date). A `KUJIRA_TODAY` that is not such a date is an error: ignoring
+/// it would judge exemptions on another day than the one asked for.
+pub fn today() -> anyhow::Result<String> {
     if let Ok(t) = std::env::var("KUJIRA_TODAY")
-        && policy::is_date(&t)
+        && !t.is_empty()
     {
-        return t;
+        if policy::is_date(&t) {
+            return Ok(t);
+        }
+        anyhow::bail!("KUJIRA_TODAY={t:?}: expected a date as YYYY-MM-DD, e.g. 2026-12-31");
     }
     let days = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400);
-    civil_date(days as i64)
+    Ok(civil_date(days as i64))
 }
 
 /// The proleptic Gregorian date of a day number (days since 1970-01-01), after Howard

@@ -72,6 +72,22 @@ impl TemplateSource {
         };
         let label = self.label();
         let tree = format!("{rev}:{path}");
+        // Say which part is missing instead of git's "Not a valid object name".
+        if git(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .is_err()
+        {
+            bail!("{label}: `{rev}` is not a revision of this repository (is it fetched?)");
+        }
+        if git(&["cat-file", "-e", &tree]).is_err() {
+            bail!(
+                "{label}: `{path}` does not exist in `{rev}` (the templates were added after it?); compare with `--old builtin` to see everything they change"
+            );
+        }
         // `-r`: every blob below the tree, paths relative to it; `-z`: names verbatim.
         let listing = git(&["ls-tree", "-r", "-z", &tree])
             .with_context(|| format!("{label}: cannot list the templates"))?;

@@ -9,6 +9,46 @@ pub fn check(file: &ValueFile, environments: &[Environment]) -> Vec<Diagnostic> 
     let v = &file.value;
     let mut out = Vec::new();
 
+    // Kubernetes refuses a container whose request exceeds its limit ("must be less than
+    // or equal to cpu limit": k8s.io/kubernetes pkg/apis/core/validation
+    // ValidateResourceRequirements); Deploy would fail on it after the merge.
+    for env in environments {
+        let Some(Value::Object(r)) = env.values.get("Resources") else {
+            continue;
+        };
+        let Some(Origin::File(at)) = env.origin_of("Resources", None) else {
+            continue;
+        };
+        let scope = env
+            .name
+            .as_ref()
+            .map(|n| format!(" in environment `{n}`"))
+            .unwrap_or_default();
+        for (request, limit, default) in [
+            ("Cpu", "CpuLimit", "100m"),
+            ("Memory", "MemoryLimit", "128Mi"),
+        ] {
+            let text = |k: &str| r.get(k).and_then(Value::as_str);
+            let (Some(wanted), Some(cap)) = (text(request).or(Some(default)), text(limit)) else {
+                continue;
+            };
+            if let (Some(w), Some(c)) = (quantity(wanted), quantity(cap))
+                && w > c
+            {
+                let key = if r.contains_key(request) {
+                    request
+                } else {
+                    limit
+                };
+                out.push(file.diagnostic(
+                    &format!("{at}/{key}"),
+                    false,
+                    format!("{request} {wanted} is more than {limit} {cap}{scope}: Kubernetes refuses a request above its limit, so Deploy would fail; raise {limit} or lower {request}"),
+                ));
+            }
+        }
+    }
+
     // The pipeline promotes right after the preview is ready: no room for a test or a
     // judgment. Checked on each environment's values, reported where AutoPromotion is set.
     for env in environments {
@@ -386,9 +426,44 @@ fn collect_secrets(v: &Value, secret: bool, out: &mut Vec<String>) {
     }
 }
 
+/// A Kubernetes quantity as a number (`500m` = 0.5, `1Gi` = 2^30, `1e3` = 1000); `None`
+/// for what the schema's pattern does not allow anyway.
+fn quantity(text: &str) -> Option<f64> {
+    let suffixes: [(&str, f64); 13] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024f64.powi(2)),
+        ("Gi", 1024f64.powi(3)),
+        ("Ti", 1024f64.powi(4)),
+        ("Pi", 1024f64.powi(5)),
+        ("Ei", 1024f64.powi(6)),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let (number, factor) = suffixes
+        .iter()
+        .find_map(|(s, f)| text.strip_suffix(s).map(|n| (n, *f)))
+        .unwrap_or((text, 1.0));
+    number.parse::<f64>().ok().map(|n| n * factor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_compare_as_kubernetes_reads_them() {
+        assert_eq!(quantity("500m"), Some(0.5));
+        assert_eq!(quantity("2"), Some(2.0));
+        assert_eq!(quantity("1Gi"), Some(1073741824.0));
+        assert_eq!(quantity("128Mi"), Some(134217728.0));
+        assert!(quantity("1G") < quantity("1Gi"));
+        assert_eq!(quantity("x"), None);
+    }
     use serde_json::json;
 
     #[test]
