@@ -260,6 +260,34 @@ fn main() {
         (ms(with) / ms(without) - 1.0) * 100.0
     );
 
+    // The repository as one unit (issue 17): its platform directory found from the files,
+    // `.kujira/` at the root. A change to the policy validates every team; one changed value
+    // file (what the pre-commit hook runs) also reads every other team's `Application`.
+    let kujira = dir.path().join(".kujira");
+    std::fs::create_dir_all(&kujira).expect("create .kujira");
+    std::fs::write(kujira.join("policy.json"), POLICY).expect("write policy");
+    let policy_change = median_runs(
+        &bins[..1],
+        &["validate", "--changed", ".kujira/policy.json"],
+        dir.path(),
+        runs,
+    )[0]
+    .0;
+    let hook = median_runs(
+        &bins[..1],
+        &["validate", "--changed", "teams/team-0001/value.json"],
+        dir.path(),
+        31,
+    )[0]
+    .0;
+    println!(
+        "validate --changed .kujira/policy.json ({teams} teams): {:8.1} ms; one value file through the pre-commit hook: {:8.1} ms (median of 31; one file without --changed: {:.1} ms)",
+        ms(policy_change),
+        ms(hook),
+        ms(median_runs(&bins[..1], &one_file, dir.path(), 31)[0].0)
+    );
+    std::fs::remove_dir_all(&kujira).expect("remove .kujira");
+
     if ten_k {
         drop(dir);
         let big = repository(10_000);

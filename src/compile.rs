@@ -33,6 +33,8 @@ pub struct Options {
     pub platform: Option<PathBuf>,
     /// `--allow-empty`: a directory without value files is not an error.
     pub allow_empty: bool,
+    /// `--verbose`: each value file gets a note naming its platform directory and templates.
+    pub verbose: bool,
 }
 
 /// The outcome for one value file: whether it compiled without errors, its bundle then
@@ -422,6 +424,19 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
     }
     compiled.sort_by_key(|(i, _)| *i);
     let mut compiled: Vec<Unit> = compiled.into_iter().map(|(_, u)| u).collect();
+    if options.verbose {
+        for u in &mut compiled {
+            let note = Diagnostic::note(
+                u.file.clone(),
+                format!(
+                    "platform {}, templates {}",
+                    u.governing.platform_name(),
+                    u.governing.templates_name()
+                ),
+            );
+            u.diagnostics.insert(0, note);
+        }
+    }
     check_across_files(&mut compiled);
     units.extend(compiled);
     Ok(units)

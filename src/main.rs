@@ -205,8 +205,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
-    /// The platform team's settings: DIR/defaults.json (value defaults) and DIR/policy.json
-    /// (release policy) [default: .kujira in the repository root, when it exists]
+    /// The platform team's settings: DIR/defaults.json (value defaults), DIR/policy.json
+    /// (release policy), DIR/slo.json [default: the nearest .kujira above each value file,
+    /// up to the repository root]
     #[arg(long, value_name = "DIR", env = "KUJIRA_PLATFORM")]
     pub platform: Option<PathBuf>,
 
@@ -221,6 +222,11 @@ pub struct InputArgs {
     /// A directory PATH without any value.json is not an error
     #[arg(long)]
     pub allow_empty: bool,
+
+    /// Say, for each value file, which platform directory and template set it was
+    /// compiled with (a note; in the JSON of `validate --format json` too)
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// Where the inputs are and which templates render them.
@@ -230,7 +236,8 @@ pub struct CompileArgs {
     pub inputs: InputArgs,
 
     /// Use the templates in DIR (entry: DIR/main.jsonnet); imports not found there fall
-    /// back to the built-in library
+    /// back to the built-in library [default: templates/ in each value file's platform
+    /// directory, when it exists]
     #[arg(long, value_name = "DIR", env = "KUJIRA_TEMPLATES")]
     pub templates: Option<PathBuf>,
 }

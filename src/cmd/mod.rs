@@ -27,6 +27,7 @@ impl InputArgs {
             root: self.root.clone(),
             threads: self.jobs.map_or(0, usize::from),
             allow_empty: self.allow_empty,
+            verbose: self.verbose,
             platform: self.platform.clone(),
         }
     }
