@@ -271,7 +271,10 @@ fn graph_as_markdown_and_of_the_builtin_pipeline() {
         .args(["graph", "value.json", "--pipeline", "nope"])
         .output();
     assert_eq!(out.status, 1);
-    assert!(out.stderr.contains("0 match (none)"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "kujira-gen: error: --pipeline nope: no such pipeline; the value files give release\n"
+    );
 }
 
 /// The README's picture of the pipeline is what `graph` draws today.
