@@ -257,8 +257,8 @@ fn an_error_in_a_git_revision_names_the_revision() {
 }
 
 /// The pull request that adds the platform's first template override: the directory does
-/// not exist in the base revision, and the message says so (not git's "Not a valid object
-/// name").
+/// not exist in the base revision, which rendered with the built-in templates; that is
+/// what it is compared as (not git's "Not a valid object name").
 #[test]
 fn a_directory_missing_in_the_old_revision_is_named() {
     let test = repo().write("tpl/main.jsonnet", templates(30, "Release of"));
@@ -280,11 +280,25 @@ fn a_directory_missing_in_the_old_revision_is_named() {
     git(&["commit", "-q", "-m", "teams only"]);
     let out = test
         .args(["impact", "teams", "--old", "HEAD:tpl", "--new", "tpl"])
-        .status(1)
+        .status(3)
+        .output();
+    assert_eq!(out.status, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "kujira-gen: note: HEAD:tpl: `tpl` does not exist in `HEAD`: it rendered with the built-in templates, which it is compared as\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    let builtin = repo()
+        .write("tpl/main.jsonnet", templates(30, "Release of"))
+        .args(["impact", "teams", "--old", "builtin", "--new", "tpl"])
+        .status(3)
         .output();
     assert_eq!(
-        out.stderr,
-        "kujira-gen: error: HEAD:tpl: `tpl` does not exist in `HEAD` (the templates were added after it?); compare with `--old builtin` to see everything they change\n"
+        out.stdout.lines().skip(1).collect::<Vec<_>>(),
+        builtin.stdout.lines().skip(1).collect::<Vec<_>>(),
+        "the same report as against `builtin`"
     );
 }
 

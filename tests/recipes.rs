@@ -1,7 +1,9 @@
 //! The CI recipes (`docs/ci/`), the pre-commit hooks and the Dockerfile run kujira-gen
-//! commands: each one must exist with the flags and values given. Every command is run
-//! for real with `--help` appended: clap rejects an unknown command, flag or value
-//! before it gets to `--help` (exit 2), and prints the help (exit 0) otherwise.
+//! commands. Each command must exist with the flags and values given: it is run with
+//! `--help` appended (clap rejects an unknown command, flag or value before it gets to
+//! `--help`, exit 2). And each recipe's commands run for real, in order, on a copy of the
+//! example GitOps repository with a template override added, against the fake Gate
+//! (`every_recipe_runs_for_real_on_a_gitops_repository`), as do the hooks'.
 
 mod support;
 
@@ -247,4 +249,224 @@ fn the_dockerfile_builds_as_the_readme_says_with_a_recent_enough_rust() {
         version(image) >= version(wanted),
         "the Dockerfile builds with Rust {image}, older than rust-version {wanted}"
     );
+}
+
+/// Every kujira-gen command of every recipe, for real, in order, in a GitOps repository
+/// (the example repository, committed, then a template override added as a pull request
+/// would add it) against the fake Gate: validate passes, impact reports the override's
+/// change (3), diff finds the pipelines missing (3), push creates them (0), and a second
+/// diff finds nothing (0). CI variables name the base revision (`HEAD` here). The commands
+/// run from the repository root, as the recipes do; the platform's settings and template
+/// overrides come from `.kujira/` without any flag.
+#[test]
+fn every_recipe_runs_for_real_on_a_gitops_repository() {
+    let recipes: Vec<(&str, Vec<Vec<String>>)> = vec![
+        ("github-actions.yml", {
+            let v = yaml("docs/ci/github-actions.yml");
+            let mut c = Vec::new();
+            for job in v["jobs"].as_object().unwrap().values() {
+                for step in job["steps"].as_array().unwrap() {
+                    for script in strings(&step["run"]) {
+                        c.extend(kujira_commands(&script));
+                    }
+                }
+            }
+            c
+        }),
+        ("gitlab-ci.yml", {
+            let v = yaml("docs/ci/gitlab-ci.yml");
+            let mut c = Vec::new();
+            for (name, job) in v.as_object().unwrap() {
+                if name != "default" && name != "stages" {
+                    for script in strings(&job["script"]) {
+                        c.extend(kujira_commands(&script));
+                    }
+                }
+            }
+            c
+        }),
+        ("cloudbuild", {
+            let mut c = Vec::new();
+            for recipe in ["docs/ci/cloudbuild-pr.yaml", "docs/ci/cloudbuild.yaml"] {
+                for step in yaml(recipe)["steps"].as_array().unwrap() {
+                    let args = strings(&step["args"]);
+                    match step["entrypoint"].as_str() {
+                        Some("kujira-gen") => c.push(args),
+                        _ => c.extend(kujira_commands(&args[1])),
+                    }
+                }
+            }
+            c
+        }),
+    ];
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: git not found");
+        return;
+    }
+    for (recipe, commands) in recipes {
+        let repo = tempfile::tempdir().unwrap();
+        let root = repo.path();
+        copy_tree(&project_dir().join("examples/gitops"), root);
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .current_dir(root)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "base"]);
+        // The pull request: the platform's first template override.
+        std::fs::create_dir_all(root.join(".kujira/templates")).unwrap();
+        std::fs::write(
+            root.join(".kujira/templates/config.libsonnet"),
+            "(import 'builtin/config.libsonnet') + { timeouts+: { verifySoakSeconds: 300 } }\n",
+        )
+        .unwrap();
+        let gate = support::fake_gate::FakeGate::start();
+        let mut diffs = 0;
+        for args in &commands {
+            if args.first().map(String::as_str) == Some("--version") {
+                continue;
+            }
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| {
+                    a.replace("origin/${{ github.base_ref }}", "HEAD")
+                        .replace("FETCH_HEAD", "HEAD")
+                })
+                .collect();
+            let out = std::process::Command::new(BIN)
+                .current_dir(root)
+                .args(&args)
+                .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+                .env("KUJIRA_GATE_TOKEN", "t0ken")
+                .env("KUJIRA_TODAY", "2026-12-02")
+                .env_remove("KUJIRA_PLATFORM")
+                .env_remove("KUJIRA_TEMPLATES")
+                .output()
+                .unwrap();
+            let want: &[i32] = match args[0].as_str() {
+                "validate" => &[0],
+                "impact" => &[3],
+                "push" => &[0],
+                // Before the push everything is missing; after it, nothing differs.
+                "diff" => {
+                    diffs += 1;
+                    &[0, 3]
+                }
+                other => panic!("{recipe}: unexpected command {other}"),
+            };
+            let code = out.status.code().unwrap_or(-1);
+            assert!(
+                want.contains(&code),
+                "{recipe}: kujira-gen {} exited {code}:\n{}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if args[0] == "impact" {
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    stdout.contains("verifySoakSeconds") || stdout.contains("\"300\""),
+                    "{recipe}: {stdout}"
+                );
+            }
+            if args[0] == "push" {
+                // What was pushed carries the override: the soak time of 300 s.
+                let again = std::process::Command::new(BIN)
+                    .current_dir(root)
+                    .args(["diff", "teams/"])
+                    .env("KUJIRA_GATE_ENDPOINT", &gate.url)
+                    .env("KUJIRA_GATE_TOKEN", "t0ken")
+                    .env("KUJIRA_TODAY", "2026-12-02")
+                    .output()
+                    .unwrap();
+                assert_eq!(
+                    again.status.code(),
+                    Some(0),
+                    "{recipe}: a diff right after the push: {}",
+                    String::from_utf8_lossy(&again.stdout)
+                );
+            }
+        }
+        assert!(
+            diffs > 0 || recipe == "cloudbuild",
+            "{recipe}: no diff step"
+        );
+    }
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The pre-commit hooks, for real: their `files:` patterns take every file type that can
+/// change a result (value files and Postman files, the platform's JSON, its Jsonnet
+/// template overrides), and their entry, given a staged template override, validates the
+/// teams it governs.
+#[test]
+fn the_pre_commit_hooks_cover_platform_files_and_run_for_real() {
+    let v = yaml(".pre-commit-hooks.yaml");
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    copy_tree(&project_dir().join("examples/gitops"), root);
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join(".kujira/templates")).unwrap();
+    // A broken override: every team must fail.
+    std::fs::write(
+        root.join(".kujira/templates/config.libsonnet"),
+        "(import 'builtin/config.libsonnet') + { images+: { newman: error 'broken' } }\n",
+    )
+    .unwrap();
+    for hook in v.as_array().unwrap() {
+        let entry = hook["entry"].as_str().unwrap();
+        if let Some(files) = hook["files"].as_str() {
+            // `\.(json|jsonnet|libsonnet)$`
+            let inner = files
+                .strip_prefix("\\.(")
+                .and_then(|f| f.strip_suffix(")$"))
+                .unwrap_or_else(|| panic!("{entry}: unexpected files pattern {files}"));
+            let types: Vec<&str> = inner.split('|').collect();
+            for needed in ["json", "jsonnet", "libsonnet"] {
+                assert!(
+                    types.contains(&needed),
+                    "{entry}: files {files} misses .{needed}"
+                );
+            }
+        }
+        if hook["pass_filenames"] != Value::Bool(true) {
+            continue;
+        }
+        let words: Vec<&str> = entry.split_whitespace().collect();
+        assert_eq!(words[0], "kujira-gen");
+        let out = std::process::Command::new(BIN)
+            .current_dir(root)
+            .args(&words[1..])
+            .arg(".kujira/templates/config.libsonnet")
+            .env("KUJIRA_TODAY", "2026-12-02")
+            .env_remove("KUJIRA_PLATFORM")
+            .env_remove("KUJIRA_TEMPLATES")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{entry}: {stderr}");
+        assert!(stderr.contains("broken"), "{entry}: {stderr}");
+    }
 }

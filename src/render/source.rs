@@ -83,10 +83,17 @@ impl TemplateSource {
         {
             bail!("{label}: `{rev}` is not a revision of this repository (is it fetched?)");
         }
+        // A directory of overrides that does not exist yet in that revision (the pull
+        // request that adds the platform's first override): the revision rendered with the
+        // built-in templates, so that is what it is compared as.
         if git(&["cat-file", "-e", &tree]).is_err() {
-            bail!(
-                "{label}: `{path}` does not exist in `{rev}` (the templates were added after it?); compare with `--old builtin` to see everything they change"
+            eprintln!(
+                "kujira-gen: note: {label}: `{path}` does not exist in `{rev}`: it rendered with the built-in templates, which it is compared as"
             );
+            return Ok(MemoryTree {
+                label,
+                files: BTreeMap::new(),
+            });
         }
         // `-r`: every blob below the tree, paths relative to it; `-z`: names verbatim.
         let listing = git(&["ls-tree", "-r", "-z", &tree])
