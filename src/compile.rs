@@ -174,6 +174,21 @@ impl Compiler {
             application: None,
             governing: self.governing.clone(),
         };
+        if self.platform.defaults_invalid {
+            let place = self
+                .platform
+                .dir
+                .as_ref()
+                .map(|d| d.join(platform::defaults::FILE_NAME).display().to_string())
+                .unwrap_or_else(|| platform::defaults::FILE_NAME.to_string());
+            unit.diagnostics.push(Diagnostic::note(
+                input.display.clone(),
+                format!(
+                    "not validated: the platform's defaults ({place}) have errors, reported there"
+                ),
+            ));
+            return Err(unit);
+        }
         let file = match values::load(input) {
             Ok(f) => f,
             Err(d) => {

@@ -117,6 +117,23 @@ pub fn load(
         }
         problems.push(d);
     }
+    // The platform's environments are every team's that lists none: one without an
+    // account, with none at the top either, leaves those teams nowhere to deploy. Said
+    // once, here, instead of in every team's file.
+    if !map.contains_key("Account")
+        && let Some(Value::Array(envs)) = map.get("Environments")
+    {
+        for (i, env) in envs.iter().enumerate() {
+            if env.is_object() && env.get("Account").is_none() {
+                let name = env.get("Name").and_then(Value::as_str).unwrap_or("?");
+                problems.push(file.diagnostic(
+                    &format!("/Environments/{i}"),
+                    false,
+                    format!("environment `{name}` has no `Account`, and the defaults set none at the top level: the teams using the platform's environments would deploy nowhere; set `Account` in this environment (or at the top level)"),
+                ));
+            }
+        }
+    }
     Ok((
         Defaults {
             display: file.display.clone(),

@@ -29,6 +29,10 @@ pub struct Platform {
     pub slo: Option<slo::SloSettings>,
     /// `slo.json` is present but has errors (reported on their own).
     pub slo_invalid: bool,
+    /// `defaults.json` is present but has errors: reported once, in that file, and the
+    /// teams are not validated without the values it would give them (each would repeat
+    /// the platform's problem as its own missing keys).
+    pub defaults_invalid: bool,
 }
 
 impl Platform {
@@ -61,11 +65,16 @@ pub fn load(
             Ok((d, mut ds)) => {
                 let failed = crate::diag::count_errors(&ds) > 0;
                 problems.append(&mut ds);
-                if !failed {
+                if failed {
+                    platform.defaults_invalid = true;
+                } else {
                     platform.defaults = Some(d);
                 }
             }
-            Err(d) => problems.push(d),
+            Err(d) => {
+                platform.defaults_invalid = true;
+                problems.push(d);
+            }
         }
     }
     let policy_path = dir.join(policy::FILE_NAME);
