@@ -666,16 +666,21 @@ pub fn check_across_repository(units: &mut Vec<Unit>) {
         if compiled.contains(&platform::resolve::absolute(&input.path)) {
             continue;
         }
-        let Ok(file) = values::load(&input) else {
+        // Only the name is needed (the errors go to the files compiled): a plain parse,
+        // without the positions a full load records.
+        let Ok(bytes) = values::read_bounded(&input.path, values::MAX_VALUE_FILE_BYTES) else {
             continue;
         };
-        if let Some(app) = file.value.get("Application").and_then(Value::as_str) {
-            let mut u = Unit::problem(Diagnostic::error(file.display.clone(), String::new()));
+        let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        if let Some(app) = value.get("Application").and_then(Value::as_str) {
+            let mut u = Unit::problem(Diagnostic::error(input.display.clone(), String::new()));
             u.diagnostics.clear();
             u.file = platform::resolve::relative(&platform::resolve::absolute(&input.path))
                 .display()
                 .to_string();
-            u.application = Some((app.to_string(), file.position("/Application", false)));
+            u.application = Some((app.to_string(), (0, 0)));
             units.push(u);
         }
     }
