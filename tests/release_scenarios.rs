@@ -1497,8 +1497,8 @@ fn the_table_catches_a_role_without_the_analysis_rule() {
 
 /// Orca's DependentPipelineStarter: a pipeline trigger on `parent`'s pipeline fires when
 /// the parent execution ends with one of its statuses (SUCCEEDED is `successful`), and the
-/// triggered execution receives the parent's artifacts (its stages' output artifacts, then
-/// its trigger's).
+/// triggered execution receives the parent execution (`parentExecution`) and its artifacts
+/// (its stages' output artifacts, then its trigger's).
 fn dependent_trigger(child: &Value, parent_pipeline: &Value, parent: &Execution) -> Option<Value> {
     let status = match parent.status.as_str() {
         "SUCCEEDED" => "successful",
@@ -1513,9 +1513,13 @@ fn dependent_trigger(child: &Value, parent_pipeline: &Value, parent: &Execution)
                 .as_array()
                 .is_some_and(|s| s.contains(&json!(status)))
     })?;
+    let mut parent_json = parent_execution(parent, "01STAGINGEXECUTION");
+    parent_json["pipelineConfigId"] = t["pipeline"].clone();
     Some(json!({
         "type": "pipeline",
-        "parentPipelineId": t["pipeline"],
+        "user": "[anonymous]",
+        "parentExecution": parent_json,
+        "parentPipelineStageId": null,
         "artifacts": parent.trigger["artifacts"],
     }))
 }
