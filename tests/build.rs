@@ -419,3 +419,57 @@ fn image_names_match_the_trigger_and_bind_in_both_modes() {
         }
     }
 }
+
+/// Fiat: each environment's triggers run as its `RunAsUser` (the docker trigger of the
+/// first, the pipeline trigger of the next); without one, no trigger has `runAsUser`.
+#[test]
+fn triggers_run_as_the_environments_service_account() {
+    let value = MINIMAL.replace(
+        "  \"Account\": \"gke-production\",\n",
+        r#"  "Environments": [
+    {"Name": "staging", "Account": "gke-staging", "RunAsUser": "stage-bot@managed-service-account"},
+    {"Name": "production", "Account": "gke-production", "RunAsUser": "prod-bot@managed-service-account"}
+  ],
+"#,
+    );
+    let out = Test::new()
+        .write("value.json", &value)
+        .args(["build", "value.json"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let bundle: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let triggers = |i: usize| {
+        bundle["pipelines"][i]["triggers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["type"].as_str().unwrap().to_string(),
+                    t["runAsUser"].as_str().map(str::to_string),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        triggers(0),
+        [(
+            "docker".to_string(),
+            Some("stage-bot@managed-service-account".to_string())
+        )]
+    );
+    assert_eq!(
+        triggers(1),
+        [(
+            "pipeline".to_string(),
+            Some("prod-bot@managed-service-account".to_string())
+        )]
+    );
+
+    let plain = Test::new()
+        .write("value.json", MINIMAL)
+        .args(["build", "value.json"])
+        .output();
+    assert_eq!(plain.status, 0, "{}", plain.stderr);
+    assert!(!plain.stdout.contains("runAsUser"), "{}", plain.stdout);
+}

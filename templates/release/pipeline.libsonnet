@@ -139,15 +139,23 @@ local tagPattern = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 
 local imageArtifactId(r) = r.application + '-image';
 
+// With authorization (Fiat), every trigger runs as `runAsUser`: Echo runs a trigger
+// without one as `anonymous` and skips it when anonymous may not EXECUTE the application
+// (echo-pipelinetriggers BaseTriggerEventHandler `canAccessApplication`), and Orca starts
+// a pipeline-triggered pipeline as its trigger's runAsUser
+// (orca-front50 DependentPipelineExecutionListener). The policy rule AllowedRunAsUsers
+// checks the name against the platform's list (src/platform/policy.rs).
 local trigger(r) =
   local ids = [imageArtifactId(r)];
   local t = r.trigger;
-  if r.previousPipeline != null then [triggers.pipeline(r.application, r.previousPipeline, ['successful'], ids)]
-  else if t.type == 'docker' then [triggers.docker(t.account, r.imageParts.registry, r.imageParts.repository,
-                                              r.imageParts.organization, t.tag, ids)]
-  else if t.type == 'pubsub' then [triggers.pubsub(t.subscription, ids)]
-  else if t.type == 'webhook' then [triggers.webhook(t.source, ids)]
-  else [];
+  local all =
+    if r.previousPipeline != null then [triggers.pipeline(r.application, r.previousPipeline, ['successful'], ids)]
+    else if t.type == 'docker' then [triggers.docker(t.account, r.imageParts.registry, r.imageParts.repository,
+                                                r.imageParts.organization, t.tag, ids)]
+    else if t.type == 'pubsub' then [triggers.pubsub(t.subscription, ids)]
+    else if t.type == 'webhook' then [triggers.webhook(t.source, ids)]
+    else [];
+  [x + (if r.runAsUser == null then {} else { runAsUser: r.runAsUser }) for x in all];
 
 // The first environment of a release with a manual trigger is started by hand, with the
 // tag as a parameter; every other release gets its image from its trigger.

@@ -74,6 +74,8 @@ function(values)
     account: values.Account,
     namespace: namespace,
     artifactBinding: get(values, 'ArtifactBinding', 'match-name-and-tag'),
+    // The service account the triggers run as (Fiat), or null: no `runAsUser`.
+    runAsUser: get(values, 'RunAsUser', null),
     // The image as Spinnaker names it (parseImage): Docker Hub names are normalised.
     image: self.imageParts.name,
     imageParts: parseImage(values.Image, self.artifactBinding),
