@@ -337,3 +337,139 @@ impl RunStdout for Test {
         out.stdout
     }
 }
+
+/// Docker Hub images, and registries with a port, under both of Clouddriver's binding
+/// modes: the expected artifact has the name a docker trigger's artifact carries (echo
+/// AbstractOCIRegistryEvent: the account's registry host, `/`, the repository Igor reports),
+/// and the pod template binds it in the installation's mode
+/// (`upstream::artifact_replacer`, a model of Clouddriver's Replacer), never in a Rollout.
+#[test]
+fn image_names_match_the_trigger_and_bind_in_both_modes() {
+    use kujira_gen::upstream::artifact_replacer::{Binding, binds_in};
+    let cases = [
+        ("myorg/app", "index.docker.io/myorg/app"),
+        ("app", "index.docker.io/library/app"),
+        ("docker.io/myorg/app", "index.docker.io/myorg/app"),
+        ("docker.io/app", "index.docker.io/library/app"),
+        ("index.docker.io/myorg/app", "index.docker.io/myorg/app"),
+        ("gcr.io/p/app", "gcr.io/p/app"),
+        (
+            "registry.example.com:5000/team/app",
+            "registry.example.com:5000/team/app",
+        ),
+    ];
+    for (image, spinnaker_name) in cases {
+        for mode in [Binding::NameAndTag, Binding::NameOnly] {
+            let value = MINIMAL
+                .replace("gcr.io/example-project/sample", image)
+                .replace(
+                    "\"Repo\": \"github\",",
+                    &format!(
+                        "\"Repo\": \"github\",\n  \"ArtifactBinding\": \"{}\",",
+                        mode.setting()
+                    ),
+                );
+            let out = Test::new()
+                .write("value.json", &value)
+                .args(["build", "value.json"])
+                .output();
+            assert_eq!(out.status, 0, "{image} {mode:?}: {}", out.stderr);
+            let bundle: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            let p = &bundle["pipelines"][0];
+            let trigger = &p["triggers"][0];
+            let echo_name = format!(
+                "{}/{}",
+                trigger["registry"].as_str().unwrap(),
+                trigger["repository"].as_str().unwrap()
+            );
+            let expected = p["expectedArtifacts"][0]["matchArtifact"]["name"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                (echo_name.as_str(), expected),
+                (spinnaker_name, spinnaker_name),
+                "{image} {mode:?}"
+            );
+            let manifests = p["stages"][0]["manifests"].as_array().unwrap();
+            let binds = |m: Binding| {
+                manifests
+                    .iter()
+                    .filter(|x| binds_in(x, spinnaker_name, m))
+                    .map(|x| x["kind"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(binds(mode), ["Deployment"], "{image} {mode:?}");
+            // A registry with a port: what binds in one mode binds nothing in the other,
+            // so the platform must say which mode its Clouddriver runs.
+            let other = match mode {
+                Binding::NameAndTag => Binding::NameOnly,
+                Binding::NameOnly => Binding::NameAndTag,
+            };
+            let in_other = binds(other);
+            if image.contains(":5000") {
+                assert!(in_other.is_empty(), "{image} {mode:?}: {in_other:?}");
+            } else {
+                assert_eq!(in_other, ["Deployment"], "{image} {mode:?}");
+            }
+            let check = Test::new()
+                .write("value.json", &value)
+                .args(["validate", "value.json"])
+                .output();
+            assert_eq!(check.status, 0, "{image} {mode:?}: {}", check.stderr);
+        }
+    }
+}
+
+/// Fiat: each environment's triggers run as its `RunAsUser` (the docker trigger of the
+/// first, the pipeline trigger of the next); without one, no trigger has `runAsUser`.
+#[test]
+fn triggers_run_as_the_environments_service_account() {
+    let value = MINIMAL.replace(
+        "  \"Account\": \"gke-production\",\n",
+        r#"  "Environments": [
+    {"Name": "staging", "Account": "gke-staging", "RunAsUser": "stage-bot@managed-service-account"},
+    {"Name": "production", "Account": "gke-production", "RunAsUser": "prod-bot@managed-service-account"}
+  ],
+"#,
+    );
+    let out = Test::new()
+        .write("value.json", &value)
+        .args(["build", "value.json"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let bundle: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let triggers = |i: usize| {
+        bundle["pipelines"][i]["triggers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["type"].as_str().unwrap().to_string(),
+                    t["runAsUser"].as_str().map(str::to_string),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        triggers(0),
+        [(
+            "docker".to_string(),
+            Some("stage-bot@managed-service-account".to_string())
+        )]
+    );
+    assert_eq!(
+        triggers(1),
+        [(
+            "pipeline".to_string(),
+            Some("prod-bot@managed-service-account".to_string())
+        )]
+    );
+
+    let plain = Test::new()
+        .write("value.json", MINIMAL)
+        .args(["build", "value.json"])
+        .output();
+    assert_eq!(plain.status, 0, "{}", plain.stderr);
+    assert!(!plain.stdout.contains("runAsUser"), "{}", plain.stdout);
+}

@@ -148,7 +148,12 @@ fn the_error_budget_is_checked_in_production_only() {
         );
         assert!(stages(0).contains(&analysis.to_string()), "{team}");
         assert_eq!(pipelines[1]["name"], "release-production");
-        assert_eq!(stages(1)[0], "Check error budget", "{team}");
+        // Before the budget: the image must come from a SUCCEEDED run of staging.
+        assert_eq!(
+            stages(1)[..2],
+            ["Check provenance", "Check error budget"],
+            "{team}"
+        );
         assert!(stages(1).contains(&analysis.to_string()), "{team}");
         assert_eq!(
             pipelines[0]["parameterConfig"],

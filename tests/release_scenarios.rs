@@ -98,6 +98,10 @@ enum Outcome {
     PromotedAnalysisFails,
     PromotedAnalysisInconclusive,
     PromotedAnalysisErrors,
+    /// The promoted version's analysis job dies without a log (its pod evicted, or killed
+    /// at its deadline): its stage has no `analysis_message`, and Orca's StageContext would
+    /// hand out the preview analysis' "Every SLO was met" in its place.
+    PromotedAnalysisDiesWithoutLog,
     /// The canary breaks the availability SLO at a step (or in the background analysis).
     CanaryAnalysisFails,
     CanaryAnalysisInconclusive,
@@ -133,6 +137,7 @@ const OUTCOMES: &[Outcome] = &[
     PromotedAnalysisFails,
     PromotedAnalysisInconclusive,
     PromotedAnalysisErrors,
+    PromotedAnalysisDiesWithoutLog,
     CanaryAnalysisFails,
     CanaryAnalysisInconclusive,
     CanaryAnalysisErrors,
@@ -223,6 +228,7 @@ impl Config {
             ReturnHeldByAnalysis => blue_green && gate(|s| s.preview),
             PromotedAnalysisFails | PromotedAnalysisErrors => blue_green && gate(|s| s.post),
             PromotedAnalysisInconclusive => blue_green && gate(|s| s.post),
+            PromotedAnalysisDiesWithoutLog => blue_green && gate(|s| s.post),
             CanaryAnalysisFails | CanaryAnalysisErrors => self.canary() && gate(|s| s.preview),
             CanaryAnalysisInconclusive => self.canary() && gate(|s| s.preview),
             _ => true,
@@ -360,6 +366,7 @@ fn slo_configs() -> Vec<Config> {
 /// Every stage a release may have, in the order they run.
 const STAGES: &[&str] = &[
     "Check parameters",
+    "Check provenance",
     "Check error budget",
     "Deploy",
     "Wait for preview",
@@ -488,9 +495,10 @@ fn expected(
         | PreviewAnalysisErrors
         | PreviewWithoutTraffic
         | TestOutlastsAnalysis => rolled_back("Analyse preview", FC),
-        PromotedAnalysisFails | PromotedAnalysisInconclusive | PromotedAnalysisErrors => {
-            rolled_back("Analyse promoted", FC)
-        }
+        PromotedAnalysisFails
+        | PromotedAnalysisInconclusive
+        | PromotedAnalysisErrors
+        | PromotedAnalysisDiesWithoutLog => rolled_back("Analyse promoted", FC),
         CanaryAnalysisFails | CanaryAnalysisInconclusive | CanaryAnalysisErrors => {
             rolled_back("Analyse canary", FC)
         }
@@ -534,6 +542,11 @@ fn expected_message(config: &Config, o: Outcome) -> &'static str {
         }
         PreviewAnalysisErrors | PromotedAnalysisErrors | CanaryAnalysisErrors => {
             "SLO availability could not be measured: Post \"http://prometheus.monitoring.svc.cluster.local:9090/api/v1/query\": dial tcp 10.0.0.10:9090: connect: connection refused (analysis shop-"
+        }
+        // Its own stage, never an ancestor's: the preview's analysis said every SLO was
+        // met, which is not what happened after the switch.
+        PromotedAnalysisDiesWithoutLog => {
+            "Analyse promoted failed without reporting a result (its job left no log to read)"
         }
         _ => "",
     }
@@ -838,6 +851,15 @@ impl World for Cluster<'_> {
             let mut m = self.model.lock().unwrap();
             m.delay_expired = true;
             m.tick();
+        }
+        if stage_name == "Analyse promoted" && self.outcome == PromotedAnalysisDiesWithoutLog {
+            // Clouddriver finds the Job Failed and its pod gone: no log, no properties.
+            self.log.push(format!("{stage_name}: pod evicted, no log"));
+            return JobResult {
+                succeeded: false,
+                log: None,
+                message: "the job's pod was evicted; its log is gone".into(),
+            };
         }
         let spec = &job["spec"]["template"]["spec"];
         let containers: Vec<&Value> = spec["initContainers"]
@@ -1232,6 +1254,13 @@ fn compare(
         Some(Value::String(s)) if !want.is_empty() && s.contains(want) => {}
         other => problems.push(format!("Slack text {other:?} (expected {want:?})")),
     }
+    // The text explains a failure: a success message in it came from a stage other than
+    // the one that failed (StageContext's fallback to ancestors' outputs).
+    if let Some(Value::String(s)) = &said
+        && s.contains("Every SLO was met")
+    {
+        problems.push(format!("Slack text reports a success: {s:?}"));
+    }
     if outcome == BudgetOverridden {
         let recorded = run
             .execution
@@ -1468,8 +1497,8 @@ fn the_table_catches_a_role_without_the_analysis_rule() {
 
 /// Orca's DependentPipelineStarter: a pipeline trigger on `parent`'s pipeline fires when
 /// the parent execution ends with one of its statuses (SUCCEEDED is `successful`), and the
-/// triggered execution receives the parent's artifacts (its stages' output artifacts, then
-/// its trigger's).
+/// triggered execution receives the parent execution (`parentExecution`) and its artifacts
+/// (its stages' output artifacts, then its trigger's).
 fn dependent_trigger(child: &Value, parent_pipeline: &Value, parent: &Execution) -> Option<Value> {
     let status = match parent.status.as_str() {
         "SUCCEEDED" => "successful",
@@ -1484,9 +1513,13 @@ fn dependent_trigger(child: &Value, parent_pipeline: &Value, parent: &Execution)
                 .as_array()
                 .is_some_and(|s| s.contains(&json!(status)))
     })?;
+    let mut parent_json = parent_execution(parent, "01STAGINGEXECUTION");
+    parent_json["pipelineConfigId"] = t["pipeline"].clone();
     Some(json!({
         "type": "pipeline",
-        "parentPipelineId": t["pipeline"],
+        "user": "[anonymous]",
+        "parentExecution": parent_json,
+        "parentPipelineStageId": null,
         "artifacts": parent.trigger["artifacts"],
     }))
 }
@@ -1781,4 +1814,178 @@ mod argo_model {
         assert_eq!(m.serving().as_deref(), Some("img:1"));
         assert_eq!(m.phase, "Healthy");
     }
+}
+
+/// The staging execution as production's trigger carries it: Orca serialises the parent
+/// PipelineExecution into the trigger (PipelineTrigger.parentExecution), its final status
+/// included.
+fn parent_execution(run: &Execution, id: &str) -> Value {
+    let mut p = run.to_json();
+    p["id"] = json!(id);
+    p["status"] = json!(run.status);
+    p["pipelineConfigId"] = json!("staging-pipeline-id");
+    p
+}
+
+/// Every way production can be started, each with the trigger Orca builds for it, and the
+/// execution it names: production deploys only an image from a SUCCEEDED run of staging,
+/// and a refusal names the parent execution and its status.
+#[test]
+fn production_deploys_only_what_staging_released() {
+    let Some(mut e) = engines() else { return };
+    let config = Config::blue_green("docker", true, false, false);
+    let mut value = config.value_file();
+    value.as_object_mut().unwrap().remove("Account");
+    value["Environments"] = json!([
+        {"Name": "staging", "Account": "gke-staging", "Replicas": 1},
+        {"Name": "production", "Account": "gke-production", "ScenarioTest": false}
+    ]);
+    let bundle = build(&value);
+    let (staging, production) = (&bundle["pipelines"][0], &bundle["pipelines"][1]);
+    let production_config = Config {
+        test: false,
+        ..config
+    };
+
+    // Staging runs: one that released the new image, an older one that released it too,
+    // one whose test failed, one still running (Deck lists executions of any status).
+    let staging_run = |e: &mut Engines, outcome| {
+        let before = initial_cluster(outcome);
+        let t = trigger(staging, "docker", deployed_tag(outcome), &mut e.spel);
+        let run = run_release(e, staging, t, before.clone(), outcome);
+        compare(&run, &before, &config, outcome, staging, &mut e.spel)
+            .unwrap_or_else(|why| panic!("staging {outcome:?}: {why}"));
+        run
+    };
+    let succeeded = staging_run(&mut e, Promoted);
+    let failed = staging_run(&mut e, TestFails);
+    let ok = parent_execution(&succeeded.execution, "01STAGINGSUCCEEDED");
+    let old_ok = parent_execution(&succeeded.execution, "01STAGINGOLDSUCCEEDED");
+    let terminal = parent_execution(&failed.execution, "01STAGINGTERMINAL");
+    let mut running = parent_execution(&failed.execution, "01STAGINGRUNNING");
+    running["status"] = json!("RUNNING");
+    let mut other_pipeline = parent_execution(&succeeded.execution, "01PRODUCTIONEARLIER");
+    other_pipeline["name"] = json!("release-production");
+    let artifacts = |p: &Value| p["trigger"]["artifacts"].clone();
+
+    // orca-front50 DependentPipelineStarter: the pipeline trigger of a SUCCEEDED parent.
+    let by_trigger = |p: &Value| {
+        json!({"type": "pipeline", "user": "[anonymous]", "parentExecution": p,
+               "parentPipelineStageId": null, "artifacts": artifacts(p),
+               "correlationId": format!("{}_null_production_0", p["id"].as_str().unwrap())})
+    };
+    // orca-web OperationsController: a start with `parentPipelineId` (Deck's manual-run
+    // dialog, PipelineTriggerTemplate.tsx, or the API) gets the execution of that id, of
+    // any status, and its artifacts.
+    let by_parent_id = |p: &Value, user: &str| {
+        json!({"type": "pipeline", "user": user, "application": "shop",
+               "pipeline": "staging-pipeline-id", "parentPipelineId": p["id"],
+               "isPipeline": true, "parentStatus": p["status"], "parentExecution": p,
+               "parentPipelineName": p["name"], "artifacts": artifacts(p)})
+    };
+    let cases: Vec<(&str, Value, Option<&str>)> = vec![
+        ("the pipeline trigger", by_trigger(&ok), None),
+        (
+            "a re-run of an old successful staging execution, which triggers production",
+            by_trigger(&old_ok),
+            None,
+        ),
+        (
+            "Deck, a successful staging execution chosen",
+            by_parent_id(&old_ok, "dev@example.com"),
+            None,
+        ),
+        (
+            "Deck, the newest staging execution pre-selected: it failed",
+            by_parent_id(&terminal, "dev@example.com"),
+            Some("execution 01STAGINGTERMINAL of shop/release-staging whose status is TERMINAL"),
+        ),
+        (
+            "the API, a staging execution still running",
+            by_parent_id(&running, "ci@example.com"),
+            Some("execution 01STAGINGRUNNING of shop/release-staging whose status is RUNNING"),
+        ),
+        (
+            "the API, an execution of another pipeline",
+            by_parent_id(&other_pipeline, "ci@example.com"),
+            Some(
+                "execution 01PRODUCTIONEARLIER of shop/release-production whose status is SUCCEEDED",
+            ),
+        ),
+        (
+            "the API, without a parent, the image given as an artifact",
+            json!({"type": "manual", "user": "ci@example.com", "parameters": {},
+                   "artifacts": artifacts(&ok)}),
+            Some("no execution of release-staging"),
+        ),
+        (
+            "a re-run of a production execution: its stored trigger",
+            by_trigger(&ok),
+            None,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (how, t, refusal) in cases {
+        let before = initial_cluster(Promoted);
+        let run = run_release(&mut e, production, t, before.clone(), Promoted);
+        match refusal {
+            None => {
+                if let Err(why) = compare(
+                    &run,
+                    &before,
+                    &production_config,
+                    Promoted,
+                    production,
+                    &mut e.spel,
+                ) {
+                    failures.push(format!("{how}: {why}"));
+                }
+                if run.deployed != succeeded.deployed {
+                    failures.push(format!(
+                        "{how}: production deployed {:?}, staging released {:?}",
+                        run.deployed, succeeded.deployed
+                    ));
+                }
+            }
+            Some(names) => {
+                let check = run.execution.stage("Check provenance");
+                let deploy = run.execution.stage("Deploy").map(|s| s.status.as_str());
+                let ok = check.is_some_and(|c| c.status == "TERMINAL" && c.note.contains(names))
+                    && deploy == Some("NOT_STARTED")
+                    && run.execution.status == "TERMINAL"
+                    && run.deployed.is_none();
+                if !ok {
+                    failures.push(format!(
+                        "{how}: not refused before Deploy naming {names:?}\n{}",
+                        run.execution.describe()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+
+    // The judge: without the check, Deck's pre-selected failed staging run deploys the
+    // image it did not release.
+    let mut unchecked = production.clone();
+    rewrite(&mut unchecked, &|s| {
+        if s.starts_with("trigger['parentExecution'] != null") {
+            "true".to_string()
+        } else {
+            s.to_string()
+        }
+    });
+    let run = run_release(
+        &mut e,
+        &unchecked,
+        by_parent_id(&terminal, "dev@example.com"),
+        initial_cluster(Promoted),
+        Promoted,
+    );
+    assert_eq!(
+        run.execution.stage("Deploy").map(|s| s.status.as_str()),
+        Some("SUCCEEDED"),
+        "{}",
+        run.execution.describe()
+    );
 }

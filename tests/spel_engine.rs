@@ -783,6 +783,37 @@ fn outputs_of_prior_stages_are_bare_names() {
     assert!(!optional.skip, "{optional:#?}");
 }
 
+/// Issue 18: `#stage('X')['context']['k']` of a key X's context lacks returns an ancestor's
+/// output (StageContext.get), so a failed stage "reports" what a stage before it said;
+/// `containsKey` (Guava ForwardingMap, the stage's own map) tells the two apart, and the
+/// Slack text uses it.
+#[test]
+fn a_stage_context_lends_its_ancestors_outputs_but_contains_only_its_own() {
+    let mut spel = engine!();
+    let exec = execution(json!([
+        {"refId": "1", "name": "Analyse preview", "type": "runJobManifest",
+         "status": "SUCCEEDED", "context": {"analysis_message": "Every SLO was met."},
+         "outputs": {"analysis_message": "Every SLO was met."}},
+        {"refId": "2", "name": "Analyse promoted", "type": "runJobManifest",
+         "status": "FAILED_CONTINUE", "requisiteStageRefIds": ["1"], "context": {}}
+    ]));
+    let out = spel.evaluate_execution(
+        "${#stage('Analyse promoted')['context']['analysis_message']}",
+        &exec,
+    );
+    assert_eq!(out.value, json!("Every SLO was met."), "{out:#?}");
+    let out = spel.evaluate_execution(
+        "${#stage('Analyse promoted')['context'].containsKey('analysis_message')}",
+        &exec,
+    );
+    assert_eq!(out.value, json!(false), "{out:#?}");
+    let out = spel.evaluate_execution(
+        "${#stage('Analyse preview')['context'].containsKey('analysis_message')}",
+        &exec,
+    );
+    assert_eq!(out.value, json!(true), "{out:#?}");
+}
+
 /// StartStageHandler.shouldSkip runs outside AuthenticationAware.withAuth, so no
 /// ExecutionContext: StageExpressionFunctionProvider.currentStage throws there ("An execution
 /// context is required"), while in a running stage it returns that stage. (Read in orca-queue's

@@ -5,16 +5,61 @@
 //! - every image artifact a trigger supplies must reach a container: bound by a Deploy
 //!   stage, or resolved by an expression such as
 //!   `${#triggerResolvedArtifactByType('docker/image')['reference']}`;
-//! - a Rollout's own container image is never replaced, whatever it is named.
+//! - a Rollout's own container image is never replaced, whatever it is named;
+//! - a Docker Hub image is named `index.docker.io/<org>/<repo>` by Spinnaker (echo-model
+//!   `AbstractOCIRegistryEvent.getName`: registry + "/" + repository, the registry being
+//!   the account's address without its scheme): an expected artifact named `org/app`,
+//!   `app` or `docker.io/org/app` never matches a trigger's artifact.
+//!
+//! The binding mode is the installation's `kubernetes.artifact-binding.docker-image`;
+//! kujira-gen's templates record the one they wrote a manifest for in its annotation
+//! [`BINDING_ANNOTATION`] (absent: the default mode), and each manifest is checked in it.
 
 use super::Report;
 use super::path;
 use super::view::{PipelineView, StageView, quote, visit_strings};
-use crate::upstream::artifact_replacer::{self, image_name};
+use crate::upstream::artifact_replacer::{self, Binding, image_name};
 use serde_json::{Map, Value};
 use std::ops::ControlFlow;
 
 const DOCKER_IMAGE: &str = "docker/image";
+
+/// The annotation in which the templates say for which binding mode a manifest's images
+/// were written (`ArtifactBinding` in the value file or the platform's defaults).
+pub const BINDING_ANNOTATION: &str = "kujira-gen.io/artifact-binding";
+
+/// The binding mode a manifest was written for.
+fn binding_of(manifest: &Value) -> Binding {
+    manifest
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(BINDING_ANNOTATION))
+        .and_then(Value::as_str)
+        .map_or(Binding::NameAndTag, Binding::from_setting)
+}
+
+fn binds(manifest: &Value, name: &str) -> bool {
+    artifact_replacer::binds_in(manifest, name, binding_of(manifest))
+}
+
+/// What Spinnaker names a Docker Hub image written `name`, when `name` is one.
+fn docker_hub_name(name: &str) -> Option<String> {
+    let (first, rest) = name.split_once('/').unwrap_or(("", name));
+    let has_host =
+        !first.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost");
+    let path = if !has_host {
+        name
+    } else if first == "docker.io" || first == "index.docker.io" {
+        rest
+    } else {
+        return None;
+    };
+    let canonical = if path.contains('/') {
+        format!("index.docker.io/{path}")
+    } else {
+        format!("index.docker.io/library/{path}")
+    };
+    (canonical != name).then_some(canonical)
+}
 
 /// An expected artifact of type docker/image.
 struct ImageArtifact<'a> {
@@ -33,11 +78,37 @@ pub fn check(view: &PipelineView, report: &mut Report) {
         .filter(|s| s.stage_type() == Some("deployManifest"))
         .filter(|s| s.str_field("source") != Some("artifact"))
         .collect();
+    check_docker_hub_names(view, report);
     for stage in &deploys {
         check_required(stage, &artifacts, report);
     }
     check_triggers(view, &deploys, &artifacts, report);
     check_rollout_images(&deploys, &artifacts, report);
+}
+
+/// Expected artifacts named as a person writes a Docker Hub image.
+fn check_docker_hub_names(view: &PipelineView, report: &mut Report) {
+    let Some(Value::Array(items)) = view.pipeline.get("expectedArtifacts") else {
+        return;
+    };
+    let list = path::key(&view.path, "expectedArtifacts");
+    for (i, item) in items.iter().enumerate() {
+        let Some(a) = image_artifact(item) else {
+            continue;
+        };
+        if let Some(canonical) = docker_hub_name(a.name) {
+            report.error(
+                path::key(&path::key(&path::index(&list, i), "matchArtifact"), "name"),
+                format!(
+                    "{} is a Docker Hub image, which Spinnaker names {} (the registry account's host and the repository, echo AbstractOCIRegistryEvent): a trigger's artifact never matches {}, so the trigger is skipped and Deploy finds no artifact to bind; name the artifact and the pod template's image {} (the built-in templates do so for any way of writing `Image`)",
+                    quote(a.name),
+                    quote(&canonical),
+                    quote(a.name),
+                    quote(&canonical),
+                ),
+            );
+        }
+    }
 }
 
 fn image_artifact(v: &Value) -> Option<ImageArtifact<'_>> {
@@ -70,10 +141,7 @@ fn check_required(stage: &StageView, artifacts: &[ImageArtifact], report: &mut R
         let Some(artifact) = artifacts.iter().find(|a| a.id == id) else {
             continue;
         };
-        if manifests(stage)
-            .iter()
-            .any(|m| artifact_replacer::binds(m, artifact.name))
-        {
+        if manifests(stage).iter().any(|m| binds(m, artifact.name)) {
             continue;
         }
         report.error(
@@ -94,6 +162,14 @@ fn why_unbound(manifests: &[Value], name: &str) -> String {
         let kind = m.get("kind").and_then(Value::as_str).unwrap_or("?");
         if artifact_replacer::BINDING_KINDS.contains(&kind) {
             for image in artifact_replacer::replaceable_images(m) {
+                if binding_of(m) == Binding::NameOnly && image_name(image.image) == name {
+                    return format!(
+                        "the {kind} is written for `{}`, where the image must equal the artifact's name exactly, and {} has a tag; write {}",
+                        Binding::NameOnly.setting(),
+                        quote(image.image),
+                        quote(name)
+                    );
+                }
                 if image.image.starts_with(name) && image_name(image.image) != name {
                     return format!(
                         "Clouddriver reads the name of image {} in the {kind} as {} (the part before the last `:`); give it a tag, e.g. `{name}:placeholder`",
@@ -177,11 +253,9 @@ fn check_triggers(
                     .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(artifact.id)))
             });
             let bound = required
-                || deploys.iter().any(|s| {
-                    manifests(s)
-                        .iter()
-                        .any(|m| artifact_replacer::binds(m, artifact.name))
-                });
+                || deploys
+                    .iter()
+                    .any(|s| manifests(s).iter().any(|m| binds(m, artifact.name)));
             if bound || resolved_by_expression(artifact.name) {
                 continue;
             }
@@ -252,4 +326,34 @@ fn containers(spec: &Map<String, Value>) -> Vec<(&'static str, usize, &str)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod docker_hub_tests {
+    use super::docker_hub_name;
+
+    #[test]
+    fn docker_hub_names_as_spinnaker_names_them() {
+        let canonical = |n: &str| docker_hub_name(n);
+        assert_eq!(
+            canonical("myorg/app").as_deref(),
+            Some("index.docker.io/myorg/app")
+        );
+        assert_eq!(
+            canonical("app").as_deref(),
+            Some("index.docker.io/library/app")
+        );
+        assert_eq!(
+            canonical("docker.io/myorg/app").as_deref(),
+            Some("index.docker.io/myorg/app")
+        );
+        assert_eq!(
+            canonical("docker.io/app").as_deref(),
+            Some("index.docker.io/library/app")
+        );
+        assert_eq!(canonical("index.docker.io/myorg/app"), None);
+        assert_eq!(canonical("gcr.io/p/app"), None);
+        assert_eq!(canonical("localhost/app"), None);
+        assert_eq!(canonical("registry.example.com:5000/team/app"), None);
+    }
 }

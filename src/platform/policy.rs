@@ -4,7 +4,7 @@
 //! A rule has a `Name`, exactly one check, and optionally the `Environments` (by name) or
 //! `Accounts` it applies to; without either it applies to every environment. The checks:
 //! `RequireTestOrJudgment`, `ForbidAutoPromotion`, `MinReplicas`, `AllowedRegistries`,
-//! `RequireNotificationOn`. A violation is an error on the value file, at the key that
+//! `RequireNotificationOn`, `AllowedRunAsUsers`. A violation is an error on the value file, at the key that
 //! breaks the rule (or at the environment that lacks one), naming the rule and what would
 //! satisfy it. An exemption lets one application break one rule until its `Expires` date
 //! (inclusive); the violation is then a note. An expired exemption is an error on the
@@ -32,6 +32,10 @@ pub enum Check {
     MinReplicas(i64),
     AllowedRegistries(Vec<String>),
     RequireNotificationOn(Vec<String>),
+    /// The service accounts an environment's triggers may run as (`RunAsUser`); with
+    /// Fiat, a trigger without one runs as `anonymous` (echo BaseTriggerEventHandler
+    /// `canAccessApplication`), so the rule also requires one.
+    AllowedRunAsUsers(Vec<String>),
 }
 
 const CHECK_KEYS: &[&str] = &[
@@ -40,6 +44,7 @@ const CHECK_KEYS: &[&str] = &[
     "MinReplicas",
     "AllowedRegistries",
     "RequireNotificationOn",
+    "AllowedRunAsUsers",
 ];
 
 #[derive(Debug, Clone)]
@@ -168,6 +173,9 @@ pub fn load(path: &Path, today: &str) -> Result<(Policy, Vec<Diagnostic>), Diagn
             ["RequireNotificationOn"] => Check::RequireNotificationOn(
                 strings(r.get("RequireNotificationOn")).unwrap_or_default(),
             ),
+            ["AllowedRunAsUsers"] => {
+                Check::AllowedRunAsUsers(strings(r.get("AllowedRunAsUsers")).unwrap_or_default())
+            }
             [] => {
                 problems.push(file.diagnostic(
                     &pointer,
@@ -329,6 +337,33 @@ fn violation(rule: &Rule, env: &Environment) -> Option<Violation> {
                         .join(", ")
                 ),
             })
+        }
+        Check::AllowedRunAsUsers(accounts) => {
+            let listed = accounts
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match v.get("RunAsUser").and_then(Value::as_str) {
+                Some(user) if accounts.iter().any(|a| a == user) => None,
+                Some(user) => {
+                    let hint = closest(user, accounts.iter().map(String::as_str))
+                        .map(|b| format!(" (did you mean `{b}`?)"))
+                        .unwrap_or_default();
+                    Some(Violation {
+                        key: Some("RunAsUser"),
+                        problem: format!(
+                            "its triggers would run as `{user}`, which is not one of the platform's service accounts{hint}"
+                        ),
+                        fix: format!("set `RunAsUser` to one of {listed}"),
+                    })
+                }
+                None => Some(Violation {
+                    key: None,
+                    problem: "it sets no `RunAsUser`: with authorization (Fiat), Echo runs its triggers as `anonymous` and skips them unless anonymous may execute the application".into(),
+                    fix: format!("set `RunAsUser` to one of {listed}"),
+                }),
+            }
         }
         Check::RequireNotificationOn(events) => {
             let when: Vec<String> = match v.get("Notification") {

@@ -14,6 +14,9 @@
 //!   `gcr.io/p/app`, `gcr.io/p/app:1` and `gcr.io/p/app@sha256:..` all bind an artifact
 //!   named `gcr.io/p/app`, but `localhost:5000/app` is read as `localhost` and binds
 //!   nothing (give such an image a placeholder tag).
+//! - With `kubernetes.artifact-binding.docker-image: match-name-only` (Clouddriver
+//!   `KubernetesHandler`; default `match-name-and-tag`) the image must equal the
+//!   artifact's name exactly, without a tag ([`Binding`]).
 //! - With artifact binding on (the default, `enableArtifactBinding`), a required artifact
 //!   that binds into no manifest of the stage fails it: "The following required artifacts
 //!   could not be bound".
@@ -108,17 +111,79 @@ fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// Whether an artifact named `name` binds into `manifest`.
+/// Clouddriver's `kubernetes.artifact-binding.docker-image` setting (`KubernetesHandler`,
+/// default `match-name-and-tag`), as `Replacer.replaceIfPossible` applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// `match-name-and-tag`: the image's name ([`image_name`]) equals the artifact's name,
+    /// whatever its tag (`replacePathFromPlaceholder`).
+    NameAndTag,
+    /// `match-name-only`: the image equals the artifact's name exactly, so an image with a
+    /// tag or digest binds nothing (`legacyReplaceFilter`: `image == name`).
+    NameOnly,
+}
+
+impl Binding {
+    /// The setting's value; anything but `match-name-only` is the default mode, as in
+    /// Clouddriver.
+    pub fn from_setting(value: &str) -> Binding {
+        if value == "match-name-only" {
+            Binding::NameOnly
+        } else {
+            Binding::NameAndTag
+        }
+    }
+
+    pub fn setting(self) -> &'static str {
+        match self {
+            Binding::NameAndTag => "match-name-and-tag",
+            Binding::NameOnly => "match-name-only",
+        }
+    }
+
+    /// Whether Clouddriver binds an artifact named `name` into a container with `image`.
+    pub fn matches(self, image: &str, name: &str) -> bool {
+        match self {
+            Binding::NameAndTag => image_name(image) == name,
+            Binding::NameOnly => image == name,
+        }
+    }
+}
+
+/// Whether an artifact named `name` binds into `manifest` (the default binding mode).
 pub fn binds(manifest: &Value, name: &str) -> bool {
+    binds_in(manifest, name, Binding::NameAndTag)
+}
+
+/// Whether an artifact named `name` binds into `manifest` in `binding` mode.
+pub fn binds_in(manifest: &Value, name: &str, binding: Binding) -> bool {
     replaceable_images(manifest)
         .iter()
-        .any(|i| image_name(i.image) == name)
+        .any(|i| binding.matches(i.image, name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_two_binding_modes() {
+        let by_tag = Binding::NameAndTag;
+        let exact = Binding::NameOnly;
+        assert!(by_tag.matches("gcr.io/p/app", "gcr.io/p/app"));
+        assert!(exact.matches("gcr.io/p/app", "gcr.io/p/app"));
+        assert!(by_tag.matches("gcr.io/p/app:1", "gcr.io/p/app"));
+        assert!(!exact.matches("gcr.io/p/app:1", "gcr.io/p/app"));
+        // A registry port: the placeholder tag binds in one mode only, the plain name in
+        // the other only.
+        assert!(by_tag.matches("h:5000/app:from-trigger", "h:5000/app"));
+        assert!(!exact.matches("h:5000/app:from-trigger", "h:5000/app"));
+        assert!(exact.matches("h:5000/app", "h:5000/app"));
+        assert!(!by_tag.matches("h:5000/app", "h:5000/app"));
+        assert_eq!(Binding::from_setting("match-name-only"), exact);
+        assert_eq!(Binding::from_setting("anything else"), by_tag);
+    }
 
     #[test]
     fn image_names_as_clouddriver_reads_them() {

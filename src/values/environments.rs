@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 /// The keys an environment may set.
 pub const ENVIRONMENT_KEYS: &[&str] = &[
     "Account",
+    // Per environment: production's triggers may run as another service account (Fiat).
+    "RunAsUser",
     "Namespace",
     "Replicas",
     "Resources",

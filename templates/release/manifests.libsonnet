@@ -46,7 +46,13 @@ local sloRules = import 'slo_rules.libsonnet';
     local n = $.names(r),
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: kube.metadata(n.podTemplate, r.namespace, $.podLabels(r)),
+    // With `match-name-only` the image is written without a tag (values.libsonnet
+    // parseImage), which binds only in that mode: the annotation tells `validate`
+    // (check/artifact_binding.rs) which mode to check the binding in. Kubernetes and
+    // Clouddriver ignore it.
+    metadata: kube.metadata(n.podTemplate, r.namespace, $.podLabels(r))
+              + (if r.artifactBinding == 'match-name-and-tag' then {}
+                 else { annotations+: { 'kujira-gen.io/artifact-binding': r.artifactBinding } }),
     spec: {
       replicas: 0,
       selector: { matchLabels: $.podLabels(r) },

@@ -37,6 +37,7 @@ local slo = import 'slo.libsonnet';
 
 local names = {
   check: 'Check parameters',
+  provenance: 'Check provenance',
   budget: 'Check error budget',
   deploy: 'Deploy',
   wait: 'Wait for preview',
@@ -111,7 +112,20 @@ local slackMessage(r, first) =
   local has = shape(r);
   local ctx(stage, key) = "#stage('%s')['context']['%s']" % [stage, key];
   local budget = "(%s == 'passed' ? '' : (%s ?: ''))" % [ctx(names.budget, slo.budgetOutputs(r.slo).result), ctx(names.budget, slo.budgetOutputs(r.slo).message)];
-  local analysis(stage) = "(%s == 'FAILED_CONTINUE' ? (%s ?: '') : '')" % [status(stage), ctx(stage, slo.analysisOutputs.message)];
+  // An analysis' message only from its own stage: `['context'][key]` falls back to the
+  // ancestors' outputs when the stage's own context lacks the key (orca-core StageContext
+  // `get`), so a promoted analysis whose job died without a log would otherwise report the
+  // preview's "Every SLO was met". `containsKey` is the context's own map (StageContext is a
+  // ForwardingMap: only `get` falls back); a stage that failed without a message says so.
+  local analysis(stage) =
+    local key = slo.analysisOutputs.message;
+    "(%s == 'FAILED_CONTINUE' ? (#stage('%s')['context'].containsKey('%s') ? (%s ?: '') : '%s') : '')" % [
+      status(stage),
+      stage,
+      key,
+      ctx(stage, key),
+      '%s failed without reporting a result (its job left no log to read): see the stage in Spinnaker.' % stage,
+    ];
   local parts = (if has.budget then [budget] else [])
                 + [analysis(s) for s in [names.analysePreview, names.analysePromoted, names.analyseCanary]
                    if (s == names.analysePreview && has.analysePreview)
@@ -125,15 +139,23 @@ local tagPattern = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 
 local imageArtifactId(r) = r.application + '-image';
 
+// With authorization (Fiat), every trigger runs as `runAsUser`: Echo runs a trigger
+// without one as `anonymous` and skips it when anonymous may not EXECUTE the application
+// (echo-pipelinetriggers BaseTriggerEventHandler `canAccessApplication`), and Orca starts
+// a pipeline-triggered pipeline as its trigger's runAsUser
+// (orca-front50 DependentPipelineExecutionListener). The policy rule AllowedRunAsUsers
+// checks the name against the platform's list (src/platform/policy.rs).
 local trigger(r) =
   local ids = [imageArtifactId(r)];
   local t = r.trigger;
-  if r.previousPipeline != null then [triggers.pipeline(r.application, r.previousPipeline, ['successful'], ids)]
-  else if t.type == 'docker' then [triggers.docker(t.account, r.imageParts.registry, r.imageParts.repository,
-                                              r.imageParts.organization, t.tag, ids)]
-  else if t.type == 'pubsub' then [triggers.pubsub(t.subscription, ids)]
-  else if t.type == 'webhook' then [triggers.webhook(t.source, ids)]
-  else [];
+  local all =
+    if r.previousPipeline != null then [triggers.pipeline(r.application, r.previousPipeline, ['successful'], ids)]
+    else if t.type == 'docker' then [triggers.docker(t.account, r.imageParts.registry, r.imageParts.repository,
+                                                r.imageParts.organization, t.tag, ids)]
+    else if t.type == 'pubsub' then [triggers.pubsub(t.subscription, ids)]
+    else if t.type == 'webhook' then [triggers.webhook(t.source, ids)]
+    else [];
+  [x + (if r.runAsUser == null then {} else { runAsUser: r.runAsUser }) for x in all];
 
 // The first environment of a release with a manual trigger is started by hand, with the
 // tag as a parameter; every other release gets its image from its trigger.
@@ -174,17 +196,44 @@ local releaseStages(r) =
       "parameters['tag'] != null and parameters['tag'] matches '%s'" % tagPattern,
       'Start %s with the parameter `tag`: the tag of %s to release (letters, digits, `_`, `.` and `-`, at most 128 characters).' % [r.pipelineName, r.image],
     );
+  // Every environment after the first deploys only an image released by a SUCCEEDED run
+  // of the environment before it, however this run was started. Orca puts the parent
+  // execution into the trigger for each way: the pipeline trigger (DependentPipelineStarter),
+  // Deck's manual run and the API with `parentPipelineId` (OperationsController loads that
+  // execution, of any status, and takes its artifacts), a re-run (the stored trigger, its
+  // parentExecution included). Deck pre-selects the newest execution of the parent, whatever
+  // its status, so the check must be here, not in people's care. A run started without a
+  // parent (the API, with artifacts of its own) has no parentExecution and is refused too.
+  // Any SUCCEEDED run of the previous environment is accepted, not only its latest: an
+  // older image that passed it is how production goes back to a known version, and Orca's
+  // expressions cannot list executions to tell which run is the latest (docs/platform.md,
+  // "Provenance"). `trigger` is the trigger as a Map (ContextParameterProcessor): the
+  // parent's status is a String there.
+  local provenance = if r.previousPipeline == null then null else
+    local parent = "trigger['parentExecution']";
+    stages.precondition(
+      names.provenance, 'check-provenance',
+      "%(p)s != null and %(p)s['application'] == '%(app)s' and %(p)s['name'] == '%(prev)s' and %(p)s['status'] == 'SUCCEEDED'" % {
+        p: parent, app: r.application, prev: r.previousPipeline,
+      },
+      // Evaluated when the stage starts (its context is processed as SpEL), so the refusal
+      // names the execution it was started from.
+      '%(name)s deploys only an image released by a SUCCEEDED run of %(prev)s (application %(app)s); this run was started from ${%(p)s == null ? \'no execution of %(prev)s (started by hand or through the API without a parent execution)\' : \'execution \' + %(p)s[\'id\'] + \' of \' + %(p)s[\'application\'] + \'/\' + %(p)s[\'name\'] + \' whose status is \' + %(p)s[\'status\']}. Start it from a successful run of %(prev)s.' % {
+        name: r.pipelineName, prev: r.previousPipeline, app: r.application, p: parent,
+      },
+    );
   // Before anything is deployed: every SLO's remaining error budget. An exhausted one
   // fails the stage, and with it the release, unless the run carries the override
   // parameter (its value is the reason; Orca leaves an expression that yields null as its
   // own text, hence the Elvis operator).
   local budget = if !has.budget then null else
     job(names.budget, 'error-budget', slo.budgetJob(r, r.slo, "${parameters['%s'] ?: ''}" % slo.overrideParameter.name),
-        requisites=[st for st in [check] if st != null],
+        requisites=[st for st in [check, provenance] if st != null],
         propertyFile=slo.names(r).budgetContainer);
+  local first = [st for st in [check, provenance] if st != null];
   local deploy = stages.deployManifest(names.deploy, 'deploy', r.account, r.application, r.namespace, manifests.all(r),
                                        requiredArtifactIds=[imageArtifactId(r)],
-                                       requisites=[st for st in [check, budget] if st != null]);
+                                       requisites=first + [st for st in [budget] if st != null]);
   local wait = job(if has.canary then names.waitCanary else names.wait,
                    if has.canary then 'wait-canary' else 'wait-preview',
                    if has.canary then jobs.waitForCanary(r) else jobs.waitForPreview(r),
@@ -250,7 +299,7 @@ local releaseStages(r) =
   local fail = stages.failPipeline(names.fail, 'fail',
                                    'The release of %s ended without a promoted and verified new version. Traffic stays on the version that ran before it; the stages above show what failed and whether a new revision was rolled back.' % r.application,
                                    requisites=[rollback], enabled=c.fail);
-  [s for s in [check, budget, deploy, wait, test, analysePreview, approve, promote, analysePromoted, analyseCanary, verify, rollback, fail] if s != null];
+  [s for s in [check, provenance, budget, deploy, wait, test, analysePreview, approve, promote, analysePromoted, analyseCanary, verify, rollback, fail] if s != null];
 
 {
   application(r)::

@@ -9,21 +9,39 @@ local get(o, k, default) = if std.objectHas(o, k) then o[k] else default;
 
 // `gcr.io/proj/app` -> registry gcr.io, repository proj/app, organization proj.
 // Images without a registry host are on Docker Hub (`nginx` is `library/nginx`).
-local parseImage(image) =
+//
+// `name` is the image as Spinnaker names it, which the expected artifact must match and
+// the pod template must carry: a docker trigger's artifact is named `<registry>/<repository>`
+// (echo-model AbstractOCIRegistryEvent `getName`), the registry being the Docker registry
+// account's address without its scheme (clouddriver-docker
+// DockerRegistryNamedAccountCredentials): Docker Hub's account address is
+// https://index.docker.io, so `org/app`, `docker.io/org/app` and `app` are named
+// `index.docker.io/org/app` and `index.docker.io/library/app`.
+//
+// `binding`: the installation's `kubernetes.artifact-binding.docker-image` (Clouddriver
+// KubernetesHandler, Replacer `replaceIfPossible`). `match-name-and-tag` (the default)
+// binds into a container whose image, read without its tag (the part before the last `:`),
+// equals the artifact's name; `match-name-only` binds only where the image equals the
+// name exactly. A plain name binds in both; `host:5000/app` reads as `host` in the first
+// mode, so there it gets a placeholder tag (upstream/artifact_replacer.rs).
+local dockerHubHosts = ['docker.io', 'index.docker.io'];
+local parseImage(image, binding) =
   local parts = std.split(image, '/');
   local first = parts[0];
   local hasHost = std.length(parts) > 1
                   && (std.length(std.findSubstr('.', first)) > 0
                       || std.length(std.findSubstr(':', first)) > 0
                       || first == 'localhost');
-  local path = if hasHost then parts[1:] else if std.length(parts) == 1 then ['library'] + parts else parts;
+  local dockerHub = !hasHost || std.member(dockerHubHosts, first);
+  local rest = if hasHost then parts[1:] else parts;
+  local path = if dockerHub && std.length(rest) == 1 then ['library'] + rest else rest;
+  local registry = if dockerHub then 'index.docker.io' else first;
+  local name = registry + '/' + std.join('/', path);
   {
-    // Clouddriver binds the trigger's image into a container whose image has the same
-    // name, reading the name as the reference without its tag: the part before the last
-    // `:`. `host:5000/app` would read as `host`, so such an image gets a placeholder tag
-    // that the binding replaces (upstream/artifact_replacer.rs; docs/spinnaker-rules.md).
-    inManifest: if std.length(std.findSubstr(':', first)) > 0 && hasHost then image + ':from-trigger' else image,
-    registry: if hasHost then first else 'index.docker.io',
+    name: name,
+    inManifest: if binding == 'match-name-and-tag' && std.length(std.findSubstr(':', registry)) > 0
+    then name + ':from-trigger' else name,
+    registry: registry,
     repository: std.join('/', path),
     organization: std.join('/', path[:std.length(path) - 1]),
   };
@@ -55,8 +73,12 @@ function(values)
     },
     account: values.Account,
     namespace: namespace,
-    image: values.Image,
-    imageParts: parseImage(values.Image),
+    artifactBinding: get(values, 'ArtifactBinding', 'match-name-and-tag'),
+    // The service account the triggers run as (Fiat), or null: no `runAsUser`.
+    runAsUser: get(values, 'RunAsUser', null),
+    // The image as Spinnaker names it (parseImage): Docker Hub names are normalised.
+    image: self.imageParts.name,
+    imageParts: parseImage(values.Image, self.artifactBinding),
     trigger: {
       type: get(trigger, 'Type', 'docker'),
       account: get(trigger, 'Account', config.dockerRegistryAccount),

@@ -263,8 +263,14 @@ fn run_stage(
                 if result.status == TaskStatus::Terminal
                     && p.get("failPipeline") != Some(&Value::Bool(false))
                 {
+                    // The stage's context, the message included, is evaluated when the
+                    // stage starts (SpEL v4): a `${...}` in it is what Deck shows.
+                    let message = p
+                        .pointer("/context/failureMessage")
+                        .map(|m| evaluate_strings(m, spel, ex, &ref_id));
                     failed = Some(
-                        p.pointer("/context/failureMessage")
+                        message
+                            .as_ref()
                             .and_then(Value::as_str)
                             .unwrap_or("precondition failed")
                             .to_string(),
