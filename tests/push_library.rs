@@ -336,3 +336,154 @@ fn an_answer_over_the_size_limit_is_not_retried() {
         "{e}"
     );
 }
+
+// ------------------------------------------------ issue 19: the wider attack
+
+/// A bundle of application `app` with one wait pipeline per name.
+fn named(app: &str, names: &[&str]) -> Bundle {
+    let ps: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            json!({"name": n, "application": app,
+                "stages": [{"refId": "1", "type": "wait", "waitTime": i}]})
+        })
+        .collect();
+    let mut b = Bundle::from_rendered(
+        &format!("teams/{app}/value.json"),
+        json!({"application": {"name": app, "email": "t@example.com", "cloudProviders": "kubernetes"},
+            "pipelines": ps}),
+    )
+    .unwrap();
+    b.finalize();
+    b
+}
+
+fn push_with(
+    client: &Client,
+    bundles: &[Bundle],
+    flags: Flags,
+    parallel: usize,
+) -> (Status, String) {
+    let mut out = Vec::new();
+    let status = run::push(
+        client,
+        bundles.to_vec(),
+        &PushOptions {
+            flags,
+            read: reads(parallel),
+            ..PushOptions::default()
+        },
+        &mut out,
+        &Palette::default(),
+        &mut |_| Ok(true),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    (status, String::from_utf8(out).unwrap())
+}
+
+fn ids(gate: &FakeGate, app: &str) -> Vec<String> {
+    gate.pipelines(app)
+        .iter()
+        .map(|p| p["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+const FORCE: Flags = Flags {
+    prune: false,
+    adopt: false,
+    force: true,
+};
+
+const PRUNE: Flags = Flags {
+    prune: true,
+    adopt: false,
+    force: false,
+};
+
+/// Issue 19, 1: a hand-made `RELEASE` holding the declared id must not make --force delete
+/// the generated, in-sync `release` as a "copy".
+#[test]
+fn force_never_deletes_the_declared_pipeline_for_a_hand_made_one_holding_its_id() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let bundles = [named("held", &["release"])];
+    assert_eq!(push(&c, &bundles, 4).0, Status::InSync);
+    let declared_id = gate.pipeline("held", "release").unwrap()["id"].clone();
+    // The generated pipeline lives under another id (made before kujira-gen chose ids)...
+    gate.edit_pipeline("held", "release", |p| {
+        p.insert("id".into(), json!("generated-1"));
+    });
+    // ...and a pipeline made in Deck holds the declared id, its name differing in case.
+    gate.add_pipeline(
+        json!({"application": "held", "name": "RELEASE", "id": declared_id,
+        "stages": []}),
+    );
+    let (status, out) = push_with(&c, &bundles, FORCE, 4);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(out.contains("! conflict held/RELEASE"), "{out}");
+    let mut left = ids(&gate, "held");
+    left.sort();
+    assert_eq!(
+        left,
+        vec![
+            declared_id.as_str().unwrap().to_string(),
+            "generated-1".into()
+        ],
+        "nothing deleted: {out}"
+    );
+}
+
+/// Issue 19, 4: Gate and Front50 trim names with Java's `trim()` (control characters
+/// too): pruning the generated `old` must not reach a hand-made `old\x1f` that comes first.
+#[test]
+fn prune_compares_names_like_gate_and_never_deletes_a_foreign_pipeline() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    assert_eq!(
+        push(&c, &[named("ctl", &["release", "old"])], 4).0,
+        Status::InSync
+    );
+    // Made in Deck afterwards (Front50's duplicate check does not trim the stored name),
+    // and first in Front50's list.
+    gate.add_pipeline(
+        json!({"application": "ctl", "name": "old\u{1f}", "id": "foreign-old",
+        "stages": []}),
+    );
+    gate.move_to_front("foreign-old");
+    let (status, out) = push_with(&c, &[named("ctl", &["release"])], PRUNE, 4);
+    assert!(
+        ids(&gate, "ctl").contains(&"foreign-old".to_string()),
+        "the pipeline without the marker is still there: {out}"
+    );
+    // The generated `old` could not be deleted safely without --force: said, exit 1.
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(out.contains("! conflict ctl/old (id "), "{out}");
+}
+
+/// Issue 19, 7: a copy renamed by an interrupted --force (kill -9 between the rename and
+/// the delete) is deleted by the next push.
+#[test]
+fn a_copy_left_renamed_by_an_interrupted_force_is_deleted_by_the_next_push() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let bundles = [named("killed", &["release"])];
+    assert_eq!(push(&c, &bundles, 4).0, Status::InSync);
+    let mut copy = gate.pipeline("killed", "release").unwrap();
+    copy.insert("id".into(), json!("copy-1"));
+    copy.insert(
+        "name".into(),
+        json!("release (copy copy-1, deleted by kujira-gen)"),
+    );
+    copy.insert("disabled".into(), json!(true));
+    gate.add_pipeline(serde_json::Value::Object(copy));
+    let (status, out) = push(&c, &bundles, 4);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert!(
+        out.contains("pruned killed/release (copy copy-1, deleted by kujira-gen)"),
+        "{out}"
+    );
+    assert_eq!(ids(&gate, "killed").len(), 1, "{out}");
+    assert!(in_sync(&c, &bundles));
+}

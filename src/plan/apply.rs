@@ -20,9 +20,9 @@
 use crate::gate::retry::{Backoff, human_duration};
 use crate::gate::{Client, GateError};
 use crate::marker;
-use crate::plan::compare::{in_sync, same_name};
+use crate::plan::compare::{in_sync, name_key, same_name};
 use crate::plan::parallel::bounded;
-use crate::plan::planner::{Action, AppChange, AppPlan, Plan, Step};
+use crate::plan::planner::{Action, AppChange, AppPlan, Plan, Step, leftover_name};
 use crate::plan::read::{self, ReadOptions, Wanted};
 use crate::plan::remote::{Expected, RemoteApp, RemotePipeline};
 use serde_json::{Map, Value, json};
@@ -414,15 +414,19 @@ fn rename_and_delete(client: &Client, step: &Step) -> Result<(), String> {
     let taken: BTreeSet<String> = list
         .iter()
         .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .map(|n| n.trim().to_lowercase())
+        .map(name_key)
         .collect();
-    let mut temporary = format!("{} (copy {id_text}, deleted by kujira-gen)", step.name);
+    let mut temporary = leftover_name(&step.name, &id_text, 1);
     let mut n = 2;
-    while taken.contains(&temporary.to_lowercase()) {
-        temporary = format!("{} (copy {id_text}, deleted by kujira-gen, {n})", step.name);
+    while taken.contains(&name_key(&temporary)) {
+        temporary = leftover_name(&step.name, &id_text, n);
         n += 1;
     }
     pipeline.insert("name".into(), Value::String(temporary.clone()));
+    // Should the delete never come (the process killed in between), the renamed copy
+    // must not run: its triggers would fire under the temporary name. The next push
+    // finds it by that name and deletes it.
+    pipeline.insert("disabled".into(), Value::Bool(true));
     save(client, app, &temporary, &pipeline)
         .map_err(|e| format!("renaming it to \"{temporary}\" before deleting it failed: {e}"))?;
     match client.get_pipeline(app, &temporary) {

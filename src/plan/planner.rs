@@ -25,7 +25,7 @@
 
 use crate::bundle::Bundle;
 use crate::marker;
-use crate::plan::compare::{application_changes, same_name};
+use crate::plan::compare::{application_changes, java_trim, name_key, same_name};
 use crate::plan::remote::{RemoteApp, RemotePipeline};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -309,15 +309,16 @@ pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String
                 errors.push(format!("{}: pipelines[{i}] has no name", b.source));
                 continue;
             };
-            let name = raw_name.trim();
+            let name = java_trim(&raw_name);
             if name.is_empty() {
                 errors.push(format!("{}: pipelines[{i}] has no name", b.source));
                 continue;
             }
             if name != raw_name {
-                // Front50 trims names on save: the pipeline would never read back equal.
+                // Front50 trims names on save (Java's trim(): spaces and control
+                // characters): the pipeline would never read back equal.
                 errors.push(format!(
-                    "{}: pipeline name {raw_name:?} has leading or trailing spaces, which Spinnaker removes",
+                    "{}: pipeline name {raw_name:?} has leading or trailing spaces or control characters, which Spinnaker removes",
                     b.source
                 ));
                 continue;
@@ -397,11 +398,6 @@ pub fn plan(desired: Vec<DesiredApp>, remote: Vec<RemoteApp>, flags: Flags) -> P
     out
 }
 
-/// The lower-cased, trimmed name: how Gate and Front50 find a pipeline by name.
-fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
-}
-
 fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags, out: &mut Plan) {
     let mut taken = vec![false; remote.len()];
     let matches: Vec<Option<usize>> = app
@@ -435,7 +431,12 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
         let kept_id = step.id().unwrap_or_else(|| "no id".into());
         if !copies.is_empty() {
             step.others = copies.iter().map(|&ri| remote[ri].id_text()).collect();
-            let removable = flags.force && copies.iter().all(|&ri| remote[ri].is_generated());
+            // Copies go only when the declared pipeline is sure to be saved or is in sync:
+            // deleting them for a kept pipeline that is itself a conflict (a hand-made one
+            // holding the declared id) would leave the declaration with no pipeline.
+            let kept_is_safe = !matches!(step.action, Action::Conflict(_));
+            let removable =
+                flags.force && kept_is_safe && copies.iter().all(|&ri| remote[ri].is_generated());
             if matches!(step.action, Action::Create | Action::Update) && !removable {
                 step.action = Action::Conflict(Conflict::Duplicate);
                 step.notes.clear();
@@ -445,7 +446,14 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
         out.steps.push(step);
         for ri in copies {
             let Some(r) = slots[ri].take() else { continue };
-            let (action, rename_first, notes) = match (r.is_generated(), flags.force) {
+            let kept_is_safe = !matches!(
+                out.steps.last().map(|s| s.action),
+                Some(Action::Conflict(_))
+            );
+            let (action, rename_first, notes) = match (
+                r.is_generated(),
+                flags.force && kept_is_safe,
+            ) {
                 (true, true) => (
                     Action::Prune,
                     true,
@@ -479,7 +487,8 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
     for i in undeclared {
         let Some(r) = slots[i].take() else { continue };
         let source = source_of(&r);
-        if !flags.prune {
+        let leftover = is_leftover_copy(&r);
+        if !flags.prune && !leftover {
             out.orphans.push(Orphan {
                 app: app_name.clone(),
                 name: r.name.clone(),
@@ -488,7 +497,15 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
             continue;
         }
         let mut notes = Vec::new();
-        let mut action = if r.drifted && !flags.force {
+        if leftover {
+            // Renamed by an earlier --force that was interrupted before its delete: that
+            // push had decided to delete it, and the rename is what makes it "drifted".
+            notes.push(
+                "left over from an interrupted --force cleanup (renamed, not yet deleted)"
+                    .to_string(),
+            );
+        }
+        let mut action = if r.drifted && !flags.force && !leftover {
             Action::Conflict(Conflict::DriftedOrphan)
         } else {
             if r.drifted {
@@ -585,6 +602,29 @@ fn follow_reused_ids(
     }
 }
 
+/// The name `push --force` gives a copy before deleting it by that name: `NAME (copy ID,
+/// deleted by kujira-gen)`, optionally with `, N` before the parenthesis closes.
+pub fn leftover_name(name: &str, id: &str, n: usize) -> String {
+    if n < 2 {
+        format!("{name} (copy {id}, deleted by kujira-gen)")
+    } else {
+        format!("{name} (copy {id}, deleted by kujira-gen, {n})")
+    }
+}
+
+/// A generated pipeline that carries the temporary name `push --force` gave it, with its
+/// own id in it: a copy whose delete was interrupted (kill -9 between the rename and the
+/// delete). Only kujira-gen makes such names, and the id ties it to this very pipeline.
+fn is_leftover_copy(r: &RemotePipeline) -> bool {
+    let Some(Value::String(id)) = &r.id else {
+        return false;
+    };
+    r.is_generated()
+        && java_trim(&r.name).ends_with(')')
+        && r.name
+            .contains(&format!(" (copy {id}, deleted by kujira-gen"))
+}
+
 fn source_of(r: &RemotePipeline) -> Option<String> {
     r.marker
         .as_ref()
@@ -602,13 +642,16 @@ fn find_remote(remote: &[RemotePipeline], taken: &[bool], d: &DesiredPipeline) -
     let candidates: Vec<usize> = (0..remote.len())
         .filter(|&i| !taken[i] && name_key(&remote[i].name) == name_key(&d.name))
         .collect();
+    // A generated one first: keeping a hand-made pipeline of the name (a conflict without
+    // --adopt) would make the generated one a copy, and --force would delete it.
     let rank = |&i: &usize| {
         let r = &remote[i];
         (
+            !r.is_generated(),
             r.id.as_ref() != id,
             r.digest != d.digest,
             r.drifted,
-            r.name.trim() != d.name,
+            java_trim(&r.name) != d.name,
         )
     };
     candidates

@@ -151,7 +151,10 @@ impl Expected {
 }
 
 fn key(app: &str, name: &str) -> (String, String) {
-    (app.trim().to_lowercase(), name.trim().to_lowercase())
+    (
+        app.trim().to_lowercase(),
+        crate::plan::compare::name_key(name),
+    )
 }
 
 #[cfg(test)]
