@@ -487,3 +487,148 @@ fn a_copy_left_renamed_by_an_interrupted_force_is_deleted_by_the_next_push() {
     assert_eq!(ids(&gate, "killed").len(), 1, "{out}");
     assert!(in_sync(&c, &bundles));
 }
+
+/// Three applications (more than `parallel` 2: the bulk reads serve them), already in
+/// Gate's cached application list.
+fn three(gate: &FakeGate) -> Vec<Bundle> {
+    let names = ["one", "two", "three"];
+    for n in names {
+        gate.add_application(
+            json!({"name": n, "email": "t@example.com", "cloudProviders": "kubernetes"}),
+        );
+    }
+    names.iter().map(|n| named(n, &["release"])).collect()
+}
+
+/// Issue 19, 2: right after a push changed an application's attributes, Gate's cached
+/// `GET /applications` still has the old ones; diff must not report them.
+#[test]
+fn what_push_just_wrote_to_an_application_is_not_a_difference() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let mut bundles = three(&gate);
+    assert_eq!(push(&c, &bundles, 2).0, Status::InSync);
+    bundles[0]
+        .application
+        .insert("email".into(), json!("new@example.com"));
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert!(out.contains("updated application one"), "{out}");
+    assert!(in_sync(&c, &bundles), "diff right after the push");
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert!(out.contains("Nothing to write"), "not sent again: {out}");
+}
+
+/// Issue 19, 3: a generated copy left out of the bulk pipeline list (Fiat filters it by
+/// name) is found by reading the application on its own, and handled like any copy.
+#[test]
+fn a_copy_missing_from_the_bulk_list_is_found_and_handled() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let mut bundles = three(&gate);
+    assert_eq!(push(&c, &bundles, 2).0, Status::InSync);
+    let mut copy = gate.pipeline("one", "release").unwrap();
+    copy.insert("id".into(), json!("copy-1"));
+    copy.insert("name".into(), json!("Release"));
+    gate.add_pipeline(serde_json::Value::Object(copy));
+    gate.hide_from_bulk("copy-1");
+    bundles[0] = {
+        let mut b = named("one", &["release"]);
+        b.pipelines[0].insert("description".into(), json!("changed"));
+        b.pipelines[0].remove("kujiraGen");
+        b.finalize();
+        b
+    };
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(out.contains("! conflict one/Release (id copy-1)"), "{out}");
+    let (status, out) = push_with(&c, &bundles, FORCE, 2);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert_eq!(ids(&gate, "one").len(), 1, "{out}");
+    assert!(in_sync(&c, &bundles));
+}
+
+/// Issue 19, 10: an application deleted in Front50 that Gate's cache still names gets
+/// created again before its pipelines are saved (bulk and per-application reads alike).
+#[test]
+fn a_deleted_application_is_created_again_before_its_pipelines_are_saved() {
+    for parallel in [2, 4] {
+        let gate = FakeGate::start();
+        let c = client(&gate);
+        let mut bundles = three(&gate);
+        assert_eq!(push(&c, &bundles, parallel).0, Status::InSync);
+        gate.delete_application("one");
+        bundles[0] = named("one", &["release", "second"]);
+        let (status, out) = push(&c, &bundles, parallel);
+        assert_eq!(status, Status::InSync, "{out}");
+        assert!(
+            out.contains("created application one"),
+            "parallel {parallel}: {out}"
+        );
+        assert!(gate.application("one").is_some(), "parallel {parallel}");
+    }
+}
+
+/// Issue 19, the stale-read overwrite: a pipeline edited in Deck while the bulk list was
+/// stale is judged on a fresh read: a drift conflict, not overwritten without --force.
+#[test]
+fn an_edit_hidden_by_a_stale_bulk_list_is_not_overwritten() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let mut bundles = three(&gate);
+    assert_eq!(push(&c, &bundles, 2).0, Status::InSync);
+    gate.pipeline_cache_interval(Duration::from_secs(60));
+    gate.edit_pipeline("one", "release", |p| {
+        p.insert("description".into(), json!("edited in Deck"));
+    });
+    bundles[0] = {
+        let mut b = named("one", &["release"]);
+        b.pipelines[0].insert("limitConcurrent".into(), json!(false));
+        b.pipelines[0].remove("kujiraGen");
+        b.finalize();
+        b
+    };
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(
+        out.contains("! conflict one/release: was changed in Spinnaker"),
+        "{out}"
+    );
+    assert_eq!(
+        gate.pipeline("one", "release").unwrap()["description"],
+        "edited in Deck"
+    );
+}
+
+/// Issue 19, 9: a save answered with an empty 200 that never landed is reported as what
+/// the read-back saw, not blamed on another writer.
+#[test]
+fn a_save_that_did_not_take_effect_is_reported_as_such() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    assert_eq!(
+        push(&c, &[named("lost", &["release"])], 4).0,
+        Status::InSync
+    );
+    let mut b = named("lost", &["release"]);
+    b.pipelines[0].insert("description".into(), json!("changed"));
+    b.pipelines[0].remove("kujiraGen");
+    b.finalize();
+    gate.inject(
+        Target::Save,
+        Fault::Body {
+            status: 200,
+            content_type: String::new(),
+            body: String::new(),
+        },
+        1,
+    );
+    let (status, out) = push(&c, &[b], 4);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(
+        out.contains("failed lost/release: was written (Gate answered the save), but Spinnaker still holds the version from before the push when read back"),
+        "{out}"
+    );
+    assert!(!out.contains("another writer"), "{out}");
+}

@@ -297,7 +297,11 @@ impl Client {
     /// exist (404). Accepts `{name, attributes: {...}}` and the bare attributes (with a
     /// `name`); any other answer is an error, so that no write follows a misread.
     pub fn get_application(&self, app: &str) -> Result<Option<Map<String, Value>>, GateError> {
-        let path = format!("/applications/{}?expand=false", encode_segment(app));
+        // `expand=true` (Gate's default): with `expand=false` Gate merges its cached
+        // application list into the answer (gate-web `ApplicationService.getApplication`),
+        // so an application deleted in Front50 moments ago would still be found and
+        // pipelines saved into it.
+        let path = format!("/applications/{}?expand=true", encode_segment(app));
         let request = format!("GET /applications/{}", encode_segment(app));
         let a = match self.retrying(&request, || self.call("GET", &path, None)) {
             Ok(a) => a,

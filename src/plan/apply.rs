@@ -495,9 +495,44 @@ fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions)
             return;
         }
     };
+    let mut failures = judge(plan, &report.steps, &remote);
+    if read.bulk_limit > 0 && !failures.is_empty() {
+        // The bulk list may be older than the writes (Front50 serves it from a cache):
+        // read the applications concerned on their own before saying what Spinnaker holds.
+        let stale: BTreeSet<String> = failures
+            .iter()
+            .map(|(i, _)| plan.steps[*i].app.to_lowercase())
+            .collect();
+        let again: Vec<Wanted> = wanted
+            .into_iter()
+            .filter(|w| stale.contains(&w.app.to_lowercase()))
+            .collect();
+        let fresh = ReadOptions {
+            bulk_limit: 0,
+            ..*read
+        };
+        match read::pipelines(client, &again, &expected, &fresh) {
+            Ok(r) => failures = judge(plan, &report.steps, &r),
+            Err(e) => {
+                report.unverified = Some(format!(
+                    "the pipelines written could not be read back, so whether they are as pushed is unknown: {e}"
+                ));
+                return;
+            }
+        }
+    }
+    for (i, why) in failures {
+        report.steps[i] = Outcome::Failed(why);
+    }
+}
+
+/// The steps of the applications in `remote` whose pipeline is not what this push meant to
+/// leave, with what was observed.
+fn judge(plan: &Plan, outcomes: &[Outcome], remote: &[RemoteApp]) -> Vec<(usize, String)> {
     let by_name: HashMap<String, &RemoteApp> =
         remote.iter().map(|r| (r.name.to_lowercase(), r)).collect();
-    for (s, outcome) in plan.steps.iter().zip(report.steps.iter_mut()) {
+    let mut out = Vec::new();
+    for (i, (s, outcome)) in plan.steps.iter().zip(outcomes).enumerate() {
         let Some(app) = by_name.get(&s.app.to_lowercase()) else {
             continue;
         };
@@ -508,37 +543,72 @@ fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions)
                     continue;
                 };
                 let Some(id) = d.get("id") else { continue };
-                let verb = if matches!(outcome, Outcome::Unchanged) {
-                    "was in sync"
-                } else {
+                let written = !matches!(outcome, Outcome::Unchanged);
+                let verb = if written {
                     "was written"
+                } else {
+                    "was in sync"
                 };
+                let before = s.remote.as_ref();
                 match by_id(id) {
-                    None => {
-                        *outcome = Outcome::Failed(format!(
-                            "{verb}, but is not in Spinnaker when read back (deleted by another writer?)"
-                        ));
-                    }
-                    Some(p) if !p.matches(marker::marker_of(d), digest) => {
-                        *outcome = Outcome::Failed(format!(
+                    None if written && before.is_none() => out.push((
+                        i,
+                        format!(
+                            "was written (Gate answered the save), but no pipeline with its id ({}) is in Spinnaker when read back: the save did not take effect, or the pipeline was deleted since",
+                            id_of(id)
+                        ),
+                    )),
+                    None => out.push((
+                        i,
+                        format!(
+                            "{verb}, but no pipeline with its id ({}) is in Spinnaker when read back: it was deleted meanwhile (by another writer?)",
+                            id_of(id)
+                        ),
+                    )),
+                    Some(p) if p.matches(marker::marker_of(d), digest) => {}
+                    Some(p) if written && before.is_some_and(|b| same_version(b, p)) => out.push((
+                        i,
+                        format!(
+                            "was written (Gate answered the save), but Spinnaker still holds the version from before the push when read back{}: the save did not take effect; push again",
+                            who(p)
+                        ),
+                    )),
+                    Some(p) => out.push((
+                        i,
+                        format!(
                             "{verb}, but Spinnaker holds another version when read back{}: another writer saved it meanwhile (a concurrent push?); run kujira-gen diff",
                             who(p)
-                        ));
-                    }
-                    Some(_) => {}
+                        ),
+                    )),
                 }
             }
             Outcome::Pruned => {
                 let id = s.remote.as_ref().and_then(|r| r.id.as_ref());
                 if let Some(p) = id.and_then(by_id) {
-                    *outcome = Outcome::Failed(format!(
-                        "was deleted, but is in Spinnaker again when read back{}",
-                        who(p)
+                    out.push((
+                        i,
+                        format!(
+                            "was deleted, but is in Spinnaker again when read back{}",
+                            who(p)
+                        ),
                     ));
                 }
             }
             Outcome::Failed(_) => {}
         }
+    }
+    out
+}
+
+/// The same stored version: content, marker and Front50's `updateTs`.
+fn same_version(a: &RemotePipeline, b: &RemotePipeline) -> bool {
+    a.matches(b.marker.as_ref(), &b.digest) && a.update_ts == b.update_ts
+}
+
+fn id_of(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -67,6 +67,10 @@ pub struct Fetched {
     /// `GET /pipelineConfigs` was read (not skipped, not failed): worth reading again for
     /// the read-back after a push.
     pub bulk_pipelines: bool,
+    /// Per application (as in `apps`): something about it came from a bulk read, which
+    /// Gate or Front50 may serve from a cache (`GET /applications` up to ~5 s old) or
+    /// filter: worth reading on its own before writing to it.
+    pub from_bulk: Vec<bool>,
 }
 
 /// Reads the applications in `wanted` (attributes and pipelines), in that order.
@@ -115,9 +119,14 @@ fn read(
     let results = parallel::map(wanted.len(), opts.parallel, |i| {
         one(client, &wanted[i], &known[i], expected, with_attributes)
     });
+    let from_bulk = known
+        .iter()
+        .map(|k| k.attributes.is_some() || k.pipelines.is_some())
+        .collect();
     Ok(Fetched {
         apps: results.into_iter().collect::<Result<_, _>>()?,
         bulk_pipelines,
+        from_bulk,
     })
 }
 

@@ -93,6 +93,60 @@ fn fetch(client: &Client, apps: &[DesiredApp], opts: &ReadOptions) -> Result<Fet
     read::applications(client, &wanted, &expected, opts)
 }
 
+/// Reads Gate and plans. An application whose plan from the bulk reads is not "nothing to
+/// do" is read again on its own, and planned from that fresh read: Gate caches `GET
+/// /applications` (attributes a push just changed look unchanged, an application just
+/// deleted looks present), and `GET /pipelineConfigs` can be stale or filtered (a copy
+/// missing, a pipeline edited in Deck looking untouched, so that its drift would go
+/// unnoticed). Deciding a write on such a read could overwrite an edit or save into a
+/// deleted application; a no-op push still takes only the bulk reads. Also returns whether
+/// the bulk pipeline list was read (the read-back reads the same way).
+fn fetch_and_plan(
+    client: &Client,
+    apps: Vec<DesiredApp>,
+    opts: &ReadOptions,
+    flags: Flags,
+) -> Result<(Plan, bool), GateError> {
+    let fetched = fetch(client, &apps, opts)?;
+    let mut parts: Vec<Option<Plan>> = Vec::with_capacity(apps.len());
+    let mut again: Vec<DesiredApp> = Vec::new();
+    let mut again_at: Vec<usize> = Vec::new();
+    for ((d, r), from_bulk) in apps.into_iter().zip(fetched.apps).zip(fetched.from_bulk) {
+        if !from_bulk {
+            parts.push(Some(plan(vec![d], vec![r], flags)));
+            continue;
+        }
+        let trial = plan(vec![d.clone()], vec![r], flags);
+        if trial.has_differences() || !trial.orphans.is_empty() {
+            again_at.push(parts.len());
+            parts.push(None);
+            again.push(d);
+        } else {
+            parts.push(Some(trial));
+        }
+    }
+    if !again.is_empty() {
+        let fresh = fetch(
+            client,
+            &again,
+            &ReadOptions {
+                bulk_limit: 0,
+                ..*opts
+            },
+        )?;
+        for ((d, r), at) in again.into_iter().zip(fresh.apps).zip(again_at) {
+            parts[at] = Some(plan(vec![d], vec![r], flags));
+        }
+    }
+    let mut out = Plan::default();
+    for p in parts.into_iter().flatten() {
+        out.apps.extend(p.apps);
+        out.steps.extend(p.steps);
+        out.orphans.extend(p.orphans);
+    }
+    Ok((out, fetched.bulk_pipelines))
+}
+
 /// `kujira-gen diff`: prints the plan with diffs (or only the plan lines) and a summary.
 pub fn diff(
     client: &Client,
@@ -102,16 +156,16 @@ pub fn diff(
     pal: &Palette,
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let remote = fetch_remote(client, &apps, &opts.read)?;
-    let p = plan(
+    let (p, _) = fetch_and_plan(
+        client,
         apps,
-        remote,
+        &opts.read,
         Flags {
             prune: opts.prune,
             adopt: false,
             force: false,
         },
-    );
+    )?;
     match opts.format {
         Format::Human => {
             let body = if opts.summary_only {
@@ -143,18 +197,17 @@ pub fn push(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let fetched = fetch(client, &apps, &opts.read)?;
+    let (p, bulk_pipelines) = fetch_and_plan(client, apps, &opts.read, opts.flags)?;
     // The read-back reads the way this read could: a Spinnaker too large for the bulk
     // pipeline list now is too large for it after the writes.
     let read_back = ReadOptions {
-        bulk_limit: if fetched.bulk_pipelines {
+        bulk_limit: if bulk_pipelines {
             opts.read.bulk_limit
         } else {
             0
         },
         ..opts.read
     };
-    let p = plan(apps, fetched.apps, opts.flags);
     let human = opts.format != Format::Json;
     let endpoint = client.endpoint();
     if human {
