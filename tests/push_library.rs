@@ -632,3 +632,36 @@ fn a_save_that_did_not_take_effect_is_reported_as_such() {
     );
     assert!(!out.contains("another writer"), "{out}");
 }
+
+/// The stale-read overwrite, between plan and write: an edit made in Deck after the plan
+/// (while push waited for its confirmation) is not overwritten.
+#[test]
+fn an_edit_made_after_the_plan_is_not_overwritten() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    assert_eq!(
+        push(&c, &[named("late", &["release"])], 4).0,
+        Status::InSync
+    );
+    let mut b = named("late", &["release"]);
+    b.pipelines[0].insert("description".into(), json!("changed"));
+    b.pipelines[0].remove("kujiraGen");
+    b.finalize();
+    let apps = declared(vec![b]).unwrap();
+    let remote = fetch_remote(&c, &apps, &reads(4)).unwrap();
+    let p = plan(apps, remote, Flags::default());
+    assert_eq!(p.steps[0].action, Action::Update);
+    gate.edit_pipeline("late", "release", |p| {
+        p.insert("description".into(), json!("edited in Deck"));
+    });
+    let report = apply(&c, &p, &reads(4), &mut |_, _| {});
+    assert!(
+        matches!(&report.steps[0], Outcome::Failed(why) if why.starts_with("not saved: changed in Spinnaker after the plan was made (last changed by someone@example.com")),
+        "{:?}",
+        report.steps
+    );
+    assert_eq!(
+        gate.pipeline("late", "release").unwrap()["description"],
+        "edited in Deck"
+    );
+}

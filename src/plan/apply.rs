@@ -169,6 +169,7 @@ fn block_saves_behind_failed_copies(plan: &Plan, report: &mut Report) {
 
 fn run_step(client: &Client, step: &Step) -> Outcome {
     let result = match (step.action, &step.desired) {
+        (Action::Update, Some(_)) if let Err(why) = unchanged_since_plan(client, step) => Err(why),
         (Action::Create | Action::Update, Some(desired)) => {
             save(client, &step.app, &step.name, desired).map(|()| {
                 if step.action == Action::Create {
@@ -185,6 +186,36 @@ fn run_step(client: &Client, step: &Step) -> Outcome {
         _ => Err("nothing to write".to_string()),
     };
     result.unwrap_or_else(Outcome::Failed)
+}
+
+/// Before overwriting a pipeline, reads it again: the plan's drift and ownership checks
+/// hold only for the version they saw, and time passes between the plan and the write
+/// (a confirmation, other writes). An update is rare, so one read each is cheap. By id in
+/// the application's list, which is read fresh (Front50 `refresh=true`) and also finds a
+/// name that Gate's by-name read cannot carry (`/`).
+fn unchanged_since_plan(client: &Client, step: &Step) -> Result<(), String> {
+    let Some(before) = &step.remote else {
+        return Ok(());
+    };
+    let Some(id) = &before.id else { return Ok(()) };
+    let list = client
+        .list_pipelines(&step.app)
+        .map_err(|e| format!("not saved: cannot read it again before overwriting it: {e}"))?;
+    let now = list
+        .into_iter()
+        .find(|p| p.get("id") == Some(id))
+        .map(RemotePipeline::from_map);
+    match now {
+        Some(now) if same_version(before, &now) => Ok(()),
+        Some(now) => Err(format!(
+            "not saved: changed in Spinnaker after the plan was made{}; run kujira-gen diff and push again",
+            who(&now)
+        )),
+        None => Err(
+            "not saved: deleted in Spinnaker after the plan was made; push again to create it"
+                .into(),
+        ),
+    }
 }
 
 /// Creates or upserts the application and waits for its task, all within one retry
