@@ -1272,6 +1272,27 @@ fn credentials_echoed_percent_encoded_in_a_redirect_are_masked() {
     }
 }
 
+/// Issue 19, 6: a proxy that percent-encodes the token but leaves `/` as it is.
+#[test]
+fn a_token_echoed_with_some_characters_left_unencoded_is_masked() {
+    let token = "tok-4a1b/9f8e+7d==";
+    let gate = FakeGate::start_with(Auth::Bearer(token.into()));
+    gate.inject(
+        Target::GetApplication,
+        Fault::RedirectEchoingCredentialsKeeping("/".into()),
+        1,
+    );
+    let out = against(&gate)
+        .env("KUJIRA_GATE_TOKEN", token)
+        .args(["diff", "sample"])
+        .stderr("kujira-gen: error: GET /applications/sample: Gate redirected to a login page (https://sso.example.com/login?state=Bearer%20***&next=%2Fgate) instead of answering: it does not accept a bearer token (KUJIRA_GATE_TOKEN) for API calls (Gate needs an API authentication method such as basic, x509, OAuth bearer tokens or LDAP)\n")
+        .status(1)
+        .run();
+    for secret in [token, "tok-4a1b/9f8e%2B7d%3D%3D", "9f8e%2B7d", "tok-4a1b"] {
+        assert_secret_free(&out, secret);
+    }
+}
+
 #[test]
 fn a_pipeline_another_writer_changed_right_after_the_save_is_not_reported_as_updated() {
     let gate = FakeGate::start();

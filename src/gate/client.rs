@@ -973,15 +973,70 @@ fn task_error(task: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Replaces each secret with `***`.
+/// Replaces each secret with `***`, in any mix of encodings: every byte of it may appear
+/// as is, percent-encoded (`%2F` or `%2f`), percent-encoded twice (`%252F`), or for a
+/// space as `+`. A proxy chooses which characters it encodes (some leave `/` or `+` as
+/// they are), so the forms cannot be listed in advance.
 pub fn scrub(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
     for s in secrets {
-        if !s.is_empty() && out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "***");
+        if !s.is_empty() {
+            out = scrub_one(&out, s.as_bytes());
         }
     }
     out
+}
+
+fn scrub_one(text: &str, secret: &[u8]) -> String {
+    let t = text.as_bytes();
+    let mut out = Vec::with_capacity(t.len());
+    let mut i = 0;
+    while i < t.len() {
+        match secret_at(t, i, secret) {
+            Some(end) => {
+                out.extend_from_slice(b"***");
+                i = end;
+            }
+            None => {
+                out.push(t[i]);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// Where `secret` ends when it starts at `i` in `t`, in whatever encoding each byte has.
+fn secret_at(t: &[u8], mut i: usize, secret: &[u8]) -> Option<usize> {
+    for &b in secret {
+        i = byte_at(t, i, b)?;
+    }
+    Some(i)
+}
+
+fn byte_at(t: &[u8], i: usize, b: u8) -> Option<usize> {
+    let c = *t.get(i)?;
+    if c == b || (b == b' ' && c == b'+') {
+        return Some(i + 1);
+    }
+    if c != b'%' {
+        return None;
+    }
+    if hex_byte(t, i + 1) == Some(b) {
+        return Some(i + 3);
+    }
+    (hex_byte(t, i + 1) == Some(b'%') && hex_byte(t, i + 3) == Some(b)).then_some(i + 5)
+}
+
+fn hex_byte(t: &[u8], i: usize) -> Option<u8> {
+    let h = t.get(i..i + 2)?;
+    if !h.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
 }
 
 /// Whitespace collapsed, tags of an HTML page dropped, at most `max` characters.
