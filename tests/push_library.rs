@@ -665,3 +665,53 @@ fn an_edit_made_after_the_plan_is_not_overwritten() {
         "edited in Deck"
     );
 }
+
+/// Issue 19, 8: when a pipeline trigger follows the id of the pipeline it names, the diff
+/// shows that field, not the whole pipeline as new.
+#[test]
+fn a_trigger_following_a_kept_id_is_diffed_field_by_field() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let deploy_id = kujira_gen::marker::pipeline_id("chain", "deploy");
+    let mut b = Bundle::from_rendered(
+        "teams/chain/value.json",
+        json!({"application": {"name": "chain", "email": "t@example.com"},
+            "pipelines": [
+                {"name": "deploy", "application": "chain", "stages": []},
+                {"name": "promote", "application": "chain", "stages": [],
+                 "triggers": [{"type": "pipeline", "application": "chain",
+                     "pipeline": deploy_id, "enabled": true}]}]}),
+    )
+    .unwrap();
+    b.finalize();
+    assert_eq!(push(&c, &[b.clone()], 4).0, Status::InSync);
+    // The deploy pipeline is known to Spinnaker under another id (made before kujira-gen).
+    gate.edit_pipeline("chain", "deploy", |p| {
+        p.insert("id".into(), json!("front50-deploy"));
+    });
+    let mut out = Vec::new();
+    let status = run::diff(
+        &c,
+        vec![b],
+        &DiffOptions {
+            format: run::Format::Json,
+            ..DiffOptions::default()
+        },
+        &mut out,
+        &Palette::default(),
+    )
+    .unwrap();
+    assert_eq!(status, Status::Differences);
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let promote = doc["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pipeline"] == "promote")
+        .unwrap();
+    assert_eq!(
+        promote["changedPaths"],
+        json!(["/triggers/0/pipeline", "/kujiraGen"]),
+        "{promote}"
+    );
+}

@@ -411,7 +411,7 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
             found
         })
         .collect();
-    follow_reused_ids(&mut app.pipelines, &matches, &remote);
+    let originals = follow_reused_ids(&mut app.pipelines, &matches, &remote);
     let app_name = app.name;
     // Remote pipelines sharing a declared pipeline's name: copies.
     let mut copy_of: Vec<Option<usize>> = vec![None; remote.len()];
@@ -423,6 +423,18 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
         }
     }
     let mut slots: Vec<Option<RemotePipeline>> = remote.iter().cloned().map(Some).collect();
+    // A remote pipeline that was exactly the declaration before a trigger was rewritten
+    // was read without its body (it was as expected); the declaration as it was is that
+    // body, so that the diff shows only the rewritten field.
+    for (m, original) in matches.iter().zip(&originals) {
+        if let (Some(i), Some(original)) = (m, original)
+            && let Some(Some(r)) = slots.get_mut(*i)
+            && !r.has_body()
+            && r.matches(marker::marker_of(original), &marker::digest(original))
+        {
+            r.set_body(original);
+        }
+    }
     for ((di, d), m) in app.pipelines.into_iter().enumerate().zip(&matches) {
         let copies: Vec<usize> = (0..remote.len())
             .filter(|&ri| copy_of[ri] == Some(di))
@@ -562,11 +574,13 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
 /// pipeline's pipeline trigger (the next environment of a release): that trigger must name
 /// the id the pipeline really has. Rewritten, then re-stamped, so that the marker's digest
 /// is the digest of what is saved.
+/// Returns, for each pipeline rewritten, the declaration as it was.
 fn follow_reused_ids(
     pipelines: &mut [DesiredPipeline],
     matches: &[Option<usize>],
     remote: &[RemotePipeline],
-) {
+) -> Vec<Option<Map<String, Value>>> {
+    let mut originals = vec![None; pipelines.len()];
     let renamed: Vec<(Value, Value)> = pipelines
         .iter()
         .zip(matches)
@@ -577,9 +591,10 @@ fn follow_reused_ids(
         })
         .collect();
     if renamed.is_empty() {
-        return;
+        return originals;
     }
-    for d in pipelines.iter_mut() {
+    for (d, original) in pipelines.iter_mut().zip(originals.iter_mut()) {
+        let before = d.pipeline.clone();
         let mut changed = false;
         if let Some(Value::Array(triggers)) = d.pipeline.get_mut("triggers") {
             for t in triggers.iter_mut() {
@@ -598,8 +613,10 @@ fn follow_reused_ids(
         if changed {
             marker::stamp(&mut d.pipeline, &d.source);
             d.digest = marker::digest(&d.pipeline);
+            *original = Some(before);
         }
     }
+    originals
 }
 
 /// The name `push --force` gives a copy before deleting it by that name: `NAME (copy ID,

@@ -93,6 +93,11 @@ impl RemotePipeline {
         }
     }
 
+    /// Sets the body left out on reading, from a pipeline known to have this content.
+    pub fn set_body(&mut self, pipeline: &Map<String, Value>) {
+        self.json = serde_json::to_string(pipeline).ok().map(Arc::from);
+    }
+
     pub fn has_body(&self) -> bool {
         self.json.is_some()
     }
