@@ -709,6 +709,8 @@ fn a_trigger_following_a_kept_id_is_diffed_field_by_field() {
         .iter()
         .find(|p| p["pipeline"] == "promote")
         .unwrap();
+    // The field, and the marker whose digest covers it (listed whenever the marker
+    // changes: docs/diff-and-push.md, "Machine output").
     assert_eq!(
         promote["changedPaths"],
         json!(["/triggers/0/pipeline", "/kujiraGen"]),
