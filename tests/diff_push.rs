@@ -1570,6 +1570,7 @@ fn diff_json_gives_action_reason_and_changed_paths() {
                 "changedPaths": ["/keepWaitingPipelines"],
             }],
             "orphans": [],
+            "unreadable": [],
         })
     );
 }
@@ -1752,5 +1753,25 @@ fn the_next_environment_triggers_on_the_id_the_previous_pipeline_really_has() {
     two_environments(&gate)
         .args(["diff", "--summary", "two-environments"])
         .stdout("= unchanged shop/release-staging\n= unchanged shop/release-production\nPlan: 0 to create, 0 to update, 2 unchanged, 0 to prune.\n")
+        .run();
+}
+
+/// Issue 19, 5: `KUJIRA_GATE_ANSWER_LIMIT` bounds (and raises) the answer read.
+#[test]
+fn the_answer_limit_is_a_setting() {
+    let gate = FakeGate::start();
+    gate.add_pipeline(json!({"application": "sample", "name": "made-in-deck",
+        "description": "x".repeat(1536 * 1024), "stages": []}));
+    against(&gate)
+        .env("KUJIRA_GATE_ANSWER_LIMIT", "1")
+        .args(["diff", "--summary", "sample"])
+        .stdout("! cannot read application sample: GET /applications/sample/pipelineConfigs: the answer is larger than 1 MiB, more than kujira-gen reads (KUJIRA_GATE_ANSWER_LIMIT, in MiB, raises the limit); nothing of application sample is compared or written\nPlan: 0 to create, 0 to update, 0 unchanged, 0 to prune.\n")
+        .status(1)
+        .run();
+    against(&gate)
+        .env("KUJIRA_GATE_ANSWER_LIMIT", "2")
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
         .run();
 }

@@ -717,3 +717,24 @@ fn a_trigger_following_a_kept_id_is_diffed_field_by_field() {
         "{promote}"
     );
 }
+
+/// Issue 19, 5: an application whose pipeline list is over the answer limit fails on its
+/// own, with the setting that raises the limit; the other applications are pushed.
+#[test]
+fn an_oversized_application_fails_alone_and_the_others_are_pushed() {
+    let gate = FakeGate::start();
+    let c = client(&gate).with_body_limit(256 * 1024);
+    gate.add_application(json!({"name": "huge", "email": "t@example.com"}));
+    gate.add_pipeline(json!({"application": "huge", "name": "made-in-deck",
+        "description": "x".repeat(300 * 1024), "stages": []}));
+    let bundles = [named("huge", &["release"]), named("small", &["release"])];
+    let (status, out) = push(&c, &bundles, 4);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(
+        out.starts_with("! cannot read application huge: GET /applications/huge/pipelineConfigs: the answer is larger than 256 KiB, more than kujira-gen reads (KUJIRA_GATE_ANSWER_LIMIT, in MiB, raises the limit); nothing of application huge is compared or written\n"),
+        "{out}"
+    );
+    assert!(out.contains("created small/release"), "{out}");
+    assert_eq!(gate.pipelines("small").len(), 1);
+    assert_eq!(gate.pipelines("huge").len(), 1, "nothing written to huge");
+}

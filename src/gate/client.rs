@@ -123,7 +123,7 @@ impl Client {
             cookies: Mutex::new(BTreeMap::new()),
             policy,
             notices: None,
-            body_limit: BODY_LIMIT,
+            body_limit: answer_limit()?,
         };
         if let Credential::Ldap { .. } = client.credential {
             client.retrying("POST /login", || client.ldap_login())?;
@@ -971,6 +971,23 @@ fn task_error(task: &Value) -> Option<String> {
         .and_then(Value::as_str)
         .or_else(|| details.get("error").and_then(Value::as_str))
         .map(str::to_string)
+}
+
+/// The largest answer read, from `KUJIRA_GATE_ANSWER_LIMIT` (MiB, 1 to 4096) or 64 MiB:
+/// an application whose pipeline list is larger cannot be read, and this raises the bound
+/// for it. Read here, where the bound is used, so that every command talking to Gate
+/// honours it.
+fn answer_limit() -> Result<u64, GateError> {
+    let Ok(raw) = std::env::var("KUJIRA_GATE_ANSWER_LIMIT") else {
+        return Ok(BODY_LIMIT);
+    };
+    match raw.trim().parse::<u64>() {
+        _ if raw.trim().is_empty() => Ok(BODY_LIMIT),
+        Ok(mib) if (1..=4096).contains(&mib) => Ok(mib * 1024 * 1024),
+        _ => Err(GateError::Config(format!(
+            "KUJIRA_GATE_ANSWER_LIMIT must be a number of MiB between 1 and 4096, got `{raw}`"
+        ))),
+    }
 }
 
 /// Replaces each secret with `***`, in any mix of encodings: every byte of it may appear

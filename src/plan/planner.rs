@@ -209,6 +209,9 @@ pub struct Plan {
     pub apps: Vec<AppPlan>,
     pub steps: Vec<Step>,
     pub orphans: Vec<Orphan>,
+    /// Applications that could not be read (an answer over the size limit), with why:
+    /// left out of the plan, nothing written to them, and the command fails.
+    pub unreadable: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -111,7 +111,17 @@ fn fetch_and_plan(
     let mut parts: Vec<Option<Plan>> = Vec::with_capacity(apps.len());
     let mut again: Vec<DesiredApp> = Vec::new();
     let mut again_at: Vec<usize> = Vec::new();
-    for ((d, r), from_bulk) in apps.into_iter().zip(fetched.apps).zip(fetched.from_bulk) {
+    let mut unreadable = Vec::new();
+    for (((d, r), from_bulk), why) in apps
+        .into_iter()
+        .zip(fetched.apps)
+        .zip(fetched.from_bulk)
+        .zip(fetched.unreadable)
+    {
+        if let Some(e) = why {
+            unreadable.push((d.name.clone(), unreadable_reason(&d.name, &e)));
+            continue;
+        }
         if !from_bulk {
             parts.push(Some(plan(vec![d], vec![r], flags)));
             continue;
@@ -134,17 +144,35 @@ fn fetch_and_plan(
                 ..*opts
             },
         )?;
-        for ((d, r), at) in again.into_iter().zip(fresh.apps).zip(again_at) {
-            parts[at] = Some(plan(vec![d], vec![r], flags));
+        for (((d, r), at), why) in again
+            .into_iter()
+            .zip(fresh.apps)
+            .zip(again_at)
+            .zip(fresh.unreadable)
+        {
+            match why {
+                Some(e) => unreadable.push((d.name.clone(), unreadable_reason(&d.name, &e))),
+                None => parts[at] = Some(plan(vec![d], vec![r], flags)),
+            }
         }
     }
-    let mut out = Plan::default();
+    let mut out = Plan {
+        unreadable,
+        ..Plan::default()
+    };
     for p in parts.into_iter().flatten() {
         out.apps.extend(p.apps);
         out.steps.extend(p.steps);
         out.orphans.extend(p.orphans);
     }
     Ok((out, fetched.bulk_pipelines))
+}
+
+/// Why an application is left out, and how to get it read.
+fn unreadable_reason(app: &str, e: &GateError) -> String {
+    format!(
+        "{e} (KUJIRA_GATE_ANSWER_LIMIT, in MiB, raises the limit); nothing of application {app} is compared or written"
+    )
 }
 
 /// `kujira-gen diff`: prints the plan with diffs (or only the plan lines) and a summary.
@@ -178,7 +206,9 @@ pub fn diff(
         Format::Json => print_json(out, &json::diff(&p, client.endpoint()))?,
         Format::Markdown => write!(out, "{}", markdown::diff(&p, opts.summary_only))?,
     }
-    Ok(if p.has_differences() {
+    Ok(if !p.unreadable.is_empty() {
+        Status::Failed
+    } else if p.has_differences() {
         Status::Differences
     } else {
         Status::InSync
@@ -218,7 +248,7 @@ pub fn push(
             render::plan_summary(&p)
         )?;
     }
-    let blocked = p.counts().conflict > 0;
+    let blocked = p.counts().conflict > 0 || !p.unreadable.is_empty();
     let not_written = |out: &mut dyn Write, line: &str, status: Status| -> Result<Status> {
         if human {
             writeln!(out, "{line}")?;
@@ -234,6 +264,13 @@ pub fn push(
             Status::InSync
         };
         return not_written(out, "Dry run: nothing was written.", status);
+    }
+    if p.writes() == 0 && !p.unreadable.is_empty() {
+        return not_written(
+            out,
+            "Nothing written: the applications that could be read already match.",
+            Status::Failed,
+        );
     }
     if p.writes() == 0 && !blocked {
         return not_written(
@@ -253,7 +290,7 @@ pub fn push(
     } else {
         print_json(out, &json::push(&p, endpoint, Some(&report), false))?;
     }
-    Ok(if report.all_succeeded() {
+    Ok(if report.all_succeeded() && p.unreadable.is_empty() {
         Status::InSync
     } else {
         Status::Failed
