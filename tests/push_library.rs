@@ -738,3 +738,25 @@ fn an_oversized_application_fails_alone_and_the_others_are_pushed() {
     assert_eq!(gate.pipelines("small").len(), 1);
     assert_eq!(gate.pipelines("huge").len(), 1, "nothing written to huge");
 }
+
+/// A large answer (over the size read whole) is parsed as it arrives: the same result, and
+/// the size limit still applies.
+#[test]
+fn a_large_pipeline_list_is_parsed_as_it_arrives() {
+    let gate = FakeGate::start();
+    gate.add_application(json!({"name": "large", "email": "t@example.com"}));
+    for i in 0..12 {
+        gate.add_pipeline(json!({"application": "large", "name": format!("deck-{i}"),
+            "description": "x".repeat(1024 * 1024), "stages": []}));
+    }
+    let c = client(&gate);
+    let listed = c.list_pipelines("large").unwrap();
+    assert_eq!(listed.len(), 12);
+    assert_eq!(listed[11]["name"], "deck-11");
+    let small = client(&gate).with_body_limit(10 * 1024 * 1024);
+    let err = small.list_pipelines("large").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "GET /applications/large/pipelineConfigs: the answer is larger than 10 MiB, more than kujira-gen reads"
+    );
+}

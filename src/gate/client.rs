@@ -34,6 +34,10 @@ pub const BODY_LIMIT: u64 = 64 * 1024 * 1024;
 /// How much of an answer that is not JSON is read, for the excerpt in the message.
 const EXCERPT_LIMIT: u64 = 64 * 1024;
 
+/// Answers up to this size are read whole before they are parsed; larger ones are parsed
+/// as they arrive.
+const STREAM_ABOVE: u64 = 8 * 1024 * 1024;
+
 pub struct Client {
     agent: ureq::Agent,
     endpoint: String,
@@ -637,18 +641,31 @@ impl Client {
                 ),
             });
         }
-        // The bytes first, then the elements one by one: parsing from memory is several
-        // times faster than from a reader, and the bytes are bounded by `limit`.
+        // A small answer is read whole, then parsed from memory (several times faster than
+        // from a reader). A large one is parsed element by element as it arrives: holding
+        // it as bytes would cost its size and more (a growing buffer doubles), for every
+        // large answer read at once (three 60 MB pipeline lists read in parallel would
+        // take some 600 MB).
         let mut bytes = Vec::new();
-        reader
+        (&mut reader)
+            .take(STREAM_ABOVE + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| self.io_error(request, e, limit))?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let listed = de
-            .deserialize_seq(ListVisitor { keep })
-            .and_then(|l| de.end().map(|()| l));
+        let listed = if bytes.len() as u64 <= STREAM_ABOVE {
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            de.deserialize_seq(ListVisitor { keep })
+                .and_then(|l| de.end().map(|()| l))
+        } else {
+            let stream =
+                BufReader::with_capacity(256 * 1024, std::io::Cursor::new(bytes).chain(reader));
+            let mut de = serde_json::Deserializer::from_reader(stream);
+            de.deserialize_seq(ListVisitor { keep })
+                .and_then(|l| de.end().map(|()| l))
+        };
         listed.map_err(|e| {
-            if e.is_eof() {
+            if e.is_io() {
+                self.io_error(request, std::io::Error::from(e), limit)
+            } else if e.is_eof() {
                 GateError::Interrupted {
                     request: request.into(),
                     detail: "the answer ended before its JSON did".into(),

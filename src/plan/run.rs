@@ -68,7 +68,13 @@ pub fn fetch_remote(
     apps: &[DesiredApp],
     opts: &ReadOptions,
 ) -> Result<Vec<RemoteApp>, GateError> {
-    Ok(fetch(client, apps, opts)?.apps)
+    let fetched = fetch(client, apps, opts)?;
+    // For callers that plan everything at once: an application that could not be read
+    // is an error here (diff and push leave it out and go on with the others).
+    if let Some(e) = fetched.unreadable.into_iter().flatten().next() {
+        return Err(e);
+    }
+    Ok(fetched.apps)
 }
 
 fn fetch(client: &Client, apps: &[DesiredApp], opts: &ReadOptions) -> Result<Fetched, GateError> {
