@@ -490,7 +490,8 @@ fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions)
     if written.is_empty() {
         return;
     }
-    let mut expected = Expected::default();
+    // The read-back compares digests and ids only: no body is needed.
+    let mut expected = Expected::default().without_bodies();
     let mut wanted: Vec<Wanted> = Vec::new();
     let mut slot: HashMap<String, usize> = HashMap::new();
     for s in &plan.steps {

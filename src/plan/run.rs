@@ -78,7 +78,20 @@ pub fn fetch_remote(
 }
 
 fn fetch(client: &Client, apps: &[DesiredApp], opts: &ReadOptions) -> Result<Fetched, GateError> {
+    fetch_keeping(client, apps, opts, true)
+}
+
+/// `bodies`: whether pipelines that differ keep their JSON for a diff.
+fn fetch_keeping(
+    client: &Client,
+    apps: &[DesiredApp],
+    opts: &ReadOptions,
+    bodies: bool,
+) -> Result<Fetched, GateError> {
     let mut expected = Expected::default();
+    if !bodies {
+        expected = expected.without_bodies();
+    }
     let wanted: Vec<Wanted> = apps
         .iter()
         .map(|a| {
@@ -112,8 +125,9 @@ fn fetch_and_plan(
     apps: Vec<DesiredApp>,
     opts: &ReadOptions,
     flags: Flags,
+    bodies: bool,
 ) -> Result<(Plan, bool), GateError> {
-    let fetched = fetch(client, &apps, opts)?;
+    let fetched = fetch_keeping(client, &apps, opts, bodies)?;
     let mut parts: Vec<Option<Plan>> = Vec::with_capacity(apps.len());
     let mut again: Vec<DesiredApp> = Vec::new();
     let mut again_at: Vec<usize> = Vec::new();
@@ -142,13 +156,14 @@ fn fetch_and_plan(
         }
     }
     if !again.is_empty() {
-        let fresh = fetch(
+        let fresh = fetch_keeping(
             client,
             &again,
             &ReadOptions {
                 bulk_limit: 0,
                 ..*opts
             },
+            bodies,
         )?;
         for (((d, r), at), why) in again
             .into_iter()
@@ -199,6 +214,7 @@ pub fn diff(
             adopt: false,
             force: false,
         },
+        true,
     )?;
     match opts.format {
         Format::Human => {
@@ -233,7 +249,10 @@ pub fn push(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let (p, bulk_pipelines) = fetch_and_plan(client, apps, &opts.read, opts.flags)?;
+    // Printed as plan lines, a push shows no diff: no pipeline read keeps its JSON
+    // (`--format json` lists changed paths, so it does).
+    let bodies = opts.format == Format::Json;
+    let (p, bulk_pipelines) = fetch_and_plan(client, apps, &opts.read, opts.flags, bodies)?;
     // The read-back reads the way this read could: a Spinnaker too large for the bulk
     // pipeline list now is too large for it after the writes.
     let read_back = ReadOptions {
