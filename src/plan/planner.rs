@@ -2,10 +2,12 @@
 //! remote state comes in as data.
 //!
 //! Rules, per application:
-//! - A declared pipeline matches the remote pipeline of the same name (trimmed,
-//!   case-insensitive, as Front50 compares), else the remote pipeline with its id. Among
-//!   several of the same name it matches the one with its id, else one equal to it, else
-//!   one that was not edited in Spinnaker, else the one of exactly its name. A matched
+//! - A declared pipeline matches the remote pipeline of the same name (as Gate and
+//!   Front50 compare names: Java's trim and equalsIgnoreCase, see
+//!   [`crate::plan::compare::same_name`]), else the remote pipeline with its id. Among
+//!   several of the same name it matches a generated one before a hand-made one, then the
+//!   one with its id, else one equal to it, else one that was not edited in Spinnaker,
+//!   else the one of exactly its name. A matched
 //!   pipeline is saved with the remote id, so Front50 updates it in place and never
 //!   rejects it as a duplicate; an unmatched one keeps its deterministic id.
 //! - In sync (same content, same marker): unchanged, nothing written.
@@ -17,7 +19,10 @@
 //!   by name and Front50 refuses to save a pipeline while another one has its name. Each
 //!   is a conflict naming both ids. With `--force`, a generated copy is deleted safely
 //!   (renamed to a name of its own first, then deleted by that name, so that the delete
-//!   cannot reach the declared one); one kujira-gen did not create is never touched.
+//!   cannot reach the declared one), but only when the kept pipeline is in sync or will be
+//!   saved; one kujira-gen did not create is never touched.
+//! - A generated pipeline named like a copy renamed by an interrupted `--force`
+//!   (`NAME (copy ID, deleted by kujira-gen)`, its own id) is deleted, `--prune` or not.
 //! - With `--prune`, remote pipelines with the marker that nothing declares are deleted
 //!   (drifted ones only with `--force`); pipelines without the marker are never touched. A
 //!   delete by name is planned only for a name no other pipeline of the application has;
