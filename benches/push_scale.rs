@@ -31,6 +31,11 @@ use std::time::{Duration, Instant};
 
 /// Team `i`: a quarter each of the four kinds teams write (as in benches/validate_repo.rs).
 fn write_team(root: &Path, i: usize) {
+    write_team_image(root, i, "");
+}
+
+/// Team `i` with `suffix` after its image name: another suffix changes every pipeline.
+fn write_team_image(root: &Path, i: usize, suffix: &str) {
     let dir = root.join(format!("teams/team-{i:04}"));
     std::fs::create_dir_all(&dir).expect("create team dir");
     let app = format!("team-{i:04}");
@@ -46,7 +51,7 @@ fn write_team(root: &Path, i: usize) {
     };
     let value = format!(
         r#"{{"Application": "{app}", "Notification": "{app}-alerts", "Repo": "github", "Email": "{app}@example.com",
-  "Account": "gke-production", "Image": "gcr.io/example/{app}"{extra}}}"#
+  "Account": "gke-production", "Image": "gcr.io/example/{app}{suffix}"{extra}}}"#
     );
     std::fs::write(dir.join("value.json"), value).expect("write value.json");
 }
@@ -227,26 +232,73 @@ fn main() {
             return;
         }
         for sc in scenarios {
-            let before = gate.requests_by_kind();
-            let r = run(&bin, &sc.args, dir.path(), sc.env);
-            if r.status != 0 {
-                println!(
-                    "  {}: exit {}: {}",
-                    sc.name,
-                    r.status,
-                    r.stderr.lines().last().unwrap_or_default()
-                );
-            }
-            println!(
-                "  {:<26} {:>7.2} s  {:>6} s CPU  {:>6} MB peak  {}",
-                sc.name,
-                r.wall.as_secs_f64(),
-                r.cpu
-                    .map_or("?".to_string(), |c| format!("{:.2}", c.as_secs_f64())),
-                r.peak_kib
-                    .map_or("?".to_string(), |k| format!("{:.0}", k as f64 / 1024.0)),
-                requests(&before, &gate.requests_by_kind())
-            );
+            measure(&bin, &sc, dir.path(), &gate);
         }
+        // Every pipeline changes (a new image name): a push that updates all of them.
+        for i in 0..n {
+            write_team_image(dir.path(), i, "-v2");
+        }
+        measure(
+            &bin,
+            &Scenario::new("push updating all", push.clone(), &env),
+            dir.path(),
+            &gate,
+        );
+    }
+    large_answers(&bin, latency_ms);
+}
+
+/// Runs one scenario and prints its line.
+fn measure(bin: &str, sc: &Scenario, cwd: &Path, gate: &FakeGate) {
+    let before = gate.requests_by_kind();
+    let r = run(bin, &sc.args, cwd, sc.env);
+    if r.status != 0 {
+        println!(
+            "  {}: exit {}: {}",
+            sc.name,
+            r.status,
+            r.stderr.lines().last().unwrap_or_default()
+        );
+    }
+    println!(
+        "  {:<26} {:>7.2} s  {:>6} s CPU  {:>6} MB peak  {}",
+        sc.name,
+        r.wall.as_secs_f64(),
+        r.cpu
+            .map_or("?".to_string(), |c| format!("{:.2}", c.as_secs_f64())),
+        r.peak_kib
+            .map_or("?".to_string(), |k| format!("{:.0}", k as f64 / 1024.0)),
+        requests(&before, &gate.requests_by_kind())
+    );
+}
+
+/// Three applications whose pipeline lists are about 60 MB each (pipelines made in
+/// Deck with large descriptions), read at once by a `diff` of their three teams: the
+/// answers are parsed as they arrive, not held whole.
+fn large_answers(bin: &str, latency_ms: u64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join(".git")).expect("create .git");
+    let gate = FakeGate::start();
+    gate.latency(Duration::from_millis(latency_ms));
+    for i in 0..3 {
+        write_team(dir.path(), i);
+        let app = format!("team-{i:04}");
+        gate.add_application(serde_json::json!({"name": app, "email": "t@example.com"}));
+        for j in 0..60 {
+            gate.add_pipeline(serde_json::json!({"application": app,
+                "name": format!("made-in-deck-{j}"), "description": "x".repeat(1_000_000),
+                "stages": []}));
+        }
+    }
+    let env = vec![("KUJIRA_GATE_ENDPOINT", gate.url.clone())];
+    println!(
+        "
+3 applications with 60 MB pipeline lists"
+    );
+    for sc in [
+        Scenario::new("diff", vec!["diff", "--summary", "teams"], &env),
+        Scenario::new("push", vec!["push", "--yes", "teams"], &env),
+    ] {
+        measure(bin, &sc, dir.path(), &gate);
     }
 }

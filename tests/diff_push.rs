@@ -1272,6 +1272,27 @@ fn credentials_echoed_percent_encoded_in_a_redirect_are_masked() {
     }
 }
 
+/// Issue 19, 6: a proxy that percent-encodes the token but leaves `/` as it is.
+#[test]
+fn a_token_echoed_with_some_characters_left_unencoded_is_masked() {
+    let token = "tok-4a1b/9f8e+7d==";
+    let gate = FakeGate::start_with(Auth::Bearer(token.into()));
+    gate.inject(
+        Target::GetApplication,
+        Fault::RedirectEchoingCredentialsKeeping("/".into()),
+        1,
+    );
+    let out = against(&gate)
+        .env("KUJIRA_GATE_TOKEN", token)
+        .args(["diff", "sample"])
+        .stderr("kujira-gen: error: GET /applications/sample: Gate redirected to a login page (https://sso.example.com/login?state=Bearer%20***&next=%2Fgate) instead of answering: it does not accept a bearer token (KUJIRA_GATE_TOKEN) for API calls (Gate needs an API authentication method such as basic, x509, OAuth bearer tokens or LDAP)\n")
+        .status(1)
+        .run();
+    for secret in [token, "tok-4a1b/9f8e%2B7d%3D%3D", "9f8e%2B7d", "tok-4a1b"] {
+        assert_secret_free(&out, secret);
+    }
+}
+
 #[test]
 fn a_pipeline_another_writer_changed_right_after_the_save_is_not_reported_as_updated() {
     let gate = FakeGate::start();
@@ -1549,6 +1570,7 @@ fn diff_json_gives_action_reason_and_changed_paths() {
                 "changedPaths": ["/keepWaitingPipelines"],
             }],
             "orphans": [],
+            "unreadable": [],
         })
     );
 }
@@ -1731,5 +1753,25 @@ fn the_next_environment_triggers_on_the_id_the_previous_pipeline_really_has() {
     two_environments(&gate)
         .args(["diff", "--summary", "two-environments"])
         .stdout("= unchanged shop/release-staging\n= unchanged shop/release-production\nPlan: 0 to create, 0 to update, 2 unchanged, 0 to prune.\n")
+        .run();
+}
+
+/// Issue 19, 5: `KUJIRA_GATE_ANSWER_LIMIT` bounds (and raises) the answer read.
+#[test]
+fn the_answer_limit_is_a_setting() {
+    let gate = FakeGate::start();
+    gate.add_pipeline(json!({"application": "sample", "name": "made-in-deck",
+        "description": "x".repeat(1536 * 1024), "stages": []}));
+    against(&gate)
+        .env("KUJIRA_GATE_ANSWER_LIMIT", "1")
+        .args(["diff", "--summary", "sample"])
+        .stdout("! cannot read application sample: GET /applications/sample/pipelineConfigs: the answer is larger than 1 MiB, more than kujira-gen reads (KUJIRA_GATE_ANSWER_LIMIT, in MiB, raises the limit); nothing of application sample is compared or written\nPlan: 0 to create, 0 to update, 0 unchanged, 0 to prune.\n")
+        .status(1)
+        .run();
+    against(&gate)
+        .env("KUJIRA_GATE_ANSWER_LIMIT", "2")
+        .args(["diff", "--summary", "sample"])
+        .stdout(PLAN_CREATE)
+        .status(3)
         .run();
 }

@@ -336,3 +336,427 @@ fn an_answer_over_the_size_limit_is_not_retried() {
         "{e}"
     );
 }
+
+// ------------------------------------------------ issue 19: the wider attack
+
+/// A bundle of application `app` with one wait pipeline per name.
+fn named(app: &str, names: &[&str]) -> Bundle {
+    let ps: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            json!({"name": n, "application": app,
+                "stages": [{"refId": "1", "type": "wait", "waitTime": i}]})
+        })
+        .collect();
+    let mut b = Bundle::from_rendered(
+        &format!("teams/{app}/value.json"),
+        json!({"application": {"name": app, "email": "t@example.com", "cloudProviders": "kubernetes"},
+            "pipelines": ps}),
+    )
+    .unwrap();
+    b.finalize();
+    b
+}
+
+fn push_with(
+    client: &Client,
+    bundles: &[Bundle],
+    flags: Flags,
+    parallel: usize,
+) -> (Status, String) {
+    let mut out = Vec::new();
+    let status = run::push(
+        client,
+        bundles.to_vec(),
+        &PushOptions {
+            flags,
+            read: reads(parallel),
+            ..PushOptions::default()
+        },
+        &mut out,
+        &Palette::default(),
+        &mut |_| Ok(true),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    (status, String::from_utf8(out).unwrap())
+}
+
+fn ids(gate: &FakeGate, app: &str) -> Vec<String> {
+    gate.pipelines(app)
+        .iter()
+        .map(|p| p["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+const FORCE: Flags = Flags {
+    prune: false,
+    adopt: false,
+    force: true,
+};
+
+const PRUNE: Flags = Flags {
+    prune: true,
+    adopt: false,
+    force: false,
+};
+
+/// Issue 19, 1: a hand-made `RELEASE` holding the declared id must not make --force delete
+/// the generated, in-sync `release` as a "copy".
+#[test]
+fn force_never_deletes_the_declared_pipeline_for_a_hand_made_one_holding_its_id() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let bundles = [named("held", &["release"])];
+    assert_eq!(push(&c, &bundles, 4).0, Status::InSync);
+    let declared_id = gate.pipeline("held", "release").unwrap()["id"].clone();
+    // The generated pipeline lives under another id (made before kujira-gen chose ids)...
+    gate.edit_pipeline("held", "release", |p| {
+        p.insert("id".into(), json!("generated-1"));
+    });
+    // ...and a pipeline made in Deck holds the declared id, its name differing in case.
+    gate.add_pipeline(
+        json!({"application": "held", "name": "RELEASE", "id": declared_id,
+        "stages": []}),
+    );
+    let (status, out) = push_with(&c, &bundles, FORCE, 4);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(out.contains("! conflict held/RELEASE"), "{out}");
+    let mut left = ids(&gate, "held");
+    left.sort();
+    assert_eq!(
+        left,
+        vec![
+            declared_id.as_str().unwrap().to_string(),
+            "generated-1".into()
+        ],
+        "nothing deleted: {out}"
+    );
+}
+
+/// Issue 19, 4: Gate and Front50 trim names with Java's `trim()` (control characters
+/// too): pruning the generated `old` must not reach a hand-made `old\x1f` that comes first.
+#[test]
+fn prune_compares_names_like_gate_and_never_deletes_a_foreign_pipeline() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    assert_eq!(
+        push(&c, &[named("ctl", &["release", "old"])], 4).0,
+        Status::InSync
+    );
+    // Made in Deck afterwards (Front50's duplicate check does not trim the stored name),
+    // and first in Front50's list.
+    gate.add_pipeline(
+        json!({"application": "ctl", "name": "old\u{1f}", "id": "foreign-old",
+        "stages": []}),
+    );
+    gate.move_to_front("foreign-old");
+    let (status, out) = push_with(&c, &[named("ctl", &["release"])], PRUNE, 4);
+    assert!(
+        ids(&gate, "ctl").contains(&"foreign-old".to_string()),
+        "the pipeline without the marker is still there: {out}"
+    );
+    // The generated `old` could not be deleted safely without --force: said, exit 1.
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(out.contains("! conflict ctl/old (id "), "{out}");
+}
+
+/// Issue 19, 7: a copy renamed by an interrupted --force (kill -9 between the rename and
+/// the delete) is deleted by the next push.
+#[test]
+fn a_copy_left_renamed_by_an_interrupted_force_is_deleted_by_the_next_push() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let bundles = [named("killed", &["release"])];
+    assert_eq!(push(&c, &bundles, 4).0, Status::InSync);
+    let mut copy = gate.pipeline("killed", "release").unwrap();
+    copy.insert("id".into(), json!("copy-1"));
+    copy.insert(
+        "name".into(),
+        json!("release (copy copy-1, deleted by kujira-gen)"),
+    );
+    copy.insert("disabled".into(), json!(true));
+    gate.add_pipeline(serde_json::Value::Object(copy));
+    let (status, out) = push(&c, &bundles, 4);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert!(
+        out.contains("pruned killed/release (copy copy-1, deleted by kujira-gen)"),
+        "{out}"
+    );
+    assert_eq!(ids(&gate, "killed").len(), 1, "{out}");
+    assert!(in_sync(&c, &bundles));
+}
+
+/// Three applications (more than `parallel` 2: the bulk reads serve them), already in
+/// Gate's cached application list.
+fn three(gate: &FakeGate) -> Vec<Bundle> {
+    let names = ["one", "two", "three"];
+    for n in names {
+        gate.add_application(
+            json!({"name": n, "email": "t@example.com", "cloudProviders": "kubernetes"}),
+        );
+    }
+    names.iter().map(|n| named(n, &["release"])).collect()
+}
+
+/// Issue 19, 2: right after a push changed an application's attributes, Gate's cached
+/// `GET /applications` still has the old ones; diff must not report them.
+#[test]
+fn what_push_just_wrote_to_an_application_is_not_a_difference() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let mut bundles = three(&gate);
+    assert_eq!(push(&c, &bundles, 2).0, Status::InSync);
+    bundles[0]
+        .application
+        .insert("email".into(), json!("new@example.com"));
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert!(out.contains("updated application one"), "{out}");
+    assert!(in_sync(&c, &bundles), "diff right after the push");
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert!(out.contains("Nothing to write"), "not sent again: {out}");
+}
+
+/// Issue 19, 3: a generated copy left out of the bulk pipeline list (Fiat filters it by
+/// name) is found by reading the application on its own, and handled like any copy.
+#[test]
+fn a_copy_missing_from_the_bulk_list_is_found_and_handled() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let mut bundles = three(&gate);
+    assert_eq!(push(&c, &bundles, 2).0, Status::InSync);
+    let mut copy = gate.pipeline("one", "release").unwrap();
+    copy.insert("id".into(), json!("copy-1"));
+    copy.insert("name".into(), json!("Release"));
+    gate.add_pipeline(serde_json::Value::Object(copy));
+    gate.hide_from_bulk("copy-1");
+    bundles[0] = {
+        let mut b = named("one", &["release"]);
+        b.pipelines[0].insert("description".into(), json!("changed"));
+        b.pipelines[0].remove("kujiraGen");
+        b.finalize();
+        b
+    };
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(out.contains("! conflict one/Release (id copy-1)"), "{out}");
+    let (status, out) = push_with(&c, &bundles, FORCE, 2);
+    assert_eq!(status, Status::InSync, "{out}");
+    assert_eq!(ids(&gate, "one").len(), 1, "{out}");
+    assert!(in_sync(&c, &bundles));
+}
+
+/// Issue 19, 10: an application deleted in Front50 that Gate's cache still names gets
+/// created again before its pipelines are saved (bulk and per-application reads alike).
+#[test]
+fn a_deleted_application_is_created_again_before_its_pipelines_are_saved() {
+    for parallel in [2, 4] {
+        let gate = FakeGate::start();
+        let c = client(&gate);
+        let mut bundles = three(&gate);
+        assert_eq!(push(&c, &bundles, parallel).0, Status::InSync);
+        gate.delete_application("one");
+        bundles[0] = named("one", &["release", "second"]);
+        let (status, out) = push(&c, &bundles, parallel);
+        assert_eq!(status, Status::InSync, "{out}");
+        assert!(
+            out.contains("created application one"),
+            "parallel {parallel}: {out}"
+        );
+        assert!(gate.application("one").is_some(), "parallel {parallel}");
+    }
+}
+
+/// Issue 19, the stale-read overwrite: a pipeline edited in Deck while the bulk list was
+/// stale is judged on a fresh read: a drift conflict, not overwritten without --force.
+#[test]
+fn an_edit_hidden_by_a_stale_bulk_list_is_not_overwritten() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let mut bundles = three(&gate);
+    assert_eq!(push(&c, &bundles, 2).0, Status::InSync);
+    gate.pipeline_cache_interval(Duration::from_secs(60));
+    gate.edit_pipeline("one", "release", |p| {
+        p.insert("description".into(), json!("edited in Deck"));
+    });
+    bundles[0] = {
+        let mut b = named("one", &["release"]);
+        b.pipelines[0].insert("limitConcurrent".into(), json!(false));
+        b.pipelines[0].remove("kujiraGen");
+        b.finalize();
+        b
+    };
+    let (status, out) = push(&c, &bundles, 2);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(
+        out.contains("! conflict one/release: was changed in Spinnaker"),
+        "{out}"
+    );
+    assert_eq!(
+        gate.pipeline("one", "release").unwrap()["description"],
+        "edited in Deck"
+    );
+}
+
+/// Issue 19, 9: a save answered with an empty 200 that never landed is reported as what
+/// the read-back saw, not blamed on another writer.
+#[test]
+fn a_save_that_did_not_take_effect_is_reported_as_such() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    assert_eq!(
+        push(&c, &[named("lost", &["release"])], 4).0,
+        Status::InSync
+    );
+    let mut b = named("lost", &["release"]);
+    b.pipelines[0].insert("description".into(), json!("changed"));
+    b.pipelines[0].remove("kujiraGen");
+    b.finalize();
+    gate.inject(
+        Target::Save,
+        Fault::Body {
+            status: 200,
+            content_type: String::new(),
+            body: String::new(),
+        },
+        1,
+    );
+    let (status, out) = push(&c, &[b], 4);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(
+        out.contains("failed lost/release: was written (Gate answered the save), but Spinnaker still holds the version from before the push when read back"),
+        "{out}"
+    );
+    assert!(!out.contains("another writer"), "{out}");
+}
+
+/// The stale-read overwrite, between plan and write: an edit made in Deck after the plan
+/// (while push waited for its confirmation) is not overwritten.
+#[test]
+fn an_edit_made_after_the_plan_is_not_overwritten() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    assert_eq!(
+        push(&c, &[named("late", &["release"])], 4).0,
+        Status::InSync
+    );
+    let mut b = named("late", &["release"]);
+    b.pipelines[0].insert("description".into(), json!("changed"));
+    b.pipelines[0].remove("kujiraGen");
+    b.finalize();
+    let apps = declared(vec![b]).unwrap();
+    let remote = fetch_remote(&c, &apps, &reads(4)).unwrap();
+    let p = plan(apps, remote, Flags::default());
+    assert_eq!(p.steps[0].action, Action::Update);
+    gate.edit_pipeline("late", "release", |p| {
+        p.insert("description".into(), json!("edited in Deck"));
+    });
+    let report = apply(&c, &p, &reads(4), &mut |_, _| {});
+    assert!(
+        matches!(&report.steps[0], Outcome::Failed(why) if why.starts_with("not saved: changed in Spinnaker after the plan was made (last changed by someone@example.com")),
+        "{:?}",
+        report.steps
+    );
+    assert_eq!(
+        gate.pipeline("late", "release").unwrap()["description"],
+        "edited in Deck"
+    );
+}
+
+/// Issue 19, 8: when a pipeline trigger follows the id of the pipeline it names, the diff
+/// shows that field, not the whole pipeline as new.
+#[test]
+fn a_trigger_following_a_kept_id_is_diffed_field_by_field() {
+    let gate = FakeGate::start();
+    let c = client(&gate);
+    let deploy_id = kujira_gen::marker::pipeline_id("chain", "deploy");
+    let mut b = Bundle::from_rendered(
+        "teams/chain/value.json",
+        json!({"application": {"name": "chain", "email": "t@example.com"},
+            "pipelines": [
+                {"name": "deploy", "application": "chain", "stages": []},
+                {"name": "promote", "application": "chain", "stages": [],
+                 "triggers": [{"type": "pipeline", "application": "chain",
+                     "pipeline": deploy_id, "enabled": true}]}]}),
+    )
+    .unwrap();
+    b.finalize();
+    assert_eq!(push(&c, &[b.clone()], 4).0, Status::InSync);
+    // The deploy pipeline is known to Spinnaker under another id (made before kujira-gen).
+    gate.edit_pipeline("chain", "deploy", |p| {
+        p.insert("id".into(), json!("front50-deploy"));
+    });
+    let mut out = Vec::new();
+    let status = run::diff(
+        &c,
+        vec![b],
+        &DiffOptions {
+            format: run::Format::Json,
+            ..DiffOptions::default()
+        },
+        &mut out,
+        &Palette::default(),
+    )
+    .unwrap();
+    assert_eq!(status, Status::Differences);
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let promote = doc["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pipeline"] == "promote")
+        .unwrap();
+    // The field, and the marker whose digest covers it (listed whenever the marker
+    // changes: docs/diff-and-push.md, "Machine output").
+    assert_eq!(
+        promote["changedPaths"],
+        json!(["/triggers/0/pipeline", "/kujiraGen"]),
+        "{promote}"
+    );
+}
+
+/// Issue 19, 5: an application whose pipeline list is over the answer limit fails on its
+/// own, with the setting that raises the limit; the other applications are pushed.
+#[test]
+fn an_oversized_application_fails_alone_and_the_others_are_pushed() {
+    let gate = FakeGate::start();
+    let c = client(&gate).with_body_limit(256 * 1024);
+    gate.add_application(json!({"name": "huge", "email": "t@example.com"}));
+    gate.add_pipeline(json!({"application": "huge", "name": "made-in-deck",
+        "description": "x".repeat(300 * 1024), "stages": []}));
+    let bundles = [named("huge", &["release"]), named("small", &["release"])];
+    let (status, out) = push(&c, &bundles, 4);
+    assert_eq!(status, Status::Failed, "{out}");
+    assert!(
+        out.starts_with("! cannot read application huge: GET /applications/huge/pipelineConfigs: the answer is larger than 256 KiB, more than kujira-gen reads (KUJIRA_GATE_ANSWER_LIMIT, in MiB, raises the limit); nothing of application huge is compared or written\n"),
+        "{out}"
+    );
+    assert!(out.contains("created small/release"), "{out}");
+    assert_eq!(gate.pipelines("small").len(), 1);
+    assert_eq!(gate.pipelines("huge").len(), 1, "nothing written to huge");
+}
+
+/// A large answer (over the size read whole) is parsed as it arrives: the same result, and
+/// the size limit still applies.
+#[test]
+fn a_large_pipeline_list_is_parsed_as_it_arrives() {
+    let gate = FakeGate::start();
+    gate.add_application(json!({"name": "large", "email": "t@example.com"}));
+    for i in 0..12 {
+        gate.add_pipeline(json!({"application": "large", "name": format!("deck-{i}"),
+            "description": "x".repeat(1024 * 1024), "stages": []}));
+    }
+    let c = client(&gate);
+    let listed = c.list_pipelines("large").unwrap();
+    assert_eq!(listed.len(), 12);
+    assert_eq!(listed[11]["name"], "deck-11");
+    let small = client(&gate).with_body_limit(10 * 1024 * 1024);
+    let err = small.list_pipelines("large").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "GET /applications/large/pipelineConfigs: the answer is larger than 10 MiB, more than kujira-gen reads"
+    );
+}

@@ -75,6 +75,18 @@ fn check_name(view: &PipelineView, names: &mut Names, report: &mut Report) {
             ),
         );
     }
+    if name.contains('/') {
+        // Gate's delete and read by name take the name as one path segment and reject an
+        // encoded `%2F` (docs/diff-and-push.md, "Names with /"): push could never delete
+        // or replace such a pipeline.
+        report.error(
+            &name_path,
+            format!(
+                "`name` {} contains `/`, which Gate cannot take in a URL: a pipeline of this name could never be deleted or renamed by kujira-gen; use another character",
+                quote(name)
+            ),
+        );
+    }
     let folded = trimmed.to_lowercase();
     if let Some((first_path, first_name)) = names.seen.get(&folded) {
         report.error(
@@ -168,6 +180,12 @@ mod tests {
         let mut second = v["pipelines"][0].clone();
         second["name"] = json!("release SAMPLE ");
         v["pipelines"].as_array_mut().unwrap().push(second);
+        assert_snapshot!(check_json(v));
+    }
+
+    #[test]
+    fn a_name_with_a_slash_is_refused() {
+        let v = variant(&[("/pipelines/0/name", Some(json!("deploy/prod")))]);
         assert_snapshot!(check_json(v));
     }
 

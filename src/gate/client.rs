@@ -34,6 +34,10 @@ pub const BODY_LIMIT: u64 = 64 * 1024 * 1024;
 /// How much of an answer that is not JSON is read, for the excerpt in the message.
 const EXCERPT_LIMIT: u64 = 64 * 1024;
 
+/// Answers up to this size are read whole before they are parsed; larger ones are parsed
+/// as they arrive.
+const STREAM_ABOVE: u64 = 8 * 1024 * 1024;
+
 pub struct Client {
     agent: ureq::Agent,
     endpoint: String,
@@ -123,7 +127,7 @@ impl Client {
             cookies: Mutex::new(BTreeMap::new()),
             policy,
             notices: None,
-            body_limit: BODY_LIMIT,
+            body_limit: answer_limit()?,
         };
         if let Credential::Ldap { .. } = client.credential {
             client.retrying("POST /login", || client.ldap_login())?;
@@ -297,7 +301,11 @@ impl Client {
     /// exist (404). Accepts `{name, attributes: {...}}` and the bare attributes (with a
     /// `name`); any other answer is an error, so that no write follows a misread.
     pub fn get_application(&self, app: &str) -> Result<Option<Map<String, Value>>, GateError> {
-        let path = format!("/applications/{}?expand=false", encode_segment(app));
+        // `expand=true` (Gate's default): with `expand=false` Gate merges its cached
+        // application list into the answer (gate-web `ApplicationService.getApplication`),
+        // so an application deleted in Front50 moments ago would still be found and
+        // pipelines saved into it.
+        let path = format!("/applications/{}?expand=true", encode_segment(app));
         let request = format!("GET /applications/{}", encode_segment(app));
         let a = match self.retrying(&request, || self.call("GET", &path, None)) {
             Ok(a) => a,
@@ -633,18 +641,31 @@ impl Client {
                 ),
             });
         }
-        // The bytes first, then the elements one by one: parsing from memory is several
-        // times faster than from a reader, and the bytes are bounded by `limit`.
+        // A small answer is read whole, then parsed from memory (several times faster than
+        // from a reader). A large one is parsed element by element as it arrives: holding
+        // it as bytes would cost its size and more (a growing buffer doubles), for every
+        // large answer read at once (three 60 MB pipeline lists read in parallel would
+        // take some 600 MB).
         let mut bytes = Vec::new();
-        reader
+        (&mut reader)
+            .take(STREAM_ABOVE + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| self.io_error(request, e, limit))?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let listed = de
-            .deserialize_seq(ListVisitor { keep })
-            .and_then(|l| de.end().map(|()| l));
+        let listed = if bytes.len() as u64 <= STREAM_ABOVE {
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            de.deserialize_seq(ListVisitor { keep })
+                .and_then(|l| de.end().map(|()| l))
+        } else {
+            let stream =
+                BufReader::with_capacity(256 * 1024, std::io::Cursor::new(bytes).chain(reader));
+            let mut de = serde_json::Deserializer::from_reader(stream);
+            de.deserialize_seq(ListVisitor { keep })
+                .and_then(|l| de.end().map(|()| l))
+        };
         listed.map_err(|e| {
-            if e.is_eof() {
+            if e.is_io() {
+                self.io_error(request, std::io::Error::from(e), limit)
+            } else if e.is_eof() {
                 GateError::Interrupted {
                     request: request.into(),
                     detail: "the answer ended before its JSON did".into(),
@@ -969,15 +990,87 @@ fn task_error(task: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Replaces each secret with `***`.
+/// The largest answer read, from `KUJIRA_GATE_ANSWER_LIMIT` (MiB, 1 to 4096) or 64 MiB:
+/// an application whose pipeline list is larger cannot be read, and this raises the bound
+/// for it. Read here, where the bound is used, so that every command talking to Gate
+/// honours it.
+fn answer_limit() -> Result<u64, GateError> {
+    let Ok(raw) = std::env::var("KUJIRA_GATE_ANSWER_LIMIT") else {
+        return Ok(BODY_LIMIT);
+    };
+    match raw.trim().parse::<u64>() {
+        _ if raw.trim().is_empty() => Ok(BODY_LIMIT),
+        Ok(mib) if (1..=4096).contains(&mib) => Ok(mib * 1024 * 1024),
+        _ => Err(GateError::Config(format!(
+            "KUJIRA_GATE_ANSWER_LIMIT must be a number of MiB between 1 and 4096, got `{raw}`"
+        ))),
+    }
+}
+
+/// Replaces each secret with `***`, in any mix of encodings: every byte of it may appear
+/// as is, percent-encoded (`%2F` or `%2f`), percent-encoded twice (`%252F`), or for a
+/// space as `+`. A proxy chooses which characters it encodes (some leave `/` or `+` as
+/// they are), so the forms cannot be listed in advance.
 pub fn scrub(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
     for s in secrets {
-        if !s.is_empty() && out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "***");
+        if !s.is_empty() {
+            out = scrub_one(&out, s.as_bytes());
         }
     }
     out
+}
+
+fn scrub_one(text: &str, secret: &[u8]) -> String {
+    let t = text.as_bytes();
+    let mut out = Vec::with_capacity(t.len());
+    let mut i = 0;
+    while i < t.len() {
+        match secret_at(t, i, secret) {
+            Some(end) => {
+                out.extend_from_slice(b"***");
+                i = end;
+            }
+            None => {
+                out.push(t[i]);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// Where `secret` ends when it starts at `i` in `t`, in whatever encoding each byte has.
+fn secret_at(t: &[u8], mut i: usize, secret: &[u8]) -> Option<usize> {
+    for &b in secret {
+        i = byte_at(t, i, b)?;
+    }
+    Some(i)
+}
+
+fn byte_at(t: &[u8], i: usize, b: u8) -> Option<usize> {
+    let c = *t.get(i)?;
+    if c == b || (b == b' ' && c == b'+') {
+        return Some(i + 1);
+    }
+    if c != b'%' {
+        return None;
+    }
+    if hex_byte(t, i + 1) == Some(b) {
+        return Some(i + 3);
+    }
+    (hex_byte(t, i + 1) == Some(b'%') && hex_byte(t, i + 3) == Some(b)).then_some(i + 5)
+}
+
+fn hex_byte(t: &[u8], i: usize) -> Option<u8> {
+    let h = t.get(i..i + 2)?;
+    if !h.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
 }
 
 /// Whitespace collapsed, tags of an HTML page dropped, at most `max` characters.

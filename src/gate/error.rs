@@ -222,6 +222,11 @@ impl fmt::Display for GateError {
                 description,
                 detail,
             } => write!(f, "{description}: {detail}"),
+            GateError::TooLarge { request, limit } if *limit < 1024 * 1024 => write!(
+                f,
+                "{request}: the answer is larger than {} KiB, more than kujira-gen reads",
+                limit.div_ceil(1024)
+            ),
             GateError::TooLarge { request, limit } => write!(
                 f,
                 "{request}: the answer is larger than {} MiB, more than kujira-gen reads",

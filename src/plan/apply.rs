@@ -20,9 +20,9 @@
 use crate::gate::retry::{Backoff, human_duration};
 use crate::gate::{Client, GateError};
 use crate::marker;
-use crate::plan::compare::{in_sync, same_name};
+use crate::plan::compare::{in_sync, name_key, same_name};
 use crate::plan::parallel::bounded;
-use crate::plan::planner::{Action, AppChange, AppPlan, Plan, Step};
+use crate::plan::planner::{Action, AppChange, AppPlan, Plan, Step, leftover_name};
 use crate::plan::read::{self, ReadOptions, Wanted};
 use crate::plan::remote::{Expected, RemoteApp, RemotePipeline};
 use serde_json::{Map, Value, json};
@@ -169,6 +169,7 @@ fn block_saves_behind_failed_copies(plan: &Plan, report: &mut Report) {
 
 fn run_step(client: &Client, step: &Step) -> Outcome {
     let result = match (step.action, &step.desired) {
+        (Action::Update, Some(_)) if let Err(why) = unchanged_since_plan(client, step) => Err(why),
         (Action::Create | Action::Update, Some(desired)) => {
             save(client, &step.app, &step.name, desired).map(|()| {
                 if step.action == Action::Create {
@@ -185,6 +186,36 @@ fn run_step(client: &Client, step: &Step) -> Outcome {
         _ => Err("nothing to write".to_string()),
     };
     result.unwrap_or_else(Outcome::Failed)
+}
+
+/// Before overwriting a pipeline, reads it again: the plan's drift and ownership checks
+/// hold only for the version they saw, and time passes between the plan and the write
+/// (a confirmation, other writes). An update is rare, so one read each is cheap. By id in
+/// the application's list, which is read fresh (Front50 `refresh=true`) and also finds a
+/// name that Gate's by-name read cannot carry (`/`).
+fn unchanged_since_plan(client: &Client, step: &Step) -> Result<(), String> {
+    let Some(before) = &step.remote else {
+        return Ok(());
+    };
+    let Some(id) = &before.id else { return Ok(()) };
+    let list = client
+        .list_pipelines(&step.app)
+        .map_err(|e| format!("not saved: cannot read it again before overwriting it: {e}"))?;
+    let now = list
+        .into_iter()
+        .find(|p| p.get("id") == Some(id))
+        .map(RemotePipeline::from_map);
+    match now {
+        Some(now) if same_version(before, &now) => Ok(()),
+        Some(now) => Err(format!(
+            "not saved: changed in Spinnaker after the plan was made{}; run kujira-gen diff and push again",
+            who(&now)
+        )),
+        None => Err(
+            "not saved: deleted in Spinnaker after the plan was made; push again to create it"
+                .into(),
+        ),
+    }
 }
 
 /// Creates or upserts the application and waits for its task, all within one retry
@@ -414,15 +445,19 @@ fn rename_and_delete(client: &Client, step: &Step) -> Result<(), String> {
     let taken: BTreeSet<String> = list
         .iter()
         .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .map(|n| n.trim().to_lowercase())
+        .map(name_key)
         .collect();
-    let mut temporary = format!("{} (copy {id_text}, deleted by kujira-gen)", step.name);
+    let mut temporary = leftover_name(&step.name, &id_text, 1);
     let mut n = 2;
-    while taken.contains(&temporary.to_lowercase()) {
-        temporary = format!("{} (copy {id_text}, deleted by kujira-gen, {n})", step.name);
+    while taken.contains(&name_key(&temporary)) {
+        temporary = leftover_name(&step.name, &id_text, n);
         n += 1;
     }
     pipeline.insert("name".into(), Value::String(temporary.clone()));
+    // Should the delete never come (the process killed in between), the renamed copy
+    // must not run: its triggers would fire under the temporary name. The next push
+    // finds it by that name and deletes it.
+    pipeline.insert("disabled".into(), Value::Bool(true));
     save(client, app, &temporary, &pipeline)
         .map_err(|e| format!("renaming it to \"{temporary}\" before deleting it failed: {e}"))?;
     match client.get_pipeline(app, &temporary) {
@@ -455,7 +490,8 @@ fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions)
     if written.is_empty() {
         return;
     }
-    let mut expected = Expected::default();
+    // The read-back compares digests and ids only: no body is needed.
+    let mut expected = Expected::default().without_bodies();
     let mut wanted: Vec<Wanted> = Vec::new();
     let mut slot: HashMap<String, usize> = HashMap::new();
     for s in &plan.steps {
@@ -491,9 +527,44 @@ fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions)
             return;
         }
     };
+    let mut failures = judge(plan, &report.steps, &remote);
+    if read.bulk_limit > 0 && !failures.is_empty() {
+        // The bulk list may be older than the writes (Front50 serves it from a cache):
+        // read the applications concerned on their own before saying what Spinnaker holds.
+        let stale: BTreeSet<String> = failures
+            .iter()
+            .map(|(i, _)| plan.steps[*i].app.to_lowercase())
+            .collect();
+        let again: Vec<Wanted> = wanted
+            .into_iter()
+            .filter(|w| stale.contains(&w.app.to_lowercase()))
+            .collect();
+        let fresh = ReadOptions {
+            bulk_limit: 0,
+            ..*read
+        };
+        match read::pipelines(client, &again, &expected, &fresh) {
+            Ok(r) => failures = judge(plan, &report.steps, &r),
+            Err(e) => {
+                report.unverified = Some(format!(
+                    "the pipelines written could not be read back, so whether they are as pushed is unknown: {e}"
+                ));
+                return;
+            }
+        }
+    }
+    for (i, why) in failures {
+        report.steps[i] = Outcome::Failed(why);
+    }
+}
+
+/// The steps of the applications in `remote` whose pipeline is not what this push meant to
+/// leave, with what was observed.
+fn judge(plan: &Plan, outcomes: &[Outcome], remote: &[RemoteApp]) -> Vec<(usize, String)> {
     let by_name: HashMap<String, &RemoteApp> =
         remote.iter().map(|r| (r.name.to_lowercase(), r)).collect();
-    for (s, outcome) in plan.steps.iter().zip(report.steps.iter_mut()) {
+    let mut out = Vec::new();
+    for (i, (s, outcome)) in plan.steps.iter().zip(outcomes).enumerate() {
         let Some(app) = by_name.get(&s.app.to_lowercase()) else {
             continue;
         };
@@ -504,37 +575,72 @@ fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions)
                     continue;
                 };
                 let Some(id) = d.get("id") else { continue };
-                let verb = if matches!(outcome, Outcome::Unchanged) {
-                    "was in sync"
-                } else {
+                let written = !matches!(outcome, Outcome::Unchanged);
+                let verb = if written {
                     "was written"
+                } else {
+                    "was in sync"
                 };
+                let before = s.remote.as_ref();
                 match by_id(id) {
-                    None => {
-                        *outcome = Outcome::Failed(format!(
-                            "{verb}, but is not in Spinnaker when read back (deleted by another writer?)"
-                        ));
-                    }
-                    Some(p) if !p.matches(marker::marker_of(d), digest) => {
-                        *outcome = Outcome::Failed(format!(
+                    None if written && before.is_none() => out.push((
+                        i,
+                        format!(
+                            "was written (Gate answered the save), but no pipeline with its id ({}) is in Spinnaker when read back: the save did not take effect, or the pipeline was deleted since",
+                            id_of(id)
+                        ),
+                    )),
+                    None => out.push((
+                        i,
+                        format!(
+                            "{verb}, but no pipeline with its id ({}) is in Spinnaker when read back: it was deleted meanwhile (by another writer?)",
+                            id_of(id)
+                        ),
+                    )),
+                    Some(p) if p.matches(marker::marker_of(d), digest) => {}
+                    Some(p) if written && before.is_some_and(|b| same_version(b, p)) => out.push((
+                        i,
+                        format!(
+                            "was written (Gate answered the save), but Spinnaker still holds the version from before the push when read back{}: the save did not take effect; push again",
+                            who(p)
+                        ),
+                    )),
+                    Some(p) => out.push((
+                        i,
+                        format!(
                             "{verb}, but Spinnaker holds another version when read back{}: another writer saved it meanwhile (a concurrent push?); run kujira-gen diff",
                             who(p)
-                        ));
-                    }
-                    Some(_) => {}
+                        ),
+                    )),
                 }
             }
             Outcome::Pruned => {
                 let id = s.remote.as_ref().and_then(|r| r.id.as_ref());
                 if let Some(p) = id.and_then(by_id) {
-                    *outcome = Outcome::Failed(format!(
-                        "was deleted, but is in Spinnaker again when read back{}",
-                        who(p)
+                    out.push((
+                        i,
+                        format!(
+                            "was deleted, but is in Spinnaker again when read back{}",
+                            who(p)
+                        ),
                     ));
                 }
             }
             Outcome::Failed(_) => {}
         }
+    }
+    out
+}
+
+/// The same stored version: content, marker and Front50's `updateTs`.
+fn same_version(a: &RemotePipeline, b: &RemotePipeline) -> bool {
+    a.matches(b.marker.as_ref(), &b.digest) && a.update_ts == b.update_ts
+}
+
+fn id_of(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

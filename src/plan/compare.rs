@@ -7,9 +7,54 @@
 use crate::marker;
 use serde_json::{Map, Value};
 
-/// Names as Front50 compares them: trimmed, case-insensitive.
+/// Names as Gate and Front50 compare them: Java's `String.trim()` on both sides, then
+/// `String.equalsIgnoreCase` (gate-web `PipelineController.deletePipeline`, front50-web
+/// `PipelineController.checkForDuplicatePipeline`, front50-core
+/// `DefaultPipelineDAO.getPipelineId`). Not Rust's `trim()`/`to_lowercase()`: those
+/// differ for control characters (`old\x1f` is `old` to Gate) and some letters (`ſ` is
+/// `s` to Java), and a mismatch lets a delete by name reach a pipeline kujira-gen did not
+/// mean.
 pub fn same_name(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
+    name_key(a) == name_key(b)
+}
+
+/// A key that is equal for two names exactly when Gate and Front50 take them for the
+/// same name (see [`same_name`]).
+///
+/// Java's `trim()` removes every character up to U+0020 at both ends (control
+/// characters included, no other whitespace). `equalsIgnoreCase` compares character by
+/// character: equal, or equal after `Character.toUpperCase`, or equal after
+/// `Character.toLowerCase` of those; so mapping each character to
+/// lower(upper(c)) gives equal keys exactly for names it calls equal. Java's
+/// per-character mappings are the simple (one-to-one) ones: a character whose full
+/// Unicode mapping has several characters (`ß` -> `SS`) stays as it is, as in Java.
+pub fn name_key(name: &str) -> String {
+    java_trim(name).chars().map(java_fold).collect()
+}
+
+/// Java's `String.trim()`: strips characters <= U+0020 from both ends.
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= '\u{20}')
+}
+
+fn java_fold(c: char) -> char {
+    java_lower(java_upper(c))
+}
+
+fn java_upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+fn java_lower(c: char) -> char {
+    let mut low = c.to_lowercase();
+    match (low.next(), low.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
 }
 
 /// The pipeline's comparable content, keys sorted at every level.
@@ -249,5 +294,13 @@ mod tests {
     fn names_compare_like_front50() {
         assert!(same_name(" Release", "release"));
         assert!(!same_name("release", "release-2"));
+        // Java's trim() strips control characters, not other whitespace.
+        assert!(same_name("old\u{1f}", "old"));
+        assert!(same_name("\u{0}old\t", "OLD"));
+        assert!(!same_name("old\u{a0}", "old"));
+        // Java's equalsIgnoreCase: the long s and the Kelvin sign match their ASCII letters.
+        assert!(same_name("ſtage", "STAGE"));
+        assert!(same_name("\u{212a}ey", "key"));
+        assert!(!same_name("straße", "STRASSE"));
     }
 }

@@ -55,7 +55,15 @@ fn document(
         "orphans": plan.orphans.iter()
             .map(|o| json!({"application": o.app, "pipeline": o.name, "source": o.source}))
             .collect::<Vec<_>>(),
+        "unreadable": plan.unreadable.iter()
+            .map(|(app, why)| json!({"application": app, "error": why}))
+            .collect::<Vec<_>>(),
     });
+    if !plan.unreadable.is_empty()
+        && let Value::Object(m) = &mut doc
+    {
+        m.insert("inSync".into(), json!(false));
+    }
     if command == "push"
         && let Value::Object(m) = &mut doc
     {

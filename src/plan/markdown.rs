@@ -16,6 +16,10 @@ pub fn diff(plan: &Plan, summary_only: bool) -> String {
     let c = plan.counts();
     let mut out = String::new();
     out.push_str("### kujira-gen diff\n\n");
+    // Said first: a repository whose other applications match is still not compared.
+    for (app, why) in &plan.unreadable {
+        let _ = writeln!(out, "**Cannot read application `{app}`**: {why}\n");
+    }
     if !plan.has_differences() {
         let _ = writeln!(
             out,

@@ -2,10 +2,12 @@
 //! remote state comes in as data.
 //!
 //! Rules, per application:
-//! - A declared pipeline matches the remote pipeline of the same name (trimmed,
-//!   case-insensitive, as Front50 compares), else the remote pipeline with its id. Among
-//!   several of the same name it matches the one with its id, else one equal to it, else
-//!   one that was not edited in Spinnaker, else the one of exactly its name. A matched
+//! - A declared pipeline matches the remote pipeline of the same name (as Gate and
+//!   Front50 compare names: Java's trim and equalsIgnoreCase, see
+//!   [`crate::plan::compare::same_name`]), else the remote pipeline with its id. Among
+//!   several of the same name it matches a generated one before a hand-made one, then the
+//!   one with its id, else one equal to it, else one that was not edited in Spinnaker,
+//!   else the one of exactly its name. A matched
 //!   pipeline is saved with the remote id, so Front50 updates it in place and never
 //!   rejects it as a duplicate; an unmatched one keeps its deterministic id.
 //! - In sync (same content, same marker): unchanged, nothing written.
@@ -17,7 +19,10 @@
 //!   by name and Front50 refuses to save a pipeline while another one has its name. Each
 //!   is a conflict naming both ids. With `--force`, a generated copy is deleted safely
 //!   (renamed to a name of its own first, then deleted by that name, so that the delete
-//!   cannot reach the declared one); one kujira-gen did not create is never touched.
+//!   cannot reach the declared one), but only when the kept pipeline is in sync or will be
+//!   saved; one kujira-gen did not create is never touched.
+//! - A generated pipeline named like a copy renamed by an interrupted `--force`
+//!   (`NAME (copy ID, deleted by kujira-gen)`, its own id) is deleted, `--prune` or not.
 //! - With `--prune`, remote pipelines with the marker that nothing declares are deleted
 //!   (drifted ones only with `--force`); pipelines without the marker are never touched. A
 //!   delete by name is planned only for a name no other pipeline of the application has;
@@ -25,7 +30,7 @@
 
 use crate::bundle::Bundle;
 use crate::marker;
-use crate::plan::compare::{application_changes, same_name};
+use crate::plan::compare::{application_changes, java_trim, name_key, same_name};
 use crate::plan::remote::{RemoteApp, RemotePipeline};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -209,6 +214,9 @@ pub struct Plan {
     pub apps: Vec<AppPlan>,
     pub steps: Vec<Step>,
     pub orphans: Vec<Orphan>,
+    /// Applications that could not be read (an answer over the size limit), with why:
+    /// left out of the plan, nothing written to them, and the command fails.
+    pub unreadable: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -309,15 +317,16 @@ pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String
                 errors.push(format!("{}: pipelines[{i}] has no name", b.source));
                 continue;
             };
-            let name = raw_name.trim();
+            let name = java_trim(&raw_name);
             if name.is_empty() {
                 errors.push(format!("{}: pipelines[{i}] has no name", b.source));
                 continue;
             }
             if name != raw_name {
-                // Front50 trims names on save: the pipeline would never read back equal.
+                // Front50 trims names on save (Java's trim(): spaces and control
+                // characters): the pipeline would never read back equal.
                 errors.push(format!(
-                    "{}: pipeline name {raw_name:?} has leading or trailing spaces, which Spinnaker removes",
+                    "{}: pipeline name {raw_name:?} has leading or trailing spaces or control characters, which Spinnaker removes",
                     b.source
                 ));
                 continue;
@@ -397,11 +406,6 @@ pub fn plan(desired: Vec<DesiredApp>, remote: Vec<RemoteApp>, flags: Flags) -> P
     out
 }
 
-/// The lower-cased, trimmed name: how Gate and Front50 find a pipeline by name.
-fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
-}
-
 fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags, out: &mut Plan) {
     let mut taken = vec![false; remote.len()];
     let matches: Vec<Option<usize>> = app
@@ -415,7 +419,7 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
             found
         })
         .collect();
-    follow_reused_ids(&mut app.pipelines, &matches, &remote);
+    let originals = follow_reused_ids(&mut app.pipelines, &matches, &remote);
     let app_name = app.name;
     // Remote pipelines sharing a declared pipeline's name: copies.
     let mut copy_of: Vec<Option<usize>> = vec![None; remote.len()];
@@ -427,6 +431,18 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
         }
     }
     let mut slots: Vec<Option<RemotePipeline>> = remote.iter().cloned().map(Some).collect();
+    // A remote pipeline that was exactly the declaration before a trigger was rewritten
+    // was read without its body (it was as expected); the declaration as it was is that
+    // body, so that the diff shows only the rewritten field.
+    for (m, original) in matches.iter().zip(&originals) {
+        if let (Some(i), Some(original)) = (m, original)
+            && let Some(Some(r)) = slots.get_mut(*i)
+            && !r.has_body()
+            && r.matches(marker::marker_of(original), &marker::digest(original))
+        {
+            r.set_body(original);
+        }
+    }
     for ((di, d), m) in app.pipelines.into_iter().enumerate().zip(&matches) {
         let copies: Vec<usize> = (0..remote.len())
             .filter(|&ri| copy_of[ri] == Some(di))
@@ -435,7 +451,12 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
         let kept_id = step.id().unwrap_or_else(|| "no id".into());
         if !copies.is_empty() {
             step.others = copies.iter().map(|&ri| remote[ri].id_text()).collect();
-            let removable = flags.force && copies.iter().all(|&ri| remote[ri].is_generated());
+            // Copies go only when the declared pipeline is sure to be saved or is in sync:
+            // deleting them for a kept pipeline that is itself a conflict (a hand-made one
+            // holding the declared id) would leave the declaration with no pipeline.
+            let kept_is_safe = !matches!(step.action, Action::Conflict(_));
+            let removable =
+                flags.force && kept_is_safe && copies.iter().all(|&ri| remote[ri].is_generated());
             if matches!(step.action, Action::Create | Action::Update) && !removable {
                 step.action = Action::Conflict(Conflict::Duplicate);
                 step.notes.clear();
@@ -445,7 +466,14 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
         out.steps.push(step);
         for ri in copies {
             let Some(r) = slots[ri].take() else { continue };
-            let (action, rename_first, notes) = match (r.is_generated(), flags.force) {
+            let kept_is_safe = !matches!(
+                out.steps.last().map(|s| s.action),
+                Some(Action::Conflict(_))
+            );
+            let (action, rename_first, notes) = match (
+                r.is_generated(),
+                flags.force && kept_is_safe,
+            ) {
                 (true, true) => (
                     Action::Prune,
                     true,
@@ -479,7 +507,8 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
     for i in undeclared {
         let Some(r) = slots[i].take() else { continue };
         let source = source_of(&r);
-        if !flags.prune {
+        let leftover = is_leftover_copy(&r);
+        if !flags.prune && !leftover {
             out.orphans.push(Orphan {
                 app: app_name.clone(),
                 name: r.name.clone(),
@@ -488,7 +517,15 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
             continue;
         }
         let mut notes = Vec::new();
-        let mut action = if r.drifted && !flags.force {
+        if leftover {
+            // Renamed by an earlier --force that was interrupted before its delete: that
+            // push had decided to delete it, and the rename is what makes it "drifted".
+            notes.push(
+                "left over from an interrupted --force cleanup (renamed, not yet deleted)"
+                    .to_string(),
+            );
+        }
+        let mut action = if r.drifted && !flags.force && !leftover {
             Action::Conflict(Conflict::DriftedOrphan)
         } else {
             if r.drifted {
@@ -545,11 +582,13 @@ fn plan_pipelines(mut app: DesiredApp, remote: Vec<RemotePipeline>, flags: Flags
 /// pipeline's pipeline trigger (the next environment of a release): that trigger must name
 /// the id the pipeline really has. Rewritten, then re-stamped, so that the marker's digest
 /// is the digest of what is saved.
+/// Returns, for each pipeline rewritten, the declaration as it was.
 fn follow_reused_ids(
     pipelines: &mut [DesiredPipeline],
     matches: &[Option<usize>],
     remote: &[RemotePipeline],
-) {
+) -> Vec<Option<Map<String, Value>>> {
+    let mut originals = vec![None; pipelines.len()];
     let renamed: Vec<(Value, Value)> = pipelines
         .iter()
         .zip(matches)
@@ -560,9 +599,10 @@ fn follow_reused_ids(
         })
         .collect();
     if renamed.is_empty() {
-        return;
+        return originals;
     }
-    for d in pipelines.iter_mut() {
+    for (d, original) in pipelines.iter_mut().zip(originals.iter_mut()) {
+        let before = d.pipeline.clone();
         let mut changed = false;
         if let Some(Value::Array(triggers)) = d.pipeline.get_mut("triggers") {
             for t in triggers.iter_mut() {
@@ -581,8 +621,33 @@ fn follow_reused_ids(
         if changed {
             marker::stamp(&mut d.pipeline, &d.source);
             d.digest = marker::digest(&d.pipeline);
+            *original = Some(before);
         }
     }
+    originals
+}
+
+/// The name `push --force` gives a copy before deleting it by that name: `NAME (copy ID,
+/// deleted by kujira-gen)`, optionally with `, N` before the parenthesis closes.
+pub fn leftover_name(name: &str, id: &str, n: usize) -> String {
+    if n < 2 {
+        format!("{name} (copy {id}, deleted by kujira-gen)")
+    } else {
+        format!("{name} (copy {id}, deleted by kujira-gen, {n})")
+    }
+}
+
+/// A generated pipeline that carries the temporary name `push --force` gave it, with its
+/// own id in it: a copy whose delete was interrupted (kill -9 between the rename and the
+/// delete). Only kujira-gen makes such names, and the id ties it to this very pipeline.
+fn is_leftover_copy(r: &RemotePipeline) -> bool {
+    let Some(Value::String(id)) = &r.id else {
+        return false;
+    };
+    r.is_generated()
+        && java_trim(&r.name).ends_with(')')
+        && r.name
+            .contains(&format!(" (copy {id}, deleted by kujira-gen"))
 }
 
 fn source_of(r: &RemotePipeline) -> Option<String> {
@@ -602,13 +667,16 @@ fn find_remote(remote: &[RemotePipeline], taken: &[bool], d: &DesiredPipeline) -
     let candidates: Vec<usize> = (0..remote.len())
         .filter(|&i| !taken[i] && name_key(&remote[i].name) == name_key(&d.name))
         .collect();
+    // A generated one first: keeping a hand-made pipeline of the name (a conflict without
+    // --adopt) would make the generated one a copy, and --force would delete it.
     let rank = |&i: &usize| {
         let r = &remote[i];
         (
+            !r.is_generated(),
             r.id.as_ref() != id,
             r.digest != d.digest,
             r.drifted,
-            r.name.trim() != d.name,
+            java_trim(&r.name) != d.name,
         )
     };
     candidates

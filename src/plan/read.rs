@@ -67,6 +67,13 @@ pub struct Fetched {
     /// `GET /pipelineConfigs` was read (not skipped, not failed): worth reading again for
     /// the read-back after a push.
     pub bulk_pipelines: bool,
+    /// Per application (as in `apps`): something about it came from a bulk read, which
+    /// Gate or Front50 may serve from a cache (`GET /applications` up to ~5 s old) or
+    /// filter: worth reading on its own before writing to it.
+    pub from_bulk: Vec<bool>,
+    /// Per application: why it could not be read (an answer over the size limit), so
+    /// that it is left out of the plan while the others go ahead.
+    pub unreadable: Vec<Option<GateError>>,
 }
 
 /// Reads the applications in `wanted` (attributes and pipelines), in that order.
@@ -88,7 +95,12 @@ pub fn pipelines(
     expected: &Expected,
     opts: &ReadOptions,
 ) -> Result<Vec<RemoteApp>, GateError> {
-    Ok(read(client, wanted, expected, opts, false)?.apps)
+    let fetched = read(client, wanted, expected, opts, false)?;
+    // The read-back must see every application it checks.
+    if let Some(e) = fetched.unreadable.into_iter().flatten().next() {
+        return Err(e);
+    }
+    Ok(fetched.apps)
 }
 
 /// What is known about one application after the bulk reads.
@@ -115,9 +127,22 @@ fn read(
     let results = parallel::map(wanted.len(), opts.parallel, |i| {
         one(client, &wanted[i], &known[i], expected, with_attributes)
     });
+    let from_bulk = known
+        .iter()
+        .map(|k| k.attributes.is_some() || k.pipelines.is_some())
+        .collect();
+    let mut apps = Vec::with_capacity(results.len());
+    let mut unreadable = Vec::with_capacity(results.len());
+    for r in results {
+        let (app, why) = r?;
+        apps.push(app);
+        unreadable.push(why);
+    }
     Ok(Fetched {
-        apps: results.into_iter().collect::<Result<_, _>>()?,
+        apps,
         bulk_pipelines,
+        from_bulk,
+        unreadable,
     })
 }
 
@@ -205,31 +230,44 @@ fn ends_the_read(e: &GateError) -> bool {
     )
 }
 
-/// Completes one application with per-application reads.
+/// Completes one application with per-application reads. An answer over the size limit
+/// concerns this application only: it comes back as the reason it cannot be planned
+/// (the others go ahead), not as an error that stops every application.
 fn one(
     client: &Client,
     w: &Wanted,
     known: &Known,
     expected: &Expected,
     with_attributes: bool,
-) -> Result<RemoteApp, GateError> {
-    let attributes = match (&known.attributes, with_attributes) {
+) -> Result<(RemoteApp, Option<GateError>), GateError> {
+    let mut remote = RemoteApp {
+        name: w.app.clone(),
+        attributes: None,
+        pipelines: Vec::new(),
+    };
+    let too_large = |e: GateError| match e {
+        GateError::TooLarge { .. } => Ok(e),
+        e => Err(e),
+    };
+    remote.attributes = match (&known.attributes, with_attributes) {
         (_, false) => None,
         (Some(a), true) => Some(a.clone()),
-        (None, true) => client.get_application(&w.app)?,
+        (None, true) => match client.get_application(&w.app) {
+            Ok(a) => a,
+            Err(e) => return Ok((remote, Some(too_large(e)?))),
+        },
     };
     // Read even for an application that does not exist: Front50 keeps pipelines whose
     // application is gone (it never checks), and they count for names and ids.
-    let pipelines = match &known.pipelines {
+    remote.pipelines = match &known.pipelines {
         Some(p) => p.clone(),
         None => {
             let keep = |p: Map<String, Value>| Some(expected.read(&w.app, p));
-            client.list_pipelines_with(&w.app, &keep)?.kept
+            match client.list_pipelines_with(&w.app, &keep) {
+                Ok(l) => l.kept,
+                Err(e) => return Ok((remote, Some(too_large(e)?))),
+            }
         }
     };
-    Ok(RemoteApp {
-        name: w.app.clone(),
-        attributes,
-        pipelines,
-    })
+    Ok((remote, None))
 }

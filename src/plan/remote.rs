@@ -93,6 +93,11 @@ impl RemotePipeline {
         }
     }
 
+    /// Sets the body left out on reading, from a pipeline known to have this content.
+    pub fn set_body(&mut self, pipeline: &Map<String, Value>) {
+        self.json = serde_json::to_string(pipeline).ok().map(Arc::from);
+    }
+
     pub fn has_body(&self) -> bool {
         self.json.is_some()
     }
@@ -117,6 +122,8 @@ impl RemotePipeline {
 #[derive(Debug, Default)]
 pub struct Expected {
     by_key: HashMap<(String, String), Looks>,
+    /// Keep no body at all: nothing will show a diff (a push printing its plan lines).
+    no_bodies: bool,
 }
 
 /// A pipeline's marker and content digest.
@@ -140,9 +147,22 @@ impl Expected {
             .is_some_and(|(m, d)| p.matches(m.as_ref(), d))
     }
 
-    /// Reads a pipeline of `app`, dropping its body when it is what is expected.
+    /// Keeps no body of any pipeline read: what is read will not be diffed.
+    pub fn without_bodies(mut self) -> Self {
+        self.no_bodies = true;
+        self
+    }
+
+    /// Reads a pipeline of `app`, keeping its body only when a diff could show it: not
+    /// when it is what is expected, nor for a pipeline kujira-gen did not create whose
+    /// name nothing declares (never planned, never shown; an application's hand-made
+    /// pipelines can be large).
     pub fn read(&self, app: &str, pipeline: Map<String, Value>) -> RemotePipeline {
-        RemotePipeline::read(pipeline, &|p| !self.is_met_by(app, p))
+        RemotePipeline::read(pipeline, &|p| {
+            !self.no_bodies
+                && !self.is_met_by(app, p)
+                && (p.is_generated() || self.by_key.contains_key(&key(app, &p.name)))
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -151,7 +171,10 @@ impl Expected {
 }
 
 fn key(app: &str, name: &str) -> (String, String) {
-    (app.trim().to_lowercase(), name.trim().to_lowercase())
+    (
+        app.trim().to_lowercase(),
+        crate::plan::compare::name_key(name),
+    )
 }
 
 #[cfg(test)]
@@ -195,5 +218,24 @@ mod tests {
         assert!(!r.has_body());
         p.insert("description".into(), json!("edited"));
         assert!(expected.read("a", p).has_body());
+    }
+
+    #[test]
+    fn bodies_only_where_a_diff_could_show_them() {
+        let expected = Expected::default();
+        // Hand-made, and no declared pipeline has its name: never planned or shown.
+        let foreign =
+            obj(json!({"name": "made-in-deck", "application": "a", "description": "big"}));
+        assert!(!expected.read("a", foreign.clone()).has_body());
+        let mut generated = foreign.clone();
+        marker::stamp(&mut generated, "t/value.json");
+        generated.insert("description".into(), json!("edited"));
+        assert!(expected.read("a", generated.clone()).has_body());
+        assert!(
+            !Expected::default()
+                .without_bodies()
+                .read("a", generated)
+                .has_body()
+        );
     }
 }

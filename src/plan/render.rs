@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 /// One line per application change and per pipeline: `+ create sample/release`.
 pub fn plan_lines(plan: &Plan, pal: &Palette) -> String {
-    let mut out = String::new();
+    let mut out = unreadable_lines(plan, pal);
     for a in &plan.apps {
         if let Some(line) = app_line(a, pal) {
             out.push_str(&line);
@@ -27,7 +27,7 @@ pub fn plan_lines(plan: &Plan, pal: &Palette) -> String {
 
 /// The plan with a unified diff under each application and pipeline that differs.
 pub fn plan_with_diffs(plan: &Plan, pal: &Palette) -> String {
-    let mut out = String::new();
+    let mut out = unreadable_lines(plan, pal);
     for a in &plan.apps {
         if let Some(line) = app_line(a, pal) {
             out.push_str(&line);
@@ -39,6 +39,17 @@ pub fn plan_with_diffs(plan: &Plan, pal: &Palette) -> String {
         out.push_str(&step_line(s, pal));
         out.push('\n');
         out.push_str(&step_diff(s, pal));
+    }
+    out
+}
+
+/// `! cannot read application X: why`, one line per application left out of the plan.
+fn unreadable_lines(plan: &Plan, pal: &Palette) -> String {
+    let mut out = String::new();
+    for (app, why) in &plan.unreadable {
+        let line = format!("! cannot read application {app}: {why}");
+        out.push_str(&pal.paint(Tone::Problem, &line));
+        out.push('\n');
     }
     out
 }

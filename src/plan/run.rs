@@ -68,11 +68,30 @@ pub fn fetch_remote(
     apps: &[DesiredApp],
     opts: &ReadOptions,
 ) -> Result<Vec<RemoteApp>, GateError> {
-    Ok(fetch(client, apps, opts)?.apps)
+    let fetched = fetch(client, apps, opts)?;
+    // For callers that plan everything at once: an application that could not be read
+    // is an error here (diff and push leave it out and go on with the others).
+    if let Some(e) = fetched.unreadable.into_iter().flatten().next() {
+        return Err(e);
+    }
+    Ok(fetched.apps)
 }
 
 fn fetch(client: &Client, apps: &[DesiredApp], opts: &ReadOptions) -> Result<Fetched, GateError> {
+    fetch_keeping(client, apps, opts, true)
+}
+
+/// `bodies`: whether pipelines that differ keep their JSON for a diff.
+fn fetch_keeping(
+    client: &Client,
+    apps: &[DesiredApp],
+    opts: &ReadOptions,
+    bodies: bool,
+) -> Result<Fetched, GateError> {
     let mut expected = Expected::default();
+    if !bodies {
+        expected = expected.without_bodies();
+    }
     let wanted: Vec<Wanted> = apps
         .iter()
         .map(|a| {
@@ -93,6 +112,90 @@ fn fetch(client: &Client, apps: &[DesiredApp], opts: &ReadOptions) -> Result<Fet
     read::applications(client, &wanted, &expected, opts)
 }
 
+/// Reads Gate and plans. An application whose plan from the bulk reads is not "nothing to
+/// do" is read again on its own, and planned from that fresh read: Gate caches `GET
+/// /applications` (attributes a push just changed look unchanged, an application just
+/// deleted looks present), and `GET /pipelineConfigs` can be stale or filtered (a copy
+/// missing, a pipeline edited in Deck looking untouched, so that its drift would go
+/// unnoticed). Deciding a write on such a read could overwrite an edit or save into a
+/// deleted application; a no-op push still takes only the bulk reads. Also returns whether
+/// the bulk pipeline list was read (the read-back reads the same way).
+fn fetch_and_plan(
+    client: &Client,
+    apps: Vec<DesiredApp>,
+    opts: &ReadOptions,
+    flags: Flags,
+    bodies: bool,
+) -> Result<(Plan, bool), GateError> {
+    let fetched = fetch_keeping(client, &apps, opts, bodies)?;
+    let mut parts: Vec<Option<Plan>> = Vec::with_capacity(apps.len());
+    let mut again: Vec<DesiredApp> = Vec::new();
+    let mut again_at: Vec<usize> = Vec::new();
+    let mut unreadable = Vec::new();
+    for (((d, r), from_bulk), why) in apps
+        .into_iter()
+        .zip(fetched.apps)
+        .zip(fetched.from_bulk)
+        .zip(fetched.unreadable)
+    {
+        if let Some(e) = why {
+            unreadable.push((d.name.clone(), unreadable_reason(&d.name, &e)));
+            continue;
+        }
+        if !from_bulk {
+            parts.push(Some(plan(vec![d], vec![r], flags)));
+            continue;
+        }
+        let trial = plan(vec![d.clone()], vec![r], flags);
+        if trial.has_differences() || !trial.orphans.is_empty() {
+            again_at.push(parts.len());
+            parts.push(None);
+            again.push(d);
+        } else {
+            parts.push(Some(trial));
+        }
+    }
+    if !again.is_empty() {
+        let fresh = fetch_keeping(
+            client,
+            &again,
+            &ReadOptions {
+                bulk_limit: 0,
+                ..*opts
+            },
+            bodies,
+        )?;
+        for (((d, r), at), why) in again
+            .into_iter()
+            .zip(fresh.apps)
+            .zip(again_at)
+            .zip(fresh.unreadable)
+        {
+            match why {
+                Some(e) => unreadable.push((d.name.clone(), unreadable_reason(&d.name, &e))),
+                None => parts[at] = Some(plan(vec![d], vec![r], flags)),
+            }
+        }
+    }
+    let mut out = Plan {
+        unreadable,
+        ..Plan::default()
+    };
+    for p in parts.into_iter().flatten() {
+        out.apps.extend(p.apps);
+        out.steps.extend(p.steps);
+        out.orphans.extend(p.orphans);
+    }
+    Ok((out, fetched.bulk_pipelines))
+}
+
+/// Why an application is left out, and how to get it read.
+fn unreadable_reason(app: &str, e: &GateError) -> String {
+    format!(
+        "{e} (KUJIRA_GATE_ANSWER_LIMIT, in MiB, raises the limit); nothing of application {app} is compared or written"
+    )
+}
+
 /// `kujira-gen diff`: prints the plan with diffs (or only the plan lines) and a summary.
 pub fn diff(
     client: &Client,
@@ -102,16 +205,17 @@ pub fn diff(
     pal: &Palette,
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let remote = fetch_remote(client, &apps, &opts.read)?;
-    let p = plan(
+    let (p, _) = fetch_and_plan(
+        client,
         apps,
-        remote,
+        &opts.read,
         Flags {
             prune: opts.prune,
             adopt: false,
             force: false,
         },
-    );
+        true,
+    )?;
     match opts.format {
         Format::Human => {
             let body = if opts.summary_only {
@@ -124,7 +228,9 @@ pub fn diff(
         Format::Json => print_json(out, &json::diff(&p, client.endpoint()))?,
         Format::Markdown => write!(out, "{}", markdown::diff(&p, opts.summary_only))?,
     }
-    Ok(if p.has_differences() {
+    Ok(if !p.unreadable.is_empty() {
+        Status::Failed
+    } else if p.has_differences() {
         Status::Differences
     } else {
         Status::InSync
@@ -143,18 +249,20 @@ pub fn push(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Status> {
     let apps = declared(bundles)?;
-    let fetched = fetch(client, &apps, &opts.read)?;
+    // Printed as plan lines, a push shows no diff: no pipeline read keeps its JSON
+    // (`--format json` lists changed paths, so it does).
+    let bodies = opts.format == Format::Json;
+    let (p, bulk_pipelines) = fetch_and_plan(client, apps, &opts.read, opts.flags, bodies)?;
     // The read-back reads the way this read could: a Spinnaker too large for the bulk
     // pipeline list now is too large for it after the writes.
     let read_back = ReadOptions {
-        bulk_limit: if fetched.bulk_pipelines {
+        bulk_limit: if bulk_pipelines {
             opts.read.bulk_limit
         } else {
             0
         },
         ..opts.read
     };
-    let p = plan(apps, fetched.apps, opts.flags);
     let human = opts.format != Format::Json;
     let endpoint = client.endpoint();
     if human {
@@ -165,7 +273,7 @@ pub fn push(
             render::plan_summary(&p)
         )?;
     }
-    let blocked = p.counts().conflict > 0;
+    let blocked = p.counts().conflict > 0 || !p.unreadable.is_empty();
     let not_written = |out: &mut dyn Write, line: &str, status: Status| -> Result<Status> {
         if human {
             writeln!(out, "{line}")?;
@@ -181,6 +289,13 @@ pub fn push(
             Status::InSync
         };
         return not_written(out, "Dry run: nothing was written.", status);
+    }
+    if p.writes() == 0 && !p.unreadable.is_empty() {
+        return not_written(
+            out,
+            "Nothing written: the applications that could be read already match.",
+            Status::Failed,
+        );
     }
     if p.writes() == 0 && !blocked {
         return not_written(
@@ -200,7 +315,7 @@ pub fn push(
     } else {
         print_json(out, &json::push(&p, endpoint, Some(&report), false))?;
     }
-    Ok(if report.all_succeeded() {
+    Ok(if report.all_succeeded() && p.unreadable.is_empty() {
         Status::InSync
     } else {
         Status::Failed

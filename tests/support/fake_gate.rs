@@ -7,18 +7,29 @@
 //! - `GET /applications/{app}/pipelineConfigs/{name}`: exact name; 404 when absent, or
 //!   the empty 200 of Spinnaker <= 1.20 with [`FakeGate::legacy_empty_200`].
 //! - `POST /pipelines`: Front50's save: a new id when none is given, upsert by id, names
-//!   trimmed, a name that matches another pipeline of the application case-insensitively
-//!   with a different or missing id is rejected with Gate's real 400 body. 200 with an
-//!   empty body on success.
-//! - `DELETE /pipelines/{app}/{name}`: by name, case-insensitively, like Gate and Front50:
-//!   only the *first* pipeline of that name in the store goes, whichever it is; 200 also
-//!   when absent.
+//!   trimmed (Java's `trim()`: everything up to U+0020), a name that another stored
+//!   pipeline of the application has (Java's `equalsIgnoreCase`, the stored name not
+//!   trimmed: front50-web `PipelineController.checkForDuplicatePipeline`) with a different
+//!   or missing id is rejected with Gate's real 400 body. 200 with an empty body on
+//!   success.
+//! - `DELETE /pipelines/{app}/{name}`: by name, in two steps like Gate, Orca and Front50:
+//!   Gate takes the *first* pipeline whose Java-trimmed name `equalsIgnoreCase` the path's
+//!   name (gate-web `PipelineController.deletePipeline`), Orca passes that pipeline's
+//!   stored name on, and Front50 deletes the *first* pipeline whose name
+//!   `equalsIgnoreCase` it (front50-core `DefaultPipelineDAO.getPipelineId`): one
+//!   pipeline, whichever comes first; 200 also when absent.
 //! - `GET /applications/{app}`: 404, or `{name, attributes, clusters}` with
-//!   `cloudproviders` as a list the way Gate merges it.
+//!   `cloudproviders` as a list the way Gate merges it. With `expand=false` Gate merges
+//!   its cached application list in first (gate-web `ApplicationService.getApplication`),
+//!   so an application deleted moments ago is still found
+//!   ([`FakeGate::delete_application`]); with `expand=true` (Gate's default) it is not.
 //! - Bulk reads: `GET /applications` (every application's attributes, served from a
 //!   cache refreshed every [`FakeGate::app_cache_interval`], 5 s by default like Gate's
 //!   `services.front50.applicationRefreshIntervalMs`: an application created by a task
-//!   shows up late) and `GET /pipelineConfigs` (every pipeline of every application).
+//!   shows up late) and `GET /pipelineConfigs` (every pipeline of every application;
+//!   stale for [`FakeGate::pipeline_cache_interval`] when set, and leaving out what
+//!   [`FakeGate::hide_from_bulk`] names, as Fiat's filter of front50's
+//!   `PipelineController.list` does).
 //! - `POST /tasks` (createApplication) and `GET /tasks/{id}`, RUNNING for a configurable
 //!   number of polls, then SUCCEEDED (or TERMINAL with an exception).
 //! - Authentication: basic, bearer, `X-Spinnaker-Token`, LDAP form login with a session
@@ -126,6 +137,9 @@ pub enum Fault {
     /// A 302 to a login page whose `Location` carries the request's `Authorization`
     /// header, percent-encoded (as some SSO proxies put it in a `state` parameter).
     RedirectEchoingCredentials,
+    /// Like `RedirectEchoingCredentials`, leaving these characters unencoded (a proxy
+    /// that keeps `/` as it is, say).
+    RedirectEchoingCredentialsKeeping(String),
     /// Carry out the save and answer 200; then another writer sets `key` to `value` in
     /// the same pipeline (a concurrent push of another version, landing just after ours).
     OtherWriterAfter { key: String, value: Value },
@@ -172,6 +186,12 @@ struct State {
     app_cache: BTreeMap<String, Map<String, Value>>,
     app_cache_at: Instant,
     app_cache_interval: Duration,
+    /// What `GET /pipelineConfigs` serves, and when it was last refreshed.
+    pipeline_cache: Vec<Map<String, Value>>,
+    pipeline_cache_at: Instant,
+    pipeline_cache_interval: Duration,
+    /// Ids that `GET /pipelineConfigs` leaves out.
+    hidden_from_bulk: BTreeSet<String>,
 }
 
 pub struct FakeGate {
@@ -296,6 +316,10 @@ impl FakeGate {
             app_cache: BTreeMap::new(),
             app_cache_at: Instant::now(),
             app_cache_interval: Duration::from_secs(5),
+            pipeline_cache: Vec::new(),
+            pipeline_cache_at: Instant::now(),
+            pipeline_cache_interval: Duration::ZERO,
+            hidden_from_bulk: BTreeSet::new(),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (state.clone(), stop.clone());
@@ -375,6 +399,27 @@ impl FakeGate {
         lock(&self.state).app_cache_interval = every;
     }
 
+    /// Deletes an application in Front50 (as `spin application delete` would); Gate's
+    /// cached list still names it until its next refresh.
+    pub fn delete_application(&self, app: &str) {
+        lock(&self.state).apps.remove(&app.to_lowercase());
+    }
+
+    /// `GET /pipelineConfigs` serves a copy of the pipelines refreshed this often
+    /// (`Duration::ZERO`, the default: always fresh).
+    pub fn pipeline_cache_interval(&self, every: Duration) {
+        let mut s = lock(&self.state);
+        s.pipeline_cache_interval = every;
+        s.pipeline_cache = s.pipelines.clone();
+        s.pipeline_cache_at = Instant::now();
+    }
+
+    /// `GET /pipelineConfigs` leaves the pipeline with this id out (Fiat filters the bulk
+    /// list by the pipeline's name taken as an application name).
+    pub fn hide_from_bulk(&self, id: &str) {
+        lock(&self.state).hidden_from_bulk.insert(id.to_string());
+    }
+
     /// Every request waits this long before it is handled (network and Gate's own time).
     pub fn latency(&self, latency: Duration) {
         lock(&self.state).latency = latency;
@@ -396,6 +441,20 @@ impl FakeGate {
         s.pipelines.retain(|q| q.get("id") != Some(&json!(id)));
         s.pipelines.push(p);
         id
+    }
+
+    /// Moves the pipeline with this id to the front of the store: it comes first in every
+    /// list, and a delete by a name it shares reaches it first.
+    pub fn move_to_front(&self, id: &str) {
+        let mut s = lock(&self.state);
+        if let Some(i) = s
+            .pipelines
+            .iter()
+            .position(|p| p.get("id") == Some(&json!(id)))
+        {
+            let p = s.pipelines.remove(i);
+            s.pipelines.insert(0, p);
+        }
     }
 
     /// Changes a stored pipeline in place, like an edit in Deck.
@@ -828,6 +887,27 @@ fn handle_inner(req: &Request, state: &Mutex<State>, base: &str) -> (Response, b
                 false,
             )
         }
+        Some(Fault::RedirectEchoingCredentialsKeeping(keep)) => {
+            let auth = req
+                .headers
+                .get("authorization")
+                .cloned()
+                .unwrap_or_default();
+            let mut encoded = String::new();
+            for c in auth.chars() {
+                if keep.contains(c) {
+                    encoded.push(c);
+                } else {
+                    encoded.push_str(&percent_encode(&c.to_string()));
+                }
+            }
+            (
+                Response::redirect(&format!(
+                    "https://sso.example.com/login?state={encoded}&next=%2Fgate"
+                )),
+                false,
+            )
+        }
         Some(Fault::OtherWriterAfter { key, value }) => {
             let r = route(req, state);
             if r.status == 200
@@ -986,13 +1066,45 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
                 .collect();
             Response::json(200, &Value::Array(list))
         }
-        ("GET", ["pipelineConfigs"]) => Response::json(
-            200,
-            &Value::Array(s.pipelines.iter().cloned().map(Value::Object).collect()),
-        ),
+        ("GET", ["pipelineConfigs"]) => {
+            if s.pipeline_cache_interval.is_zero()
+                || s.pipeline_cache_at.elapsed() >= s.pipeline_cache_interval
+            {
+                s.pipeline_cache = s.pipelines.clone();
+                s.pipeline_cache_at = Instant::now();
+            }
+            let list: Vec<Value> = s
+                .pipeline_cache
+                .iter()
+                .filter(|p| {
+                    p.get("id")
+                        .and_then(Value::as_str)
+                        .is_none_or(|id| !s.hidden_from_bulk.contains(id))
+                })
+                .cloned()
+                .map(Value::Object)
+                .collect();
+            Response::json(200, &Value::Array(list))
+        }
         ("GET", ["applications", app]) => {
-            let _ = &req.query;
-            match s.apps.get(&app.to_lowercase()) {
+            let key = app.to_lowercase();
+            // gate-web ApplicationService.getApplication: without expansion, the cached
+            // list's entry goes first and Front50's attributes override it.
+            let merged = if req.query.contains("expand=false") {
+                match (s.app_cache.get(&key), s.apps.get(&key)) {
+                    (None, None) => None,
+                    (cached, stored) => {
+                        let mut m = cached.cloned().unwrap_or_default();
+                        for (k, v) in stored.cloned().unwrap_or_default() {
+                            m.insert(k, v);
+                        }
+                        Some(m)
+                    }
+                }
+            } else {
+                s.apps.get(&key).cloned()
+            };
+            match merged {
                 None => Response::error(404, &format!("Application not found (id: {app})")),
                 Some(stored) => {
                     let mut attrs = stored.clone();
@@ -1051,7 +1163,7 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
                 return Response::error(400, "Required request body is missing");
             };
             let app = app_of(&p).to_string();
-            let name = name_of(&p).trim().to_string();
+            let name = java_trim(name_of(&p)).to_string();
             if app.is_empty() || name.is_empty() {
                 return Response::error(
                     400,
@@ -1062,7 +1174,7 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
             let id = p.get("id").and_then(Value::as_str).map(str::to_string);
             let duplicate = s.pipelines.iter().any(|q| {
                 app_of(q).eq_ignore_ascii_case(&app)
-                    && name_of(q).trim().eq_ignore_ascii_case(&name)
+                    && java_equals_ignore_case(name_of(q), &name)
                     && q.get("id").and_then(Value::as_str) != id.as_deref()
             });
             if duplicate {
@@ -1091,10 +1203,20 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
             // Gate (PipelineController.deletePipeline) takes the first pipeline of the
             // application whose trimmed name matches, ignoring case, and Front50 deletes
             // the first one whose name matches: one pipeline, whichever comes first.
-            if let Some(i) = s.pipelines.iter().position(|p| {
-                app_of(p).eq_ignore_ascii_case(app)
-                    && name_of(p).trim().eq_ignore_ascii_case(name.trim())
-            }) {
+            let found = s
+                .pipelines
+                .iter()
+                .find(|p| {
+                    app_of(p).eq_ignore_ascii_case(app)
+                        && java_equals_ignore_case(java_trim(name_of(p)), name)
+                })
+                .map(|p| name_of(p).to_string());
+            if let Some(stored_name) = found
+                && let Some(i) = s.pipelines.iter().position(|p| {
+                    app_of(p).eq_ignore_ascii_case(app)
+                        && java_equals_ignore_case(name_of(p), &stored_name)
+                })
+            {
                 s.pipelines.remove(i);
             }
             Response::empty(200)
@@ -1163,6 +1285,30 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
         },
         _ => Response::error(404, "No handler found"),
     }
+}
+
+/// Java's `String.trim()`: every character up to U+0020 off both ends.
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// Java's `String.equalsIgnoreCase`: the same length in UTF-16 units, and each pair of
+/// characters equal, or equal after `Character.toUpperCase`, or after
+/// `Character.toLowerCase` of those (single-character mappings only, as in Java).
+fn java_equals_ignore_case(a: &str, b: &str) -> bool {
+    fn one(c: char, up: bool) -> char {
+        let mut m: Vec<char> = if up {
+            c.to_uppercase().collect()
+        } else {
+            c.to_lowercase().collect()
+        };
+        if m.len() == 1 { m.remove(0) } else { c }
+    }
+    a.encode_utf16().count() == b.encode_utf16().count()
+        && a.chars().zip(b.chars()).all(|(x, y)| {
+            let (ux, uy) = (one(x, true), one(y, true));
+            x == y || ux == uy || one(ux, false) == one(uy, false)
+        })
 }
 
 fn base64(input: &[u8]) -> String {
