@@ -16,6 +16,7 @@ pub mod check;
 pub mod compile;
 pub mod describe;
 pub mod diag;
+pub mod doctor;
 pub mod gate;
 pub mod graph;
 pub mod impact;

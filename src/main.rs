@@ -122,6 +122,15 @@ Examples:
     Diff(DiffArgs),
     /// Make Spinnaker's pipelines equal to what the value files declare
     Push(PushArgs),
+    /// Check the Spinnaker the value files release to: Gate answers, authentication, the
+    /// accounts they deploy to, the version, Fiat (docs/installation.md)
+    #[command(after_help = "\
+Examples:
+  kujira-gen doctor teams/
+  KUJIRA_GATE_ENDPOINT=https://gate.example.com kujira-gen doctor teams/
+
+Exit codes: 0 nothing wrong found, 1 something would make a release fail (or Gate does not answer)")]
+    Doctor(DoctorArgs),
     /// Service level objectives: what the error budgets look like now
     #[command(subcommand)]
     Slo(SloCommand),
@@ -417,6 +426,14 @@ pub struct GateArgs {
 }
 
 #[derive(Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    compile: CompileArgs,
+    #[command(flatten)]
+    gate: GateArgs,
+}
+
+#[derive(Args)]
 struct DiffArgs {
     #[command(flatten)]
     compile: CompileArgs,
@@ -511,6 +528,7 @@ fn main() -> ExitCode {
         Command::Init(a) => cmd::init::run(&a),
         Command::Completions(a) => cmd::completions::completions(a.shell, &mut Cli::command()),
         Command::Man(a) => cmd::completions::man(&Cli::command(), a.output.as_deref()),
+        Command::Doctor(a) => cmd::doctor::run(&a.compile, &a.gate),
         Command::Diff(a) => cmd::diff::run(
             &a.compile,
             &a.gate,

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod completions;
 pub mod diff;
+pub mod doctor;
 mod gate;
 pub mod graph;
 pub mod impact;

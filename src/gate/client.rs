@@ -179,6 +179,36 @@ impl Client {
             .to_string())
     }
 
+    /// `GET /auth/user`: the user Gate sees (`username`, `roles`...); `None` when Gate
+    /// answers 401, 403 or 404 (no user: the credentials were refused, or security off
+    /// without the endpoint).
+    pub fn auth_user(&self) -> Result<Option<Value>, GateError> {
+        let request = "GET /auth/user".to_string();
+        match self.retrying(&request, || self.call("GET", "/auth/user", None)) {
+            Ok(a) => Ok(Some(self.json(&request, &a)?)),
+            Err(GateError::Status {
+                status: 401 | 403 | 404,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /credentials`: the accounts Clouddriver has (as Gate lists them to this user:
+    /// `name`, `type`, and `permissions` when Fiat guards them).
+    pub fn credentials(&self) -> Result<Vec<Value>, GateError> {
+        let request = "GET /credentials".to_string();
+        let a = self.retrying(&request, || self.call("GET", "/credentials", None))?;
+        match self.json(&request, &a)? {
+            Value::Array(accounts) => Ok(accounts),
+            _ => Err(GateError::BadBody {
+                request,
+                status: a.head.status,
+                detail: "expected a list of accounts".into(),
+            }),
+        }
+    }
+
     /// `GET /applications/{app}/pipelineConfigs`: every pipeline of an application (an
     /// unknown application has none).
     pub fn list_pipelines(&self, app: &str) -> Result<Vec<Map<String, Value>>, GateError> {

@@ -192,6 +192,9 @@ struct State {
     pipeline_cache_interval: Duration,
     /// Ids that `GET /pipelineConfigs` leaves out.
     hidden_from_bulk: BTreeSet<String>,
+    /// What `GET /credentials` serves (Clouddriver's accounts), and `GET /auth/user`.
+    accounts: Vec<Value>,
+    user: Option<Value>,
 }
 
 pub struct FakeGate {
@@ -297,6 +300,8 @@ impl FakeGate {
             required_headers: Vec::new(),
             legacy_empty_200: false,
             forbidden_apps: Vec::new(),
+            accounts: vec![json!({"name": "gke", "type": "kubernetes", "permissions": {}})],
+            user: Some(json!({"username": "anonymous", "roles": []})),
             apps: BTreeMap::new(),
             pipelines: Vec::new(),
             tasks: BTreeMap::new(),
@@ -362,6 +367,16 @@ impl FakeGate {
     /// A missing pipeline is a 200 with an empty body (Spinnaker <= 1.20), not a 404.
     pub fn legacy_empty_200(&self, on: bool) {
         lock(&self.state).legacy_empty_200 = on;
+    }
+
+    /// The accounts `GET /credentials` lists (default: `gke`, Kubernetes, no Fiat).
+    pub fn set_accounts(&self, accounts: Vec<Value>) {
+        lock(&self.state).accounts = accounts;
+    }
+
+    /// The user `GET /auth/user` answers (`None`: 401).
+    pub fn set_user(&self, user: Option<Value>) {
+        lock(&self.state).user = user;
     }
 
     /// Every call about this application is denied with 403.
@@ -1039,6 +1054,11 @@ fn route(req: &Request, state: &Mutex<State>) -> Response {
     }
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["version"]) => Response::json(200, &json!({"version": "1.30.0-fake"})),
+        ("GET", ["credentials"]) => Response::json(200, &Value::Array(s.accounts.clone())),
+        ("GET", ["auth", "user"]) => match &s.user {
+            Some(u) => Response::json(200, u),
+            None => Response::error(401, "Unauthorized"),
+        },
         ("GET", ["applications"]) => {
             if s.app_cache_at.elapsed() >= s.app_cache_interval {
                 s.app_cache = s.apps.clone();
