@@ -203,22 +203,7 @@ fn an_error_in_the_new_templates_is_reported_once_for_every_team() {
 #[test]
 fn a_git_revision_is_read_without_a_checkout() {
     let test = repo().write("tpl/main.jsonnet", templates(30, "Release of"));
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(test.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str]| support::git::git(test.path(), args);
     std::fs::remove_dir(test.path().join(".git")).unwrap();
     git(&["init", "-q"]);
     git(&["add", "tpl"]);
@@ -262,18 +247,7 @@ fn an_error_in_a_git_revision_names_the_revision() {
 #[test]
 fn a_directory_missing_in_the_old_revision_is_named() {
     let test = repo().write("tpl/main.jsonnet", templates(30, "Release of"));
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(test.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}");
-    };
+    let git = |args: &[&str]| support::git::git(test.path(), args);
     std::fs::remove_dir(test.path().join(".git")).unwrap();
     git(&["init", "-q"]);
     git(&["add", "teams"]);

@@ -299,11 +299,7 @@ fn every_recipe_runs_for_real_on_a_gitops_repository() {
             c
         }),
     ];
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if !support::git::available() {
         eprintln!("SKIPPED: git not found");
         return;
     }
@@ -311,15 +307,7 @@ fn every_recipe_runs_for_real_on_a_gitops_repository() {
         let repo = tempfile::tempdir().unwrap();
         let root = repo.path();
         copy_tree(&project_dir().join("examples/gitops"), root);
-        let git = |args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .current_dir(root)
-                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "git {args:?}: {out:?}");
-        };
+        let git = |args: &[&str]| support::git::git(root, args);
         git(&["init", "-q"]);
         git(&["add", "."]);
         git(&["commit", "-q", "-m", "base"]);

@@ -128,11 +128,7 @@ fn a_deleted_postman_file_fails_the_team_naming_it() {
 
 #[test]
 fn a_deletion_staged_in_git_reaches_the_hook() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if !support::git::available() {
         eprintln!("SKIPPED: git not found");
         return;
     }
@@ -142,15 +138,7 @@ fn a_deletion_staged_in_git_reaches_the_hook() {
             r#"{"Application": "shop", "Notification": "shop", "Email": "shop@example.com", "Account": "gke", "Image": "gcr.io/p/shop", "ScenarioTest": {"Collection": "c.json"}}"#,
         )
         .write("teams/shop/c.json", r#"{"info": {"name": "c"}, "item": []}"#);
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(test.path())
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-    };
+    let git = |args: &[&str]| support::git::git(test.path(), args);
     std::fs::remove_dir_all(test.path().join(".git")).unwrap();
     git(&["init", "-q"]);
     git(&["add", "."]);

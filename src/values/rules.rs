@@ -19,11 +19,7 @@ pub fn check(file: &ValueFile, environments: &[Environment]) -> Vec<Diagnostic> 
         let Some(Origin::File(at)) = env.origin_of("Resources", None) else {
             continue;
         };
-        let scope = env
-            .name
-            .as_ref()
-            .map(|n| format!(" in environment `{n}`"))
-            .unwrap_or_default();
+        let scope = in_environment(env);
         for (request, limit, default) in [
             ("Cpu", "CpuLimit", "100m"),
             ("Memory", "MemoryLimit", "128Mi"),
@@ -58,11 +54,7 @@ pub fn check(file: &ValueFile, environments: &[Environment]) -> Vec<Diagnostic> 
         let Some(Origin::File(at)) = env.origin_of("AutoPromotion", None) else {
             continue;
         };
-        let scope = env
-            .name
-            .as_ref()
-            .map(|n| format!(" in environment `{n}`"))
-            .unwrap_or_default();
+        let scope = in_environment(env);
         if env.values.contains_key("ScenarioTest") {
             out.push(file.diagnostic(
                 &at,
@@ -368,11 +360,7 @@ pub fn check_slo(
                 _ if file_slo => "/SLO".to_string(),
                 _ => continue,
             };
-            let scope = env
-                .name
-                .as_ref()
-                .map(|n| format!(" in environment `{n}`"))
-                .unwrap_or_default();
+            let scope = in_environment(env);
             let mut d = file.diagnostic(
                 &at,
                 at == "/SLO",
@@ -424,6 +412,15 @@ fn collect_secrets(v: &Value, secret: bool, out: &mut Vec<String>) {
         Value::Array(a) => a.iter().for_each(|x| collect_secrets(x, secret, out)),
         _ => {}
     }
+}
+
+/// ` in environment `staging``, or nothing for a file without environments: how a
+/// message names the environment whose values it judged.
+fn in_environment(env: &Environment) -> String {
+    env.name
+        .as_ref()
+        .map(|n| format!(" in environment `{n}`"))
+        .unwrap_or_default()
 }
 
 /// A Kubernetes quantity as a number (`500m` = 0.5, `1Gi` = 2^30, `1e3` = 1000); `None`

@@ -5,6 +5,7 @@ pub mod argo_analysis;
 pub mod argo_model;
 pub mod fake_gate;
 pub mod fake_kube;
+pub mod git;
 pub mod http_head;
 pub mod orca;
 pub mod prometheus;
