@@ -441,14 +441,7 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
     let mut compiled: Vec<Unit> = compiled.into_iter().map(|(_, u)| u).collect();
     if options.verbose {
         for u in &mut compiled {
-            let note = Diagnostic::note(
-                u.file.clone(),
-                format!(
-                    "platform {}, templates {}",
-                    u.governing.platform_name(),
-                    u.governing.templates_name()
-                ),
-            );
+            let note = governing_note(&u.file, &u.governing);
             u.diagnostics.insert(0, note);
         }
     }
@@ -457,19 +450,29 @@ fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result
     Ok(units)
 }
 
-/// Options for one group of value files: the given ones, with the platform directory and
-/// templates that govern the group.
-pub type GroupOptions = Options;
+/// What `--verbose` says of a value file: the platform directory and template set it was
+/// compiled with.
+pub fn governing_note(file: &str, governing: &platform::resolve::Governing) -> Diagnostic {
+    Diagnostic::note(
+        file.to_string(),
+        format!(
+            "platform {}, templates {}",
+            governing.platform_name(),
+            governing.templates_name()
+        ),
+    )
+}
 
 /// The inputs grouped by the settings that govern them (see [`platform::resolve`]), in
-/// order of first appearance, each with the input's index; the inputs whose settings
-/// cannot be found come back as errors of their own, with their index.
+/// order of first appearance, each group with the options to compile it with (the given
+/// ones, its platform directory and templates filled in) and each input with its index;
+/// the inputs whose settings cannot be found come back as errors of their own.
 #[allow(clippy::type_complexity)]
 pub fn group_inputs(
     inputs: Vec<Input>,
     options: &Options,
 ) -> (
-    Vec<(GroupOptions, Vec<(usize, Input)>)>,
+    Vec<(Options, Vec<(usize, Input)>)>,
     Vec<(usize, Diagnostic)>,
 ) {
     let mut groups: Vec<(platform::resolve::Governing, Vec<(usize, Input)>)> = Vec::new();
@@ -675,13 +678,16 @@ pub fn check_across_repository(units: &mut Vec<Unit>) {
             continue;
         };
         if let Some(app) = value.get("Application").and_then(Value::as_str) {
-            let mut u = Unit::problem(Diagnostic::error(input.display.clone(), String::new()));
-            u.diagnostics.clear();
-            u.file = platform::resolve::relative(&platform::resolve::absolute(&input.path))
-                .display()
-                .to_string();
-            u.application = Some((app.to_string(), (0, 0)));
-            units.push(u);
+            units.push(Unit {
+                file: platform::resolve::relative(&platform::resolve::absolute(&input.path))
+                    .display()
+                    .to_string(),
+                compiled: false,
+                bundle: None,
+                diagnostics: Vec::new(),
+                application: Some((app.to_string(), (0, 0))),
+                governing: platform::resolve::Governing::default(),
+            });
         }
     }
     check_across_files(units);

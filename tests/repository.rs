@@ -105,14 +105,19 @@ fn a_changed_platform_file_validates_every_team_it_governs() {
     assert_eq!(out.stdout, "0 files ok\n");
 }
 
-#[test]
-fn a_deleted_postman_file_fails_the_team_naming_it() {
-    let test = Test::new()
+/// A team whose scenario test is the Postman collection `teams/shop/c.json`.
+fn team_with_collection() -> Test {
+    Test::new()
         .write(
             "teams/shop/value.json",
             r#"{"Application": "shop", "Notification": "shop", "Email": "shop@example.com", "Account": "gke", "Image": "gcr.io/p/shop", "ScenarioTest": {"Collection": "c.json"}}"#,
         )
-        .write("teams/shop/c.json", r#"{"info": {"name": "c"}, "item": []}"#);
+        .write("teams/shop/c.json", r#"{"info": {"name": "c"}, "item": []}"#)
+}
+
+#[test]
+fn a_deleted_postman_file_fails_the_team_naming_it() {
+    let test = team_with_collection();
     // Given explicitly (as a CI job lists a commit's files), though it no longer exists.
     std::fs::remove_file(test.path().join("teams/shop/c.json")).unwrap();
     let out = test
@@ -132,12 +137,7 @@ fn a_deletion_staged_in_git_reaches_the_hook() {
         eprintln!("SKIPPED: git not found");
         return;
     }
-    let test = Test::new()
-        .write(
-            "teams/shop/value.json",
-            r#"{"Application": "shop", "Notification": "shop", "Email": "shop@example.com", "Account": "gke", "Image": "gcr.io/p/shop", "ScenarioTest": {"Collection": "c.json"}}"#,
-        )
-        .write("teams/shop/c.json", r#"{"info": {"name": "c"}, "item": []}"#);
+    let test = team_with_collection();
     let git = |args: &[&str]| support::git::git(test.path(), args);
     std::fs::remove_dir_all(test.path().join(".git")).unwrap();
     git(&["init", "-q"]);
@@ -311,5 +311,43 @@ fn github_annotations_name_files_from_the_repository_root() {
             .starts_with("::error file=teams/shop/value.json,line=1,"),
         "{}",
         out.stdout
+    );
+}
+
+/// `--verbose` names each file's platform directory and template set, in the human
+/// output and in `validate --format json`; `impact` names its two template sets.
+#[test]
+fn verbose_names_the_settings_each_file_used() {
+    let out = repository()
+        .write(".kujira/policy.json", "{}")
+        .current_dir("teams")
+        .args(["validate", "-v", "shop"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "shop/value.json: note: platform ../.kujira, templates ../.kujira/templates\n"
+    );
+    let out = repository()
+        .write(".kujira/policy.json", "{}")
+        .args(["validate", "--verbose", "--format", "json", "teams"])
+        .output();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        json[0]["message"],
+        "platform .kujira, templates .kujira/templates"
+    );
+    let out = repository()
+        .write(".kujira/policy.json", "{}")
+        .args([
+            "impact", "-v", "teams", "--old", "builtin", "--new", "builtin",
+        ])
+        .output();
+    assert!(
+        out.stderr.starts_with(
+            "teams/shop/value.json: note: platform .kujira, templates builtin and builtin\n"
+        ),
+        "{}",
+        out.stderr
     );
 }

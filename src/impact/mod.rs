@@ -105,7 +105,24 @@ pub fn compare(
             Renderer::new(old_resolver.clone()),
             Renderer::new(new_resolver.clone()),
         );
+        // `--verbose`: the platform directory per team; the template sets are the two
+        // compared.
+        let platform = group_options
+            .platform
+            .as_ref()
+            .map_or_else(|| "none".to_string(), |p| p.display().to_string());
         for (mut team, (i, input)) in results.into_iter().zip(members) {
+            if options.verbose {
+                let note = Diagnostic::note(
+                    team.file.clone(),
+                    format!(
+                        "platform {platform}, templates {} and {}",
+                        old.label(),
+                        new.label()
+                    ),
+                );
+                team.diagnostics.insert(0, note);
+            }
             if let Outcome::Changed(c) = &mut team.outcome
                 && seen.insert(c.changes.clone())
             {

@@ -199,9 +199,11 @@ pub fn staged_deletions() -> Vec<PathBuf> {
 fn governed_by_platform_file(target: &Path, given: &[PathBuf]) -> Option<PathBuf> {
     for dir in given {
         if target.starts_with(dir) {
+            // The repository holding the directory, else the directory above it.
+            let root = dir.ancestors().find(|d| d.join(".git").exists());
             return Some(
-                git_root(&dir.join("x"))
-                    .unwrap_or_else(|| dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf)),
+                root.or_else(|| dir.parent())
+                    .map_or_else(|| dir.clone(), Path::to_path_buf),
             );
         }
     }
