@@ -40,12 +40,15 @@ pub struct Options {
 /// The outcome for one value file: whether it compiled without errors, its bundle then
 /// (unless compiled for [`validate`], which keeps none), and every diagnostic (warnings
 /// too) either way.
+///
+/// `B` is what is kept of a bundle: the bundle itself, or what a command makes of it on
+/// the worker that compiled it ([`compile_keeping`]).
 #[derive(Debug)]
-pub struct Unit {
+pub struct Unit<B = Bundle> {
     pub file: String,
     /// It rendered and its bundle passed the output checks.
     pub compiled: bool,
-    pub bundle: Option<Bundle>,
+    pub bundle: Option<B>,
     pub diagnostics: Vec<Diagnostic>,
     /// The application the file declares, with the position of its `Application` value,
     /// for the checks across files.
@@ -412,33 +415,50 @@ impl Compiler {
 /// Discovers and compiles every input. Problems finding inputs come first, as units of
 /// their own.
 pub fn compile(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
-    compile_for(paths, options, Purpose::Output)
+    compile_for(paths, options, Purpose::Output, &|b| b)
+}
+
+/// [`compile`], keeping of each bundle what `keep` makes of it, on the worker thread
+/// that compiled it: `diff` and `push` keep pipelines as compact text
+/// ([`crate::plan::planner::declare`]), so that a thousand bundles' parsed JSON never
+/// exists at once.
+pub fn compile_keeping<B: Send>(
+    paths: &[PathBuf],
+    options: &Options,
+    keep: impl Fn(Bundle) -> B + Sync,
+) -> Result<Vec<Unit<B>>> {
+    compile_for(paths, options, Purpose::Output, &keep)
 }
 
 /// [`compile`] for `validate`: the same diagnostics, but no unit keeps its bundle, so a
 /// repository of any size validates in the memory of a few teams (the units left are
 /// names and diagnostics).
 pub fn validate(paths: &[PathBuf], options: &Options) -> Result<Vec<Unit>> {
-    compile_for(paths, options, Purpose::Validation)
+    compile_for(paths, options, Purpose::Validation, &|b| b)
 }
 
-fn compile_for(paths: &[PathBuf], options: &Options, purpose: Purpose) -> Result<Vec<Unit>> {
+fn compile_for<B: Send>(
+    paths: &[PathBuf],
+    options: &Options,
+    purpose: Purpose,
+    keep: &(dyn Fn(Bundle) -> B + Sync),
+) -> Result<Vec<Unit<B>>> {
     let (inputs, problems) =
         values::discover::discover(paths, options.root.as_deref(), options.allow_empty);
     let (groups, unresolved) = group_inputs(inputs, options);
-    let mut units: Vec<Unit> = problems.into_iter().map(Unit::problem).collect();
-    let mut compiled: Vec<(usize, Unit)> = unresolved
+    let mut units: Vec<Unit<B>> = problems.into_iter().map(Unit::problem).collect();
+    let mut compiled: Vec<(usize, Unit<B>)> = unresolved
         .into_iter()
         .map(|(i, d)| (i, Unit::problem(d)))
         .collect();
     for (group_options, members) in &groups {
         let (indices, inputs): (Vec<usize>, Vec<Input>) = members.iter().cloned().unzip();
-        let (group_units, platform_units) = compile_group(&inputs, group_options, purpose)?;
-        units.extend(platform_units);
-        compiled.extend(indices.into_iter().zip(group_units));
+        let group = compile_group(&inputs, group_options, purpose, keep)?;
+        units.extend(group.platform);
+        compiled.extend(indices.into_iter().zip(group.units));
     }
     compiled.sort_by_key(|(i, _)| *i);
-    let mut compiled: Vec<Unit> = compiled.into_iter().map(|(_, u)| u).collect();
+    let mut compiled: Vec<Unit<B>> = compiled.into_iter().map(|(_, u)| u).collect();
     if options.verbose {
         for u in &mut compiled {
             let note = governing_note(&u.file, &u.governing);
@@ -504,13 +524,22 @@ pub fn group_inputs(
     (groups, unresolved)
 }
 
+/// What one group of inputs compiled to.
+struct Group<B> {
+    /// One per input, in input order.
+    units: Vec<Unit<B>>,
+    /// One per platform file with problems.
+    platform: Vec<Unit<B>>,
+}
+
 /// Compiles the inputs of one group: the units in input order, and one unit per platform
 /// file with problems.
-fn compile_group(
+fn compile_group<B: Send>(
     inputs: &[Input],
     options: &Options,
     purpose: Purpose,
-) -> Result<(Vec<Unit>, Vec<Unit>)> {
+    keep: &(dyn Fn(Bundle) -> B + Sync),
+) -> Result<Group<B>> {
     // The workers start first and parse the templates while this thread builds the
     // compiler (the value schema, the platform's files): for one value file, the two were
     // a third of the run, one after the other.
@@ -533,7 +562,7 @@ fn compile_group(
                 },
                 |renderer, input| {
                     let compiler = ready.wait().as_ref()?;
-                    Some(compiler.compile_one(input, renderer))
+                    Some(compiler.compile_one(input, renderer).keeping(keep))
                 },
             )
         });
@@ -556,20 +585,23 @@ fn compile_group(
         anyhow::bail!("no compiler was built");
     };
     // One unit per platform file, so that the summary counts files.
-    let mut platform_units: Vec<Unit> = Vec::new();
+    let mut platform_units: Vec<Unit<B>> = Vec::new();
     for d in &compiler.platform_problems {
         match platform_units.iter_mut().find(|u| u.file == d.file) {
             Some(u) => u.diagnostics.push(d.clone()),
             None => platform_units.push(Unit::problem(d.clone())),
         }
     }
-    Ok((compiled.into_iter().flatten().collect(), platform_units))
+    Ok(Group {
+        units: compiled.into_iter().flatten().collect(),
+        platform: platform_units,
+    })
 }
 
-impl Unit {
+impl<B> Unit<B> {
     /// A unit of one problem that is not a value file's (a path that cannot be read, a
     /// platform file's error).
-    pub fn problem(d: Diagnostic) -> Unit {
+    pub fn problem(d: Diagnostic) -> Self {
         Unit {
             file: d.file.clone(),
             compiled: false,
@@ -577,6 +609,20 @@ impl Unit {
             diagnostics: vec![d],
             application: None,
             governing: platform::resolve::Governing::default(),
+        }
+    }
+}
+
+impl Unit {
+    /// The same unit with what `keep` makes of its bundle.
+    fn keeping<B>(self, keep: &(dyn Fn(Bundle) -> B + Sync)) -> Unit<B> {
+        Unit {
+            file: self.file,
+            compiled: self.compiled,
+            bundle: self.bundle.map(keep),
+            diagnostics: self.diagnostics,
+            application: self.application,
+            governing: self.governing,
         }
     }
 }
@@ -595,7 +641,7 @@ impl Drop for ReleaseOnDrop<'_> {
 /// compares application names case-insensitively). Both files get the error, naming the
 /// other, and neither is built: `build -o`, `diff` and `push` would refuse them, so
 /// `validate` (the pre-commit check) must too.
-pub fn check_across_files(units: &mut [Unit]) {
+pub fn check_across_files<B>(units: &mut [Unit<B>]) {
     let declared: Vec<(usize, String)> = units
         .iter()
         .enumerate()
@@ -635,7 +681,7 @@ pub fn check_across_files(units: &mut [Unit]) {
 /// holds it (for a `--platform` directory elsewhere, under the repository root of the
 /// files compiled). Files no platform governs are checked among themselves only. The
 /// other files are only read for their `Application`.
-pub fn check_across_repository(units: &mut Vec<Unit>) {
+pub fn check_across_repository<B>(units: &mut Vec<Unit<B>>) {
     use std::collections::HashSet;
     use std::path::Path;
     let compiled: HashSet<PathBuf> = units

@@ -1,6 +1,7 @@
 use crate::{CompileArgs, GateArgs, Outcome};
 use anyhow::Result;
 use clap::ValueEnum;
+use kujira_gen::plan::planner;
 use kujira_gen::plan::run::{self, DiffOptions, Format, Status};
 use kujira_gen::term::{self, Palette};
 
@@ -26,7 +27,7 @@ pub struct Flags {
 pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome> {
     let settings = super::gate::settings(gate)?;
     let read = super::gate::read_options(flags.parallel)?;
-    let bundles = match super::compile_or_report(args) {
+    let declarations = match super::compile_or_report_keeping(args, planner::declare) {
         Ok(b) => b,
         Err(outcome) => return Ok(outcome),
     };
@@ -43,7 +44,7 @@ pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome
     };
     let palette = Palette::new(flags.format == DiffFormat::Human && term::stdout_color());
     let mut out = std::io::stdout().lock();
-    let status = run::diff(&client, bundles, &options, &mut out, &palette)
+    let status = run::diff(&client, declarations, &options, &mut out, &palette)
         .map_err(|e| super::gate::secret_free(e, &settings))?;
     Ok(match status {
         Status::InSync => Outcome::Ok,

@@ -45,7 +45,7 @@ impl CompileArgs {
 
 /// Every unit's diagnostics in one list, a template error met by many teams merged into
 /// one, and with `--strict` every warning made an error.
-pub fn collect_diagnostics(units: &[Unit], strict: bool) -> Vec<Diagnostic> {
+pub fn collect_diagnostics<B>(units: &[Unit<B>], strict: bool) -> Vec<Diagnostic> {
     let all = units.iter().flat_map(|u| u.diagnostics.iter().cloned());
     let mut merged = diag::merge_repeated(all.collect());
     if strict {
@@ -67,7 +67,16 @@ pub fn strictly(diagnostics: &mut [Diagnostic]) {
 /// Compiles all inputs and prints their diagnostics (warnings too) on stderr. The bundles
 /// come back only when nothing had an error: no command acts on half a repository.
 pub fn compile_or_report(args: &CompileArgs) -> Result<Vec<Bundle>, Outcome> {
-    let mut units = match compile::compile(&args.inputs.paths, &args.options()) {
+    compile_or_report_keeping(args, |b| b)
+}
+
+/// [`compile_or_report`], keeping what `keep` makes of each bundle (see
+/// [`compile::compile_keeping`]).
+pub fn compile_or_report_keeping<B: Send>(
+    args: &CompileArgs,
+    keep: impl Fn(Bundle) -> B + Sync,
+) -> Result<Vec<B>, Outcome> {
+    let mut units = match compile::compile_keeping(&args.inputs.paths, &args.options(), keep) {
         Ok(u) => u,
         Err(e) => {
             eprintln!("kujira-gen: error: {e:#}");
@@ -92,7 +101,7 @@ pub fn compile_or_report(args: &CompileArgs) -> Result<Vec<Bundle>, Outcome> {
 
 /// `2 errors in 1 of 3 files`: errors as printed (a template error met by many files
 /// counts once), files that had one.
-pub fn failure_summary(units: &[Unit], printed: &[Diagnostic], strict: bool) -> String {
+pub fn failure_summary<B>(units: &[Unit<B>], printed: &[Diagnostic], strict: bool) -> String {
     let errors = diag::count_errors(printed);
     let failed = units
         .iter()

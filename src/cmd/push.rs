@@ -1,7 +1,7 @@
 use crate::{CompileArgs, GateArgs, Outcome};
 use anyhow::Result;
 use clap::ValueEnum;
-use kujira_gen::plan::planner::Flags as PlanFlags;
+use kujira_gen::plan::planner::{self, Flags as PlanFlags};
 use kujira_gen::plan::run::{self, Format, PushOptions, Status};
 use kujira_gen::term::{self, Palette, Progress};
 
@@ -27,7 +27,7 @@ pub struct Flags {
 pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome> {
     let settings = super::gate::settings(gate)?;
     let read = super::gate::read_options(flags.parallel)?;
-    let bundles = match super::compile_or_report(args) {
+    let declarations = match super::compile_or_report_keeping(args, planner::declare) {
         Ok(b) => b,
         Err(outcome) => return Ok(outcome),
     };
@@ -72,7 +72,7 @@ pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome
     let mut out = std::io::stdout().lock();
     let status = run::push(
         &client,
-        bundles,
+        declarations,
         &options,
         &mut out,
         &palette,

@@ -300,14 +300,22 @@ impl Client {
     /// answers a saved pipeline with an empty 200; anything else with a 2xx status (a
     /// login page) is an error, because the save may not have happened.
     pub fn save_pipeline(&self, pipeline: &Map<String, Value>) -> Result<(), GateError> {
-        let request = "POST /pipelines";
-        let body = serde_json::to_vec(pipeline).map_err(|e| GateError::BadBody {
-            request: request.into(),
+        let body = serde_json::to_string(pipeline).map_err(|e| GateError::BadBody {
+            request: "POST /pipelines".into(),
             status: 0,
             detail: e.to_string(),
         })?;
-        let a = self.call("POST", "/pipelines", Some(("application/json", body)))?;
-        self.expect_gate_void(request, &a)
+        self.save_pipeline_json(&body)
+    }
+
+    /// [`Client::save_pipeline`] of a pipeline already serialised (a JSON object).
+    pub fn save_pipeline_json(&self, pipeline: &str) -> Result<(), GateError> {
+        let a = self.call(
+            "POST",
+            "/pipelines",
+            Some(("application/json", pipeline.as_bytes().to_vec())),
+        )?;
+        self.expect_gate_void("POST /pipelines", &a)
     }
 
     /// `DELETE /pipelines/{app}/{name}`: 200 also when it does not exist. One attempt.

@@ -21,6 +21,7 @@ use crate::gate::retry::{Backoff, human_duration};
 use crate::gate::{Client, GateError};
 use crate::marker;
 use crate::plan::compare::{in_sync, name_key, same_name};
+use crate::plan::packed::PackedPipeline;
 use crate::plan::parallel::bounded;
 use crate::plan::planner::{Action, AppChange, AppPlan, Plan, Step, leftover_name};
 use crate::plan::read::{self, ReadOptions, Wanted};
@@ -262,15 +263,10 @@ fn upsert_application(client: &Client, app: &AppPlan) -> Result<(), GateError> {
 }
 
 /// Saves one pipeline so that Gate ends up holding exactly `desired`.
-fn save(
-    client: &Client,
-    app: &str,
-    name: &str,
-    desired: &Map<String, Value>,
-) -> Result<(), String> {
+fn save(client: &Client, app: &str, name: &str, desired: &PackedPipeline) -> Result<(), String> {
     let mut backoff = Backoff::new(client.policy());
     loop {
-        let err = match client.save_pipeline(desired) {
+        let err = match client.save_pipeline_json(desired.text()) {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
@@ -333,8 +329,8 @@ fn wait_before_retry(
     }
 }
 
-fn landed(desired: &Map<String, Value>, remote: &Map<String, Value>) -> bool {
-    remote.get("id") == desired.get("id") && in_sync(desired, remote)
+fn landed(desired: &PackedPipeline, remote: &Map<String, Value>) -> bool {
+    remote.get("id") == desired.id() && in_sync(&desired.unpack(), remote)
 }
 
 fn explain_save_error(e: &GateError) -> String {
@@ -458,6 +454,8 @@ fn rename_and_delete(client: &Client, step: &Step) -> Result<(), String> {
     // must not run: its triggers would fire under the temporary name. The next push
     // finds it by that name and deletes it.
     pipeline.insert("disabled".into(), Value::Bool(true));
+    let pipeline = PackedPipeline::pack(&pipeline)
+        .map_err(|why| format!("the pipeline with id {id_text} {why}; left alone"))?;
     save(client, app, &temporary, &pipeline)
         .map_err(|e| format!("renaming it to \"{temporary}\" before deleting it failed: {e}"))?;
     match client.get_pipeline(app, &temporary) {
@@ -500,12 +498,7 @@ fn verify(client: &Client, plan: &Plan, report: &mut Report, read: &ReadOptions)
             continue;
         }
         if let (Some(d), Some(digest)) = (&s.desired, &s.digest) {
-            expected.insert(
-                &s.app,
-                &s.name,
-                marker::marker_of(d).cloned(),
-                digest.clone(),
-            );
+            expected.insert(&s.app, &s.name, d.marker().cloned(), digest.clone());
         }
         let i = *slot.entry(key).or_insert_with(|| {
             wanted.push(Wanted {
@@ -574,7 +567,7 @@ fn judge(plan: &Plan, outcomes: &[Outcome], remote: &[RemoteApp]) -> Vec<(usize,
                 let (Some(d), Some(digest)) = (&s.desired, &s.digest) else {
                     continue;
                 };
-                let Some(id) = d.get("id") else { continue };
+                let Some(id) = d.id() else { continue };
                 let written = !matches!(outcome, Outcome::Unchanged);
                 let verb = if written {
                     "was written"
@@ -597,7 +590,7 @@ fn judge(plan: &Plan, outcomes: &[Outcome], remote: &[RemoteApp]) -> Vec<(usize,
                             id_of(id)
                         ),
                     )),
-                    Some(p) if p.matches(marker::marker_of(d), digest) => {}
+                    Some(p) if p.matches(d.marker(), digest) => {}
                     Some(p) if written && before.is_some_and(|b| same_version(b, p)) => out.push((
                         i,
                         format!(

@@ -178,8 +178,8 @@ fn paths(s: &Step) -> Vec<String> {
             vec![String::new()]
         }
         (_, Some(d), Some(r)) => {
-            let mut out = changed_paths(&normalised(&r), &normalised(d));
-            if crate::marker::marker_of(d) != crate::marker::marker_of(&r) {
+            let mut out = changed_paths(&normalised(&r), &normalised(&d.unpack()));
+            if d.marker() != crate::marker::marker_of(&r) {
                 out.push(pointer(crate::marker::MARKER_KEY));
             }
             out

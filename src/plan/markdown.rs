@@ -278,7 +278,7 @@ mod tests {
             action: Action::Create,
             desired: json!({"name": "release", "description": "x".repeat(4000)})
                 .as_object()
-                .cloned(),
+                .and_then(|p| crate::plan::packed::PackedPipeline::pack(p).ok()),
             digest: None,
             remote: None,
             notes: Vec::new(),

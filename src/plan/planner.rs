@@ -31,6 +31,7 @@
 use crate::bundle::Bundle;
 use crate::marker;
 use crate::plan::compare::{application_changes, java_trim, name_key, same_name};
+use crate::plan::packed::PackedPipeline;
 use crate::plan::remote::{RemoteApp, RemotePipeline};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -48,7 +49,7 @@ pub struct DesiredPipeline {
     /// The value file it comes from.
     pub source: String,
     pub name: String,
-    pub pipeline: Map<String, Value>,
+    pub pipeline: PackedPipeline,
     /// [`marker::digest`] of `pipeline`: its content, as remote pipelines are compared.
     pub digest: String,
 }
@@ -165,7 +166,7 @@ pub struct Step {
     pub source: Option<String>,
     pub action: Action,
     /// What would be saved (with the id to use); `None` for prunes and copies.
-    pub desired: Option<Map<String, Value>>,
+    pub desired: Option<PackedPipeline>,
     /// [`marker::digest`] of `desired`.
     pub digest: Option<String>,
     pub remote: Option<RemotePipeline>,
@@ -194,7 +195,7 @@ impl Step {
         let from_desired = self
             .desired
             .as_ref()
-            .and_then(|d| d.get("id"))
+            .and_then(PackedPipeline::id)
             .and_then(Value::as_str)
             .map(str::to_string);
         from_desired.or_else(|| self.remote.as_ref().map(RemotePipeline::id_text))
@@ -265,33 +266,136 @@ impl Plan {
     }
 }
 
-/// Groups the bundles by application and checks that they can be pushed together: every
-/// application and pipeline has a name, no two pipelines of an application have the same
-/// name or id, and an application declared twice is declared the same way. Takes the
-/// bundles: their pipelines become the plan's without a copy. The bundles must be finished
-/// ([`Bundle::finalize`]): a pipeline's marker digest is taken as its content's digest.
-pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String>> {
-    let mut apps: Vec<(DesiredApp, String)> = Vec::new();
-    let mut errors = Vec::new();
-    for b in bundles {
-        let Some(app_name) = b
+/// One value file's declaration as `diff` and `push` hold it: its application and its
+/// pipelines, packed (see [`PackedPipeline`]), with what keeps it from being pushed.
+/// Made by [`declare`] on the compile's worker threads, so that the parsed pipelines of a
+/// thousand teams never exist at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declaration {
+    pub source: String,
+    /// The application's name, trimmed; `None` when it has none.
+    pub name: Option<String>,
+    pub attributes: Map<String, Value>,
+    pub pipelines: Vec<DesiredPipeline>,
+    /// Why some of it cannot be pushed, a line each, starting with the source.
+    pub errors: Vec<String>,
+}
+
+/// What one bundle declares, checked on its own: the application has a name, every
+/// pipeline has a name Spinnaker keeps as it is, belongs to that application, and can
+/// be packed; each gets its application and id when the template left them out. The
+/// bundle must be finished ([`Bundle::finalize`]): a pipeline's marker digest is taken as
+/// its content's digest.
+pub fn declare(b: Bundle) -> Declaration {
+    let mut out = Declaration {
+        name: b
             .application_name()
             .map(str::trim)
             .filter(|n| !n.is_empty())
+            .map(str::to_string),
+        source: b.source,
+        attributes: b.application,
+        pipelines: Vec::new(),
+        errors: Vec::new(),
+    };
+    let Some(app_name) = out.name.clone() else {
+        out.errors
+            .push(format!("{}: the application has no name", out.source));
+        return out;
+    };
+    for (i, mut pipeline) in b.pipelines.into_iter().enumerate() {
+        let Some(raw_name) = pipeline
+            .get("name")
+            .and_then(Value::as_str)
             .map(str::to_string)
         else {
-            errors.push(format!("{}: the application has no name", b.source));
+            out.errors
+                .push(format!("{}: pipelines[{i}] has no name", out.source));
             continue;
         };
-        let app_name = app_name.as_str();
-        let idx = match apps.iter().position(|(a, _)| same_name(&a.name, app_name)) {
+        let name = java_trim(&raw_name);
+        if name.is_empty() {
+            out.errors
+                .push(format!("{}: pipelines[{i}] has no name", out.source));
+            continue;
+        }
+        if name != raw_name {
+            // Front50 trims names on save (Java's trim(): spaces and control
+            // characters): the pipeline would never read back equal.
+            out.errors.push(format!(
+                "{}: pipeline name {raw_name:?} has leading or trailing spaces or control characters, which Spinnaker removes",
+                out.source
+            ));
+            continue;
+        }
+        let mut stamped_as_is = true;
+        match pipeline.get("application").and_then(Value::as_str) {
+            Some(a) if !same_name(a, &app_name) => {
+                out.errors.push(format!(
+                    "{}: pipeline {name} belongs to application {a}, but the file declares application {app_name}",
+                    out.source
+                ));
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                pipeline.insert("application".into(), Value::String(app_name.clone()));
+                stamped_as_is = false;
+            }
+        }
+        if !pipeline.contains_key("id") {
+            pipeline.insert(
+                "id".into(),
+                Value::String(marker::pipeline_id(&app_name, name)),
+            );
+        }
+        // A finished bundle's marker holds the digest of exactly this content (the id is
+        // not part of it): no need to hash every pipeline a second time.
+        let recorded = marker::marker_of(&pipeline)
+            .and_then(|m| m.get("digest"))
+            .and_then(Value::as_str)
+            .filter(|_| stamped_as_is)
+            .map(str::to_string);
+        let digest = recorded.unwrap_or_else(|| marker::digest(&pipeline));
+        match PackedPipeline::pack(&pipeline) {
+            Ok(packed) => out.pipelines.push(DesiredPipeline {
+                source: out.source.clone(),
+                name: name.to_string(),
+                pipeline: packed,
+                digest,
+            }),
+            Err(why) => out
+                .errors
+                .push(format!("{}: pipeline {app_name}/{name} {why}", out.source)),
+        }
+    }
+    out
+}
+
+impl From<Bundle> for Declaration {
+    fn from(b: Bundle) -> Self {
+        declare(b)
+    }
+}
+
+/// Groups the declarations by application and checks that they can be pushed together:
+/// each is pushable on its own (see [`declare`]), no two pipelines of an application have
+/// the same name or id, and an application declared twice is declared the same way. Takes
+/// the declarations: their pipelines become the plan's without a copy.
+pub fn desired_state(declarations: Vec<Declaration>) -> Result<Vec<DesiredApp>, Vec<String>> {
+    let mut apps: Vec<(DesiredApp, String)> = Vec::new();
+    let mut errors = Vec::new();
+    for d in declarations {
+        errors.extend(d.errors);
+        let Some(app_name) = d.name else { continue };
+        let idx = match apps.iter().position(|(a, _)| same_name(&a.name, &app_name)) {
             Some(i) => {
                 if marker::canonical_json(&Value::Object(apps[i].0.attributes.clone()))
-                    != marker::canonical_json(&Value::Object(b.application.clone()))
+                    != marker::canonical_json(&Value::Object(d.attributes.clone()))
                 {
                     errors.push(format!(
                         "{}: application {app_name} is also declared by {}, with different attributes",
-                        b.source, apps[i].1
+                        d.source, apps[i].1
                     ));
                 }
                 i
@@ -299,91 +403,36 @@ pub fn desired_state(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>, Vec<String
             None => {
                 apps.push((
                     DesiredApp {
-                        name: app_name.to_string(),
-                        attributes: b.application.clone(),
+                        name: app_name.clone(),
+                        attributes: d.attributes,
                         pipelines: Vec::new(),
                     },
-                    b.source.clone(),
+                    d.source.clone(),
                 ));
                 apps.len() - 1
             }
         };
-        for (i, mut pipeline) in b.pipelines.into_iter().enumerate() {
-            let Some(raw_name) = pipeline
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            else {
-                errors.push(format!("{}: pipelines[{i}] has no name", b.source));
-                continue;
-            };
-            let name = java_trim(&raw_name);
-            if name.is_empty() {
-                errors.push(format!("{}: pipelines[{i}] has no name", b.source));
-                continue;
-            }
-            if name != raw_name {
-                // Front50 trims names on save (Java's trim(): spaces and control
-                // characters): the pipeline would never read back equal.
+        let app = &mut apps[idx].0;
+        for p in d.pipelines {
+            if let Some(other) = app.pipelines.iter().find(|o| same_name(&o.name, &p.name)) {
                 errors.push(format!(
-                    "{}: pipeline name {raw_name:?} has leading or trailing spaces or control characters, which Spinnaker removes",
-                    b.source
-                ));
-                continue;
-            }
-            let mut stamped_as_is = true;
-            match pipeline.get("application").and_then(Value::as_str) {
-                Some(a) if !same_name(a, app_name) => {
-                    errors.push(format!(
-                        "{}: pipeline {name} belongs to application {a}, but the file declares application {app_name}",
-                        b.source
-                    ));
-                    continue;
-                }
-                Some(_) => {}
-                None => {
-                    pipeline.insert("application".into(), Value::String(app_name.to_string()));
-                    stamped_as_is = false;
-                }
-            }
-            if !pipeline.contains_key("id") {
-                pipeline.insert(
-                    "id".into(),
-                    Value::String(marker::pipeline_id(app_name, name)),
-                );
-            }
-            let app = &mut apps[idx].0;
-            if let Some(other) = app.pipelines.iter().find(|o| same_name(&o.name, name)) {
-                errors.push(format!(
-                    "{}: pipeline {app_name}/{name} is also declared by {} (Spinnaker compares names case-insensitively)",
-                    b.source, other.source
+                    "{}: pipeline {app_name}/{} is also declared by {} (Spinnaker compares names case-insensitively)",
+                    p.source, p.name, other.source
                 ));
                 continue;
             }
             if let Some(other) = app
                 .pipelines
                 .iter()
-                .find(|o| o.pipeline.get("id") == pipeline.get("id"))
+                .find(|o| o.pipeline.id() == p.pipeline.id())
             {
                 errors.push(format!(
-                    "{}: pipeline {app_name}/{name} has the same id as {app_name}/{} ({})",
-                    b.source, other.name, other.source
+                    "{}: pipeline {app_name}/{} has the same id as {app_name}/{} ({})",
+                    p.source, p.name, other.name, other.source
                 ));
                 continue;
             }
-            // A finished bundle's marker holds the digest of exactly this content (the id is
-            // not part of it): no need to hash every pipeline a second time.
-            let recorded = marker::marker_of(&pipeline)
-                .and_then(|m| m.get("digest"))
-                .and_then(Value::as_str)
-                .filter(|_| stamped_as_is)
-                .map(str::to_string);
-            app.pipelines.push(DesiredPipeline {
-                source: b.source.clone(),
-                name: name.to_string(),
-                digest: recorded.unwrap_or_else(|| marker::digest(&pipeline)),
-                pipeline,
-            });
+            app.pipelines.push(p);
         }
     }
     if errors.is_empty() {
@@ -593,7 +642,7 @@ fn follow_reused_ids(
         .iter()
         .zip(matches)
         .filter_map(|(d, m)| {
-            let declared = d.pipeline.get("id")?.clone();
+            let declared = d.pipeline.id()?.clone();
             let kept = remote.get((*m)?)?.id.clone()?;
             (declared != kept).then_some((declared, kept))
         })
@@ -602,9 +651,10 @@ fn follow_reused_ids(
         return originals;
     }
     for (d, original) in pipelines.iter_mut().zip(originals.iter_mut()) {
-        let before = d.pipeline.clone();
+        let before = d.pipeline.unpack();
+        let mut after = before.clone();
         let mut changed = false;
-        if let Some(Value::Array(triggers)) = d.pipeline.get_mut("triggers") {
+        if let Some(Value::Array(triggers)) = after.get_mut("triggers") {
             for t in triggers.iter_mut() {
                 if t.get("type").and_then(Value::as_str) != Some("pipeline") {
                     continue;
@@ -619,9 +669,13 @@ fn follow_reused_ids(
             }
         }
         if changed {
-            marker::stamp(&mut d.pipeline, &d.source);
-            d.digest = marker::digest(&d.pipeline);
-            *original = Some(before);
+            marker::stamp(&mut after, &d.source);
+            // Only an id changed, in a pipeline that was packed: it packs.
+            if let Ok(packed) = PackedPipeline::pack(&after) {
+                d.digest = marker::digest(&after);
+                d.pipeline = packed;
+                *original = Some(before);
+            }
         }
     }
     originals
@@ -663,7 +717,7 @@ fn source_of(r: &RemotePipeline) -> Option<String> {
 /// else one of exactly its name, else the first. Without any of its name: the one with its
 /// id (renamed in Spinnaker).
 fn find_remote(remote: &[RemotePipeline], taken: &[bool], d: &DesiredPipeline) -> Option<usize> {
-    let id = d.pipeline.get("id");
+    let id = d.pipeline.id();
     let candidates: Vec<usize> = (0..remote.len())
         .filter(|&i| !taken[i] && name_key(&remote[i].name) == name_key(&d.name))
         .collect();
@@ -719,7 +773,7 @@ fn plan_pipeline(
     if let Some(id) = remote.as_ref().and_then(|r| r.id.clone()) {
         // Saving with the remote id updates that pipeline in place; the marker digest does
         // not cover the id, so it stays valid.
-        desired.insert("id".into(), id);
+        desired.set_id(id);
     }
     let mut step = Step {
         app: app.to_string(),
@@ -737,7 +791,7 @@ fn plan_pipeline(
         return step;
     };
     let content_equal = &r.digest == digest;
-    if r.matches(marker::marker_of(desired), digest) {
+    if r.matches(desired.marker(), digest) {
         step.action = Action::Unchanged;
         return step;
     }
@@ -825,7 +879,7 @@ mod tests {
     }
 
     fn declared(b: &Bundle) -> Vec<DesiredApp> {
-        desired_state(vec![b.clone()]).unwrap()
+        desired_state(vec![declare(b.clone())]).unwrap()
     }
 
     fn actions(p: &Plan) -> Vec<(String, Action)> {
@@ -856,7 +910,7 @@ mod tests {
                 ("rollback".into(), Action::Create)
             ]
         );
-        let id = p.steps[0].desired.as_ref().unwrap()["id"].clone();
+        let id = p.steps[0].desired.as_ref().unwrap().id().unwrap().clone();
         assert_eq!(id, json!(marker::pipeline_id("sample", "release")));
         assert_eq!(p.writes(), 3);
     }
@@ -885,9 +939,9 @@ mod tests {
         marker::stamp(&mut changed.pipelines[0], &changed.source);
         let p = plan(declared(&changed), remote(&b, r), Flags::default());
         assert_eq!(p.steps[0].action, Action::Update);
-        let desired = p.steps[0].desired.as_ref().unwrap();
+        let desired = p.steps[0].desired.as_ref().unwrap().unpack();
         assert_eq!(desired["id"], json!("front50-uuid"));
-        assert!(!marker::has_drifted(desired), "the digest must stay valid");
+        assert!(!marker::has_drifted(&desired), "the digest must stay valid");
         assert_eq!(p.steps[0].notes, vec!["renames \"Release\" to \"release\""]);
     }
 
@@ -1117,7 +1171,7 @@ mod tests {
         b.pipelines.truncate(1);
         b.application
             .insert("email".into(), json!("other@example.com"));
-        let errors = desired_state(vec![a, b]).unwrap_err();
+        let errors = desired_state(vec![declare(a), declare(b)]).unwrap_err();
         assert_eq!(
             errors,
             vec![
@@ -1125,5 +1179,25 @@ mod tests {
                 "teams/other/value.json: pipeline sample/RELEASE is also declared by teams/sample/value.json (Spinnaker compares names case-insensitively)",
             ]
         );
+    }
+
+    #[test]
+    fn a_pipeline_too_deep_to_read_back_is_refused_and_the_others_are_declared() {
+        let mut b = sample();
+        let mut deep = json!("bottom");
+        for _ in 0..crate::plan::packed::MAX_DEPTH {
+            deep = json!([deep]);
+        }
+        b.pipelines[1].insert("deep".into(), deep);
+        let d = declare(b);
+        assert_eq!(
+            d.errors,
+            vec![
+                "teams/sample/value.json: pipeline sample/rollback is nested more than 120 levels deep (objects and arrays within each other)"
+            ]
+        );
+        let names: Vec<&str> = d.pipelines.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["release"]);
+        assert!(desired_state(vec![d]).is_err());
     }
 }

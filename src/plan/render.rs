@@ -84,7 +84,7 @@ pub fn step_diff(s: &Step, pal: &Palette) -> String {
     let old = remote.as_ref().map(pretty).unwrap_or_default();
     let new = match (s.action, &s.desired) {
         (Action::Prune, _) => String::new(),
-        (_, Some(d)) => pretty(d),
+        (_, Some(d)) => pretty(&d.unpack()),
         (_, None) => String::new(),
     };
     let old_label = if remote.is_some() {

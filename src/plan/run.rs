@@ -1,10 +1,9 @@
 //! `diff` and `push` from compiled bundles to printed results: read Gate, plan, print,
 //! and for `push`, write and read back.
 
-use crate::bundle::Bundle;
 use crate::gate::{Client, GateError};
 use crate::plan::apply::apply;
-use crate::plan::planner::{DesiredApp, Flags, Plan, desired_state, plan};
+use crate::plan::planner::{Declaration, DesiredApp, Flags, Plan, desired_state, plan};
 use crate::plan::read::{self, Fetched, ReadOptions, Wanted};
 use crate::plan::remote::{Expected, RemoteApp};
 use crate::plan::{json, markdown, render};
@@ -51,9 +50,12 @@ pub struct PushOptions {
     pub read: ReadOptions,
 }
 
-/// Validates the bundles as one declaration; the errors, one per line.
-pub fn declared(bundles: Vec<Bundle>) -> Result<Vec<DesiredApp>> {
-    desired_state(bundles).map_err(|errors| {
+/// Validates the value files' declarations (or bundles, declared here) as one; the
+/// errors, one per line.
+pub fn declared<D: Into<Declaration>>(
+    declarations: impl IntoIterator<Item = D>,
+) -> Result<Vec<DesiredApp>> {
+    desired_state(declarations.into_iter().map(Into::into).collect()).map_err(|errors| {
         anyhow!(
             "the value files cannot be pushed together:\n  {}",
             errors.join("\n  ")
@@ -99,7 +101,7 @@ fn fetch_keeping(
                 expected.insert(
                     &a.name,
                     &p.name,
-                    crate::marker::marker_of(&p.pipeline).cloned(),
+                    p.pipeline.marker().cloned(),
                     p.digest.clone(),
                 );
             }
@@ -197,14 +199,14 @@ fn unreadable_reason(app: &str, e: &GateError) -> String {
 }
 
 /// `kujira-gen diff`: prints the plan with diffs (or only the plan lines) and a summary.
-pub fn diff(
+pub fn diff<D: Into<Declaration>>(
     client: &Client,
-    bundles: Vec<Bundle>,
+    declarations: impl IntoIterator<Item = D>,
     opts: &DiffOptions,
     out: &mut dyn Write,
     pal: &Palette,
 ) -> Result<Status> {
-    let apps = declared(bundles)?;
+    let apps = declared(declarations)?;
     let (p, _) = fetch_and_plan(
         client,
         apps,
@@ -239,16 +241,16 @@ pub fn diff(
 
 /// `kujira-gen push`. `confirm` is asked before the first write (the CLI answers it on a
 /// terminal, or always yes); `progress(done, total)` follows the pipeline writes.
-pub fn push(
+pub fn push<D: Into<Declaration>>(
     client: &Client,
-    bundles: Vec<Bundle>,
+    declarations: impl IntoIterator<Item = D>,
     opts: &PushOptions,
     out: &mut dyn Write,
     pal: &Palette,
     confirm: &mut dyn FnMut(&Plan) -> Result<bool>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Status> {
-    let apps = declared(bundles)?;
+    let apps = declared(declarations)?;
     // Printed as plan lines, a push shows no diff: no pipeline read keeps its JSON
     // (`--format json` lists changed paths, so it does).
     let bodies = opts.format == Format::Json;
