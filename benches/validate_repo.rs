@@ -12,6 +12,7 @@
 //! - per team against the seed's way: the C++ `jsonnet` binary, one process per team,
 //!   evaluating the same templates with the team's values (what a hand-written sponnet file
 //!   per team costs; it validates nothing), on a sample of teams, same run;
+//! - `build -o` of TEAMS teams: median of RUNS runs and peak memory;
 //! - with `--10k`: 10,000 teams, one run, wall and peak memory against TEAMS' (linear time,
 //!   flat memory).
 //!
@@ -224,13 +225,15 @@ fn main() {
         }
         Err(why) => println!("seed's way not measured: {why}"),
     }
-    let build = median_runs(
-        &bins[..1],
-        &["build", "teams", "-o", "out"],
-        dir.path(),
-        runs,
-    );
-    println!("build -o, {cores} threads:  {:8.1} ms", ms(build[0].0));
+    let build = median_runs(&bins, &["build", "teams", "-o", "out"], dir.path(), runs);
+    for (bin, (wall, peak)) in bins.iter().zip(&build) {
+        println!(
+            "[{}] build -o, {cores} threads:  {:8.1} ms  ({:.0} MB peak)",
+            name(bin),
+            ms(*wall),
+            mb(*peak)
+        );
+    }
 
     // The same repository under a release policy that every team satisfies (five rules,
     // one per check; docs/platform.md), against an empty platform directory, same run.

@@ -210,34 +210,55 @@ pub fn file_stem(name: &str) -> String {
 /// The rule file of a team with SLOs, beside its pipelines (see [`crate::rule_file`]).
 pub const RULE_FILE: &str = "slo-rules.yaml";
 
-/// The files `build -o DIR` writes: `DIR/<application>/application.json`,
-/// `DIR/<application>/<pipeline name>.json` and, with SLOs, `DIR/<application>/slo-rules.yaml`. Computed in full before anything is written,
-/// so that a clash is reported without leaving half a tree behind.
-pub fn output_files(bundles: &[Bundle], dir: &Path) -> Result<BTreeMap<PathBuf, String>> {
+/// What one bundle writes with `build -o DIR`: `<application>/application.json`,
+/// `<application>/<pipeline name>.json` and, with SLOs, `<application>/slo-rules.yaml`
+/// (paths relative to DIR), as text. Made on the compile's worker threads
+/// ([`crate::compile::compile_keeping`]): a thousand teams' files as text take a fifth of
+/// the memory of their parsed bundles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputFiles {
+    /// The value file they come from.
+    pub source: String,
+    pub files: Vec<(PathBuf, String)>,
+}
+
+impl From<Bundle> for OutputFiles {
+    fn from(b: Bundle) -> Self {
+        let app_dir = PathBuf::from(file_stem(b.application_name().unwrap_or("_")));
+        let mut files = vec![(
+            app_dir.join("application.json"),
+            to_pretty(&Value::Object(b.application)),
+        )];
+        for p in b.pipelines {
+            let name = p.get("name").and_then(Value::as_str).unwrap_or("_");
+            files.push((
+                app_dir.join(format!("{}.json", file_stem(name))),
+                to_pretty(&Value::Object(p)),
+            ));
+        }
+        if let Some(rules) = &b.slo_rules {
+            files.push((
+                app_dir.join(RULE_FILE),
+                crate::rule_file::to_yaml(rules, &b.source),
+            ));
+        }
+        Self {
+            source: b.source,
+            files,
+        }
+    }
+}
+
+/// Every bundle's files under `dir`. Computed in full before anything is written, so
+/// that a clash is reported without leaving half a tree behind.
+pub fn output_files(bundles: Vec<OutputFiles>, dir: &Path) -> Result<BTreeMap<PathBuf, String>> {
     // path -> (body, value file that produced it)
     let mut files: BTreeMap<PathBuf, (String, String)> = BTreeMap::new();
     // lower-cased path -> path, to catch names that differ only in case
     let mut folded: BTreeMap<String, PathBuf> = BTreeMap::new();
     for b in bundles {
-        let app_dir = dir.join(file_stem(b.application_name().unwrap_or("_")));
-        let mut entries = vec![(
-            app_dir.join("application.json"),
-            to_pretty(&Value::Object(b.application.clone())),
-        )];
-        for p in &b.pipelines {
-            let name = p.get("name").and_then(Value::as_str).unwrap_or("_");
-            entries.push((
-                app_dir.join(format!("{}.json", file_stem(name))),
-                to_pretty(&Value::Object(p.clone())),
-            ));
-        }
-        if let Some(rules) = &b.slo_rules {
-            entries.push((
-                app_dir.join(RULE_FILE),
-                crate::rule_file::to_yaml(rules, &b.source),
-            ));
-        }
-        for (path, body) in entries {
+        for (relative, body) in b.files {
+            let path = dir.join(relative);
             // Front50 compares pipeline names case-insensitively, and so do some file
             // systems: two names that differ only in case would overwrite each other.
             let key = path.to_string_lossy().to_lowercase();
@@ -346,7 +367,7 @@ mod tests {
     fn output_files_refuses_names_that_differ_only_in_case() {
         let b = bundle(json!({"application": {"name": "a"}, "pipelines": [
             {"name": "Release"}, {"name": "release"}]}));
-        let e = output_files(&[b], Path::new("out"))
+        let e = output_files(vec![b.into()], Path::new("out"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("would be written twice"), "{e}");
@@ -356,7 +377,7 @@ mod tests {
     fn write_files_writes_every_file_and_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let b = bundle(json!({"application": {"name": "a"}, "pipelines": [{"name": "r"}]}));
-        let files = output_files(&[b], dir.path()).unwrap();
+        let files = output_files(vec![b.into()], dir.path()).unwrap();
         write_files(&files).unwrap();
         let mut names: Vec<_> = fs::read_dir(dir.path().join("a"))
             .unwrap()
