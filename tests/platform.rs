@@ -166,3 +166,42 @@ fn the_error_budget_is_checked_in_production_only() {
         );
     }
 }
+
+/// `ArtifactBinding` is a fact of the installation: a team may repeat the platform's
+/// value, not contradict it; without a platform value, the team's own is taken.
+#[test]
+fn a_team_cannot_contradict_the_platforms_artifact_binding() {
+    let defaults = r#"{"Email": "{Application}@acme.example", "Account": "gke-production",
+  "ArtifactBinding": "match-name-only"}"#;
+    let team = |binding: &str| {
+        format!(
+            r#"{{"Application": "sample", "Notification": "c", "Image": "registry.acme.example:5000/sample",
+  "ArtifactBinding": "{binding}"}}"#
+        )
+    };
+    Test::new()
+        .write(".kujira/defaults.json", defaults)
+        .write("teams/sample/value.json", team("match-name-only"))
+        .args(["validate", "teams"])
+        .stdout("1 file ok\n")
+        .run();
+    Test::new()
+        .write(".kujira/defaults.json", defaults)
+        .write("teams/sample/value.json", team("match-name-and-tag"))
+        .args(["validate", "teams"])
+        .status(1)
+        .stderr(
+            "teams/sample/value.json:2:22: error: ArtifactBinding: a setting of the Spinnaker installation, which the platform's defaults state as \"match-name-only\": remove it from this file (pod templates written for \"match-name-and-tag\" do not bind an image whose registry has a port on that installation)\n\
+             1 error in 1 of 1 file\n",
+        )
+        .run();
+    Test::new()
+        .write(
+            ".kujira/defaults.json",
+            r#"{"Email": "{Application}@acme.example", "Account": "gke-production"}"#,
+        )
+        .write("teams/sample/value.json", team("match-name-only"))
+        .args(["validate", "teams"])
+        .stdout("1 file ok\n")
+        .run();
+}

@@ -293,6 +293,7 @@ pub fn check_with(
             .map(|i| file.diagnostic(&i.pointer, i.at_key, i.message)),
     );
     out.extend(rules::check(file, &resolved.environments));
+    out.extend(rules::check_installation_facts(file, defaults));
     (out, resolved)
 }
 

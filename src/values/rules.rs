@@ -189,6 +189,42 @@ pub enum SloProvider {
     Invalid(String),
 }
 
+/// Keys that state a fact of the Spinnaker installation rather than a team's choice:
+/// `ArtifactBinding` is Clouddriver's `kubernetes.artifact-binding.docker-image`, one
+/// setting for every pipeline it deploys (docs/platform.md).
+pub const INSTALLATION_KEYS: &[&str] = &["ArtifactBinding"];
+
+/// A value file that contradicts an installation fact the platform's defaults state (see
+/// [`INSTALLATION_KEYS`]): its pod templates would be written for another installation,
+/// and Deploy (Manifest) would not put the triggering image in them when the image's
+/// registry has a port (docs/spinnaker-rules.md, "Artifact binding"). An error even for
+/// other images: the file states something false of the installation, and a later image
+/// change would find it. Setting the same value, or one the platform does not state, is
+/// the team's to do.
+pub fn check_installation_facts(
+    file: &ValueFile,
+    defaults: Option<&serde_json::Map<String, Value>>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for key in INSTALLATION_KEYS {
+        let (Some(own), Some(platform)) =
+            (file.value.get(*key), defaults.and_then(|d| d.get(*key)))
+        else {
+            continue;
+        };
+        if own != platform {
+            out.push(file.diagnostic(
+                &format!("/{key}"),
+                false,
+                format!(
+                    "a setting of the Spinnaker installation, which the platform's defaults state as {platform}: remove it from this file (pod templates written for {own} do not bind an image whose registry has a port on that installation)"
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// Rules about `SLO` and `Canary` that their schema cannot express: a metric provider the
 /// platform must configure, exact decimals, increasing weights, and the settings a canary
 /// release or a preview analysis cannot work with. docs/slo.md explains each.
