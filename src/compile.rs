@@ -709,35 +709,50 @@ pub fn check_across_repository<B>(units: &mut Vec<Unit<B>>) {
     if roots.is_empty() {
         return;
     }
-    let (others, _) = values::discover::discover(&roots, None, true);
+    // The roots are absolute, so are the paths under them.
+    let others = values::discover::value_files_under(&roots);
+    let cwd = platform::resolve::absolute(&std::env::current_dir().unwrap_or_default());
     let kept = units.len();
-    for input in others {
-        if compiled.contains(&platform::resolve::absolute(&input.path)) {
-            continue;
-        }
-        // Only the name is needed (the errors go to the files compiled): a plain parse,
-        // without the positions a full load records.
-        let Ok(bytes) = values::read_bounded(&input.path, values::MAX_VALUE_FILE_BYTES) else {
-            continue;
-        };
-        let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
-            continue;
-        };
-        if let Some(app) = value.get("Application").and_then(Value::as_str) {
-            units.push(Unit {
-                file: platform::resolve::relative(&platform::resolve::absolute(&input.path))
-                    .display()
-                    .to_string(),
-                compiled: false,
-                bundle: None,
-                diagnostics: Vec::new(),
-                application: Some((app.to_string(), (0, 0))),
-                governing: platform::resolve::Governing::default(),
-            });
-        }
+    let others: Vec<PathBuf> = others
+        .into_iter()
+        .filter(|p| !compiled.contains(p))
+        .collect();
+    // Only the name is needed (the errors go to the files compiled): a plain parse,
+    // without the positions a full load records; on every core (a thousand small reads
+    // are most of a pre-commit check).
+    let names = parallel_map(
+        &others,
+        0,
+        || (),
+        |(), path| {
+            let bytes = values::read_bounded(path, values::MAX_VALUE_FILE_BYTES).ok()?;
+            serde_json::from_slice::<ApplicationOnly>(&bytes)
+                .ok()?
+                .application
+        },
+    );
+    for (path, app) in others.iter().zip(names) {
+        let Some(app) = app else { continue };
+        units.push(Unit {
+            file: platform::resolve::relative_to(path, &cwd)
+                .display()
+                .to_string(),
+            compiled: false,
+            bundle: None,
+            diagnostics: Vec::new(),
+            application: Some((app, (0, 0))),
+            governing: platform::resolve::Governing::default(),
+        });
     }
     check_across_files(units);
     units.truncate(kept);
+}
+
+/// A value file read for its `Application` alone: the other keys are skipped unparsed.
+#[derive(serde::Deserialize)]
+struct ApplicationOnly {
+    #[serde(rename = "Application")]
+    application: Option<String>,
 }
 
 /// Compiles every input, in parallel, results in input order.

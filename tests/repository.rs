@@ -157,6 +157,33 @@ fn a_deletion_staged_in_git_reaches_the_hook() {
     );
 }
 
+/// `git mv` is a deletion of the old path for every team naming it; git itself shows it
+/// as a rename (`diff.renames` is on by default), which `--diff-filter=D` does not list.
+#[test]
+fn a_rename_staged_in_git_reaches_the_hook_as_a_deletion() {
+    if !support::git::available() {
+        eprintln!("SKIPPED: git not found");
+        return;
+    }
+    let test = team_with_collection();
+    let git = |args: &[&str]| support::git::git(test.path(), args);
+    std::fs::remove_dir_all(test.path().join(".git")).unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "team"]);
+    git(&["mv", "teams/shop/c.json", "teams/shop/collection.json"]);
+    // pre-commit passes the staged files that exist: the new name, which no team names.
+    let out = test
+        .args(["validate", "--changed", "teams/shop/collection.json"])
+        .output();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("teams/shop/value.json") && out.stderr.contains("c.json"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn an_application_declared_elsewhere_is_a_clash_for_a_partial_command() {
     let team = |app: &str| {

@@ -154,10 +154,14 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// (`teams/.kujira`), with `..` above it (`../../.kujira`), absolute when they share
 /// nothing but the root.
 pub fn relative(path: &Path) -> PathBuf {
-    let Ok(cwd) = std::env::current_dir() else {
-        return path.to_path_buf();
-    };
-    let cwd = absolute(&cwd);
+    match std::env::current_dir() {
+        Ok(cwd) => relative_to(path, &absolute(&cwd)),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// [`relative`] from the absolute directory `cwd` (found once for many paths).
+pub fn relative_to(path: &Path, cwd: &Path) -> PathBuf {
     for (up, base) in cwd.ancestors().enumerate() {
         if let Ok(rest) = path.strip_prefix(base) {
             if base.parent().is_none() && up > 0 {

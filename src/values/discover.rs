@@ -55,13 +55,7 @@ pub fn discover(
             )),
             Ok(m) if m.is_dir() => {
                 let mut found = 0;
-                let walk = walkdir::WalkDir::new(p)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .filter_entry(|e| {
-                        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
-                    });
-                for entry in walk {
+                for entry in walk(p) {
                     match entry {
                         Ok(e) if e.file_name() == VALUE_FILE_NAME && e.depth() > 0 => {
                             // Links are followed: a link to a regular file is a value file.
@@ -169,7 +163,8 @@ pub fn affected_by(
     out
 }
 
-/// The files deleted in the commit being prepared (`git diff --cached --diff-filter=D`),
+/// The files deleted in the commit being prepared, moves included (`git diff --cached
+/// --no-renames --diff-filter=D`),
 /// relative to the current directory; none outside a git work tree or without git.
 pub fn staged_deletions() -> Vec<PathBuf> {
     let run = |args: &[&str]| {
@@ -181,13 +176,26 @@ pub fn staged_deletions() -> Vec<PathBuf> {
             .filter(|o| o.status.success())
             .map(|o| o.stdout)
     };
+    // Without rename detection: a file moved (`git mv`) is a deletion of its old path for
+    // every team naming it, and git's default (`diff.renames`) would list it as a rename.
+    let Some(deleted) = run(&[
+        "diff",
+        "--cached",
+        "--no-renames",
+        "--name-only",
+        "--diff-filter=D",
+        "-z",
+    ]) else {
+        return Vec::new();
+    };
+    // Most commits delete nothing: the second git process only when needed.
+    if deleted.is_empty() {
+        return Vec::new();
+    }
     let Some(top) = run(&["rev-parse", "--show-toplevel"]) else {
         return Vec::new();
     };
     let top = PathBuf::from(String::from_utf8_lossy(&top).trim_end_matches('\n'));
-    let Some(deleted) = run(&["diff", "--cached", "--name-only", "--diff-filter=D", "-z"]) else {
-        return Vec::new();
-    };
     deleted
         .split(|b| *b == 0)
         .filter(|p| !p.is_empty())
@@ -264,6 +272,30 @@ pub fn source_path(file: &Path, root: Option<&Path>, cwd: Option<&Path>) -> Opti
             .collect::<Vec<_>>()
             .join("/"),
     )
+}
+
+/// Everything under `dir` in sorted order, hidden directories (`.git`...) skipped: where
+/// value files are looked for.
+fn walk(dir: &Path) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+}
+
+/// The paths of the value files under `dirs`, found as [`discover`] finds them, each
+/// once, but without what an input needs (its canonical path and its place in the
+/// repository): for reading every other team's `Application` on each commit, where those
+/// lookups cost more than the reading. Unreadable directories are passed over.
+pub fn value_files_under(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    dirs.iter()
+        .flat_map(|d| walk(d))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == VALUE_FILE_NAME && e.depth() > 0)
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| seen.insert(p.clone()))
+        .collect()
 }
 
 /// The nearest directory above `file` that holds `.git`.
