@@ -157,6 +157,50 @@ fn a_deletion_staged_in_git_reaches_the_hook() {
     );
 }
 
+/// Two teams committed, then `teams/shop` removed with `git rm` (not yet committed).
+fn shop_removed() -> Test {
+    let test = team_with_collection().write(
+        "teams/cart/value.json",
+        r#"{"Application": "cart", "Notification": "cart", "Email": "cart@example.com", "Account": "gke", "Image": "gcr.io/p/cart"}"#,
+    );
+    let git = |args: &[&str]| support::git::git(test.path(), args);
+    std::fs::remove_dir_all(test.path().join(".git")).unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "teams"]);
+    git(&["rm", "-q", "-r", "teams/shop"]);
+    test
+}
+
+/// Removing a team is a change the hook lets through (it has nothing to validate), and
+/// says what stays behind; so does a CI job that lists the deleted file itself.
+#[test]
+fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
+    if !support::git::available() {
+        eprintln!("SKIPPED: git not found");
+        return;
+    }
+    let note = "teams/shop/value.json: note: deleted: nothing to validate. Its application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n";
+    // The hook: pre-commit passes no file that is gone.
+    shop_removed()
+        .args(["validate", "--changed", "README.md"])
+        .stdout("0 files ok\n")
+        .stderr(note)
+        .run();
+    // CI: the changed files of a pull request, the deleted ones among them, once each.
+    shop_removed()
+        .args([
+            "validate",
+            "--changed",
+            "teams/shop/value.json",
+            "teams/shop/c.json",
+            "teams/cart/value.json",
+        ])
+        .stdout("1 file ok\n")
+        .stderr(note)
+        .run();
+}
+
 /// `git mv` is a deletion of the old path for every team naming it; git itself shows it
 /// as a rename (`diff.renames` is on by default), which `--diff-filter=D` does not list.
 #[test]

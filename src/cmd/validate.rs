@@ -7,11 +7,13 @@ use kujira_gen::{compile, diag, values};
 use std::io::Write;
 
 pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<Outcome> {
+    let mut removed = Vec::new();
     let paths = if changed {
         let mut given = args.inputs.paths.clone();
         // pre-commit passes only the files that exist: the deletions staged in the commit
         // come from git (a deleted Postman collection must fail the team naming it).
         given.extend(values::discover::staged_deletions());
+        removed = values::discover::deleted_value_files(&given);
         values::discover::affected_by(
             &given,
             args.inputs.platform.as_deref(),
@@ -25,6 +27,13 @@ pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<
         // The applications of the unchanged teams count too.
         compile::check_across_repository(&mut units);
     }
+    // A team removed in this change is not an error; what stays behind is worth saying.
+    units.extend(removed.iter().map(|p| {
+        compile::Unit::problem(diag::Diagnostic::note(
+            p.display().to_string(),
+            "deleted: nothing to validate. Its application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares",
+        ))
+    }));
     let diagnostics = super::collect_diagnostics(&units, args.inputs.strict);
     let errors = diag::count_errors(&diagnostics);
     let mut stdout = std::io::stdout().lock();

@@ -109,7 +109,8 @@ pub fn discover(
 }
 
 /// For `validate --changed`: the value files and directories that changed files affect.
-/// - A changed `value.json`, or a directory, is itself.
+/// - A changed `value.json`, or a directory, is itself. A deleted `value.json` (see
+///   [`deleted_value_files`]) affects nothing: a team that is gone has nothing to validate.
 /// - A file of a platform directory (`.kujira/`: defaults, policy, SLO settings, template
 ///   overrides), or of the `platform` or `templates` directory given, affects every team
 ///   that platform governs: the directory that holds `.kujira/` (for a directory given, the
@@ -137,7 +138,9 @@ pub fn affected_by(
         .collect();
     for path in changed {
         if path.is_dir() || path.file_name().is_some_and(|n| n == VALUE_FILE_NAME) {
-            add(path.clone(), &mut out);
+            if !is_deleted_value_file(path) {
+                add(path.clone(), &mut out);
+            }
             continue;
         }
         let target = absolute(path);
@@ -161,6 +164,20 @@ pub fn affected_by(
         }
     }
     out
+}
+
+fn is_deleted_value_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == VALUE_FILE_NAME) && path.symlink_metadata().is_err()
+}
+
+/// The value files among `changed` that no longer exist (a team removed in the commit).
+pub fn deleted_value_files(changed: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    changed
+        .iter()
+        .filter(|p| is_deleted_value_file(p) && seen.insert(crate::platform::resolve::absolute(p)))
+        .cloned()
+        .collect()
 }
 
 /// The files deleted in the commit being prepared, moves included (`git diff --cached
