@@ -180,7 +180,7 @@ fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
         eprintln!("SKIPPED: git not found");
         return;
     }
-    let note = "teams/shop/value.json: note: deleted: nothing to validate. Its application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n";
+    let note = "teams/shop/value.json: note: deleted: nothing to validate. Unless another value file declares its application, that application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n";
     // The hook: pre-commit passes no file that is gone.
     shop_removed()
         .args(["validate", "--changed", "README.md"])

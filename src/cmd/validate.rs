@@ -31,7 +31,7 @@ pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<
     units.extend(removed.iter().map(|p| {
         compile::Unit::problem(diag::Diagnostic::note(
             p.display().to_string(),
-            "deleted: nothing to validate. Its application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares",
+            "deleted: nothing to validate. Unless another value file declares its application, that application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares",
         ))
     }));
     let diagnostics = super::collect_diagnostics(&units, args.inputs.strict);
