@@ -109,6 +109,8 @@ mod tests {
         let p = map(json!({
             "id": "abc", "name": "release", "limit": 0.1, "big": 18446744073709551615u64,
             "neg": -9007199254740993i64, "tiny": 5e-324, "text": "\u{1f}é\"\\",
+            "floats": [0.30000000000000004, 1.7976931348623157e308, 2.2250738585072014e-308,
+                       123456789.12345679, -0.0, 1e-7],
             "kujiraGen": {"source": "teams/a/value.json", "digest": "d1"},
             "stages": [{"refId": "1", "nested": [[[]]], "empty": {}}]
         }));
