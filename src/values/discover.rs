@@ -181,8 +181,8 @@ pub fn deleted_value_files(changed: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// The files deleted in the commit being prepared, moves included (`git diff --cached
-/// --no-renames --diff-filter=D`),
-/// relative to the current directory; none outside a git work tree or without git.
+/// --no-renames --diff-filter=D`), relative to the current directory; none outside a git
+/// work tree or without git.
 pub fn staged_deletions() -> Vec<PathBuf> {
     let run = |args: &[&str]| {
         std::process::Command::new("git")
