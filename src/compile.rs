@@ -726,7 +726,7 @@ pub fn check_across_repository<B>(units: &mut Vec<Unit<B>>) {
         || (),
         |(), path| {
             let bytes = values::read_bounded(path, values::MAX_VALUE_FILE_BYTES).ok()?;
-            serde_json::from_slice::<ApplicationOnly>(&bytes)
+            serde_json::from_slice::<ApplicationOnly>(values::without_bom(&bytes))
                 .ok()?
                 .application
         },

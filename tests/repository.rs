@@ -265,6 +265,21 @@ fn an_application_declared_elsewhere_is_a_clash_for_a_partial_command() {
             out.stderr
         );
     }
+    // The other file saved by an editor that writes a byte order mark: still read.
+    let out = test()
+        .write(
+            "teams/payments/value.json",
+            format!("\u{feff}{}", team("payments")),
+        )
+        .args(["validate", "--changed", "teams/payments-v2/value.json"])
+        .output();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("application `Payments` is also declared by teams/payments/value.json"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

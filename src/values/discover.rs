@@ -255,7 +255,7 @@ fn names_file(value_file: &Path, target: &Path) -> bool {
     let Ok(bytes) = super::read_bounded(value_file, super::MAX_VALUE_FILE_BYTES) else {
         return true;
     };
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(super::without_bom(&bytes)) else {
         return true;
     };
     let dir = absolute(value_file.parent().unwrap_or(Path::new(".")));

@@ -161,6 +161,12 @@ pub fn file_kind(t: std::fs::FileType) -> &'static str {
     }
 }
 
+/// The bytes of a JSON file without a leading UTF-8 byte order mark, which editors may
+/// write and the loader accepts, but serde_json does not.
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)
+}
+
 /// Reads a regular file (following symbolic links) of at most `limit` bytes. Anything
 /// else is refused without blocking: opening a FIFO for reading would wait for a writer,
 /// and a link to `/dev/zero` reports size 0 and never ends.
