@@ -726,9 +726,7 @@ pub fn check_across_repository<B>(units: &mut Vec<Unit<B>>) {
         || (),
         |(), path| {
             let bytes = values::read_bounded(path, values::MAX_VALUE_FILE_BYTES).ok()?;
-            serde_json::from_slice::<ApplicationOnly>(values::without_bom(&bytes))
-                .ok()?
-                .application
+            values::application_of(&bytes)
         },
     );
     for (path, app) in others.iter().zip(names) {
@@ -746,13 +744,6 @@ pub fn check_across_repository<B>(units: &mut Vec<Unit<B>>) {
     }
     check_across_files(units);
     units.truncate(kept);
-}
-
-/// A value file read for its `Application` alone: the other keys are skipped unparsed.
-#[derive(serde::Deserialize)]
-struct ApplicationOnly {
-    #[serde(rename = "Application")]
-    application: Option<String>,
 }
 
 /// Compiles every input, in parallel, results in input order.

@@ -173,14 +173,15 @@ fn shop_removed() -> Test {
 }
 
 /// Removing a team is a change the hook lets through (it has nothing to validate), and
-/// says what stays behind; so does a CI job that lists the deleted file itself.
+/// says what stays behind; so does a CI job that lists the deleted file itself. A team
+/// that moved leaves nothing behind.
 #[test]
 fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
     if !support::git::available() {
         eprintln!("SKIPPED: git not found");
         return;
     }
-    let note = "teams/shop/value.json: note: deleted: nothing to validate. Unless another value file declares its application, that application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n";
+    let note = "teams/shop/value.json: note: deleted: nothing to validate. No value file declares application `shop` any more: its pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n";
     // The hook: pre-commit passes no file that is gone.
     shop_removed()
         .args(["validate", "--changed", "README.md"])
@@ -198,6 +199,21 @@ fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
         ])
         .stdout("1 file ok\n")
         .stderr(note)
+        .run();
+    // A file whose last version git does not have: what stays behind is not known.
+    let test = shop_removed();
+    support::git::git(test.path(), &["commit", "-q", "-m", "shop removed"]);
+    test.args(["validate", "--changed", "teams/shop/value.json"])
+        .stdout("0 files ok\n")
+        .stderr("teams/shop/value.json: note: deleted: nothing to validate. Unless another value file declares its application, that application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n")
+        .run();
+    // Moved: the application is declared by the file it moved to.
+    let test = shop_removed();
+    support::git::git(test.path(), &["reset", "-q", "--hard"]);
+    support::git::git(test.path(), &["mv", "teams/cart", "teams/basket"]);
+    test.args(["validate", "--changed", "teams/basket/value.json"])
+        .stdout("1 file ok\n")
+        .stderr("")
         .run();
 }
 

@@ -5,6 +5,7 @@ use anyhow::Result;
 use kujira_gen::term::{self, Palette};
 use kujira_gen::{compile, diag, values};
 use std::io::Write;
+use std::path::PathBuf;
 
 pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<Outcome> {
     let mut removed = Vec::new();
@@ -27,13 +28,8 @@ pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<
         // The applications of the unchanged teams count too.
         compile::check_across_repository(&mut units);
     }
-    // A team removed in this change is not an error; what stays behind is worth saying.
-    units.extend(removed.iter().map(|p| {
-        compile::Unit::problem(diag::Diagnostic::note(
-            p.display().to_string(),
-            "deleted: nothing to validate. Unless another value file declares its application, that application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares",
-        ))
-    }));
+    let notes = removed_teams(&removed, &units);
+    units.extend(notes);
     let diagnostics = super::collect_diagnostics(&units, args.inputs.strict);
     let errors = diag::count_errors(&diagnostics);
     let mut stdout = std::io::stdout().lock();
@@ -67,4 +63,40 @@ pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<
     } else {
         Outcome::Ok
     })
+}
+
+/// A team removed in this change is not an error, but what it leaves behind is worth
+/// saying: a note for each deleted value file, unless its application moved to a value
+/// file of this change (`git mv teams/a teams/b`). The application comes from the
+/// file's committed version (the pre-commit hook); a CI job naming a file its commit
+/// deleted cannot know it, and says so.
+fn removed_teams(removed: &[PathBuf], units: &[compile::Unit]) -> Vec<compile::Unit> {
+    let stays = "pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares";
+    removed
+        .iter()
+        .filter_map(|p| {
+            let message = match values::discover::application_at_head(p) {
+                Some(app) => {
+                    let moved = units.iter().any(|u| {
+                        u.application
+                            .as_ref()
+                            .is_some_and(|(a, _)| a.eq_ignore_ascii_case(&app))
+                    });
+                    if moved {
+                        return None;
+                    }
+                    format!(
+                        "deleted: nothing to validate. No value file declares application `{app}` any more: its {stays}"
+                    )
+                }
+                None => format!(
+                    "deleted: nothing to validate. Unless another value file declares its application, that application's {stays}"
+                ),
+            };
+            Some(compile::Unit::problem(diag::Diagnostic::note(
+                p.display().to_string(),
+                message,
+            )))
+        })
+        .collect()
 }

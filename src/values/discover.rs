@@ -180,6 +180,20 @@ pub fn deleted_value_files(changed: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The `Application` a value file deleted in the commit being prepared declared, from its
+/// last committed version (`git show HEAD:./PATH`); `None` outside git or when HEAD does
+/// not have it (a CI job naming a file the checked-out commit deleted).
+pub fn application_at_head(path: &Path) -> Option<String> {
+    let spec = format!("HEAD:./{}", path.to_string_lossy());
+    let out = std::process::Command::new("git")
+        .args(["show", &spec])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    super::application_of(&out.stdout)
+}
+
 /// The files deleted in the commit being prepared, moves included (`git diff --cached
 /// --no-renames --diff-filter=D`), relative to the current directory; none outside a git
 /// work tree or without git.

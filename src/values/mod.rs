@@ -161,6 +161,19 @@ pub fn file_kind(t: std::fs::FileType) -> &'static str {
     }
 }
 
+/// The `Application` of a value file's bytes, parsed for that key alone (the others are
+/// skipped unparsed); `None` when it is not JSON or has no string `Application`.
+pub fn application_of(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ApplicationOnly {
+        #[serde(rename = "Application")]
+        application: Option<String>,
+    }
+    serde_json::from_slice::<ApplicationOnly>(without_bom(bytes))
+        .ok()?
+        .application
+}
+
 /// The bytes of a JSON file without a leading UTF-8 byte order mark, which editors may
 /// write and the loader accepts, but serde_json does not.
 pub fn without_bom(bytes: &[u8]) -> &[u8] {
