@@ -449,6 +449,12 @@ struct DiffArgs {
     #[arg(long)]
     prune: bool,
 
+    /// Also list the pipelines kujira-gen generated for applications none of the value
+    /// files given declares (a team removed from the repository; one more request, Gate's
+    /// whole pipeline list). Only a report: push never deletes them
+    #[arg(long)]
+    undeclared: bool,
+
     /// How many requests to Gate at once
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel: u16,
@@ -535,6 +541,7 @@ fn main() -> ExitCode {
             &cmd::diff::Flags {
                 summary: a.summary,
                 prune: a.prune,
+                undeclared: a.undeclared,
                 parallel: usize::from(a.parallel),
                 format: a.format,
             },

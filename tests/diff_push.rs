@@ -463,6 +463,64 @@ Plan: 0 to create, 0 to update, 1 unchanged, 1 to prune.
         .run();
 }
 
+/// `diff --undeclared` lists what a removed team left behind: generated pipelines of an
+/// application no value file given declares; not hand-made ones, not declared ones; with
+/// one request more (Gate's whole pipeline list).
+#[test]
+fn undeclared_lists_generated_pipelines_of_applications_nothing_declares() {
+    let gate = FakeGate::start();
+    let stored = pushed(&gate);
+    let mut left = stored.clone();
+    left.remove("id");
+    left.insert("application".into(), json!("checkout"));
+    kujira_gen::marker::stamp(&mut left, "teams/checkout/value.json");
+    gate.add_pipeline(Value::Object(left.clone()));
+    left.insert("name".into(), json!("rollback"));
+    gate.add_pipeline(Value::Object(left));
+    gate.add_pipeline(json!({"application": "billing", "name": "hand-made", "stages": []}));
+    let listed = "2 generated pipelines of applications the value files do not declare (push leaves them; delete them in Spinnaker when their team is gone):\n  checkout/release (from teams/checkout/value.json)\n  checkout/rollback (from teams/checkout/value.json)\n";
+    against(&gate)
+        .args(["diff", "--summary", "--undeclared", "sample"])
+        .stdout(&format!("{IN_SYNC}{listed}"))
+        .run();
+    assert_eq!(gate.count("GET", "/pipelineConfigs"), 1);
+    let out = against(&gate)
+        .args(["diff", "--undeclared", "--format", "json", "sample"])
+        .output();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        doc["undeclared"],
+        json!([
+            {"application": "checkout", "pipeline": "release", "source": "teams/checkout/value.json"},
+            {"application": "checkout", "pipeline": "rollback", "source": "teams/checkout/value.json"}
+        ])
+    );
+    let out = against(&gate)
+        .args(["diff", "--undeclared", "--format", "markdown", "sample"])
+        .output();
+    assert!(
+        out.stdout.contains("Generated for applications the value files do not declare (push leaves them): `checkout/release`, `checkout/rollback`."),
+        "{}",
+        out.stdout
+    );
+    // Without the flag: not looked for, not in the document.
+    let out = against(&gate)
+        .args(["diff", "--format", "json", "sample"])
+        .output();
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc.get("undeclared"), None);
+    // Nothing left behind: said so.
+    let gate = FakeGate::start();
+    pushed(&gate);
+    against(&gate)
+        .args(["diff", "--summary", "--undeclared", "sample"])
+        .stdout(&format!(
+            "{IN_SYNC}No generated pipelines of applications the value files do not declare.\n"
+        ))
+        .run();
+}
+
 #[test]
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let gate = FakeGate::start();

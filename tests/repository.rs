@@ -181,7 +181,7 @@ fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
         eprintln!("SKIPPED: git not found");
         return;
     }
-    let note = "teams/shop/value.json: note: deleted: nothing to validate. No value file declares application `shop` any more: its pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n";
+    let note = "teams/shop/value.json: note: deleted: nothing to validate. No value file declares application `shop` any more: its pipelines stay in Spinnaker until they are deleted there (push acts only on applications a value file declares; diff --undeclared lists them)\n";
     // The hook: pre-commit passes no file that is gone.
     shop_removed()
         .args(["validate", "--changed", "README.md"])
@@ -205,7 +205,7 @@ fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
     support::git::git(test.path(), &["commit", "-q", "-m", "shop removed"]);
     test.args(["validate", "--changed", "teams/shop/value.json"])
         .stdout("0 files ok\n")
-        .stderr("teams/shop/value.json: note: deleted: nothing to validate. Unless another value file declares its application, that application's pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares\n")
+        .stderr("teams/shop/value.json: note: deleted: nothing to validate. Unless another value file declares its application, that application's pipelines stay in Spinnaker until they are deleted there (push acts only on applications a value file declares; diff --undeclared lists them)\n")
         .run();
     // Moved: the application is declared by the file it moved to.
     let test = shop_removed();

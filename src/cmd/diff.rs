@@ -20,6 +20,7 @@ pub enum DiffFormat {
 pub struct Flags {
     pub summary: bool,
     pub prune: bool,
+    pub undeclared: bool,
     pub parallel: usize,
     pub format: DiffFormat,
 }
@@ -35,6 +36,7 @@ pub fn run(args: &CompileArgs, gate: &GateArgs, flags: &Flags) -> Result<Outcome
     let options = DiffOptions {
         summary_only: flags.summary,
         prune: flags.prune,
+        undeclared: flags.undeclared,
         format: match flags.format {
             DiffFormat::Human => Format::Human,
             DiffFormat::Json => Format::Json,

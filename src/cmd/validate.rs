@@ -71,7 +71,7 @@ pub fn run(args: &CompileArgs, format: ValidateFormat, changed: bool) -> Result<
 /// file's committed version (the pre-commit hook); a CI job naming a file its commit
 /// deleted cannot know it, and says so.
 fn removed_teams(removed: &[PathBuf], units: &[compile::Unit]) -> Vec<compile::Unit> {
-    let stays = "pipelines stay in Spinnaker until they are deleted there: push acts only on applications a value file declares";
+    let stays = "pipelines stay in Spinnaker until they are deleted there (push acts only on applications a value file declares; diff --undeclared lists them)";
     removed
         .iter()
         .filter_map(|p| {

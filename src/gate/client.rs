@@ -250,6 +250,18 @@ impl Client {
         self.list("GET /pipelineConfigs", "/pipelineConfigs", limit, keep)
     }
 
+    /// [`Client::list_all_pipelines_with`] with the usual retries, for a read that nothing
+    /// takes over from (`diff --undeclared`).
+    pub fn list_all_pipelines_retrying<T>(
+        &self,
+        limit: u64,
+        keep: &dyn Fn(Map<String, Value>) -> Option<T>,
+    ) -> Result<Listed<T>, GateError> {
+        self.retrying("GET /pipelineConfigs", || {
+            self.list("GET /pipelineConfigs", "/pipelineConfigs", limit, keep)
+        })
+    }
+
     /// `GET /applications/{app}/pipelineConfigs/{name}`; `None` when absent (404, or the
     /// empty 200 of Spinnaker 1.20 and older).
     pub fn get_pipeline(

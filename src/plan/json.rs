@@ -64,6 +64,15 @@ fn document(
     {
         m.insert("inSync".into(), json!(false));
     }
+    if let (Some(found), Value::Object(m)) = (&plan.undeclared, &mut doc) {
+        m.insert(
+            "undeclared".into(),
+            found
+                .iter()
+                .map(|o| json!({"application": o.app, "pipeline": o.name, "source": o.source}))
+                .collect(),
+        );
+    }
     if command == "push"
         && let Value::Object(m) = &mut doc
     {

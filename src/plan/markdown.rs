@@ -143,6 +143,17 @@ pub fn diff(plan: &Plan, summary_only: bool) -> String {
 }
 
 fn push_orphans(plan: &Plan, out: &mut String) {
+    if let Some(found) = plan.undeclared.as_ref().filter(|f| !f.is_empty()) {
+        let names: Vec<String> = found
+            .iter()
+            .map(|o| code(&format!("{}/{}", o.app, o.name)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nGenerated for applications the value files do not declare (push leaves them): {}.",
+            names.join(", ")
+        );
+    }
     if plan.orphans.is_empty() {
         return;
     }

@@ -218,6 +218,9 @@ pub struct Plan {
     /// Applications that could not be read (an answer over the size limit), with why:
     /// left out of the plan, nothing written to them, and the command fails.
     pub unreadable: Vec<(String, String)>,
+    /// `diff --undeclared`: generated pipelines of applications nothing declares; `None`
+    /// when not looked for.
+    pub undeclared: Option<Vec<Orphan>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -209,6 +209,31 @@ pub fn plan_summary(plan: &Plan) -> String {
     }
     out.push_str(".\n");
     out.push_str(&orphan_note(plan));
+    out.push_str(&undeclared_note(plan));
+    out
+}
+
+/// `diff --undeclared`: one line per pipeline, with the value file its marker names.
+fn undeclared_note(plan: &Plan) -> String {
+    let Some(found) = &plan.undeclared else {
+        return String::new();
+    };
+    if found.is_empty() {
+        return "No generated pipelines of applications the value files do not declare.\n".into();
+    }
+    let mut out = format!(
+        "{} of applications the value files do not declare (push leaves them; delete them in Spinnaker when their team is gone):\n",
+        plural(found.len(), "generated pipeline", "generated pipelines")
+    );
+    for o in found {
+        let _ = writeln!(
+            out,
+            "  {}/{} (from {})",
+            o.app,
+            o.name,
+            o.source.as_deref().unwrap_or("an unknown value file")
+        );
+    }
     out
 }
 

@@ -37,6 +37,8 @@ pub enum Format {
 pub struct DiffOptions {
     pub summary_only: bool,
     pub prune: bool,
+    /// Also list generated pipelines of applications nothing declares ([`undeclared`]).
+    pub undeclared: bool,
     pub format: Format,
     pub read: ReadOptions,
 }
@@ -191,6 +193,43 @@ fn fetch_and_plan(
     Ok((out, fetched.bulk_pipelines))
 }
 
+/// The generated pipelines (those with the kujira-gen marker) of the applications not in
+/// `declared`, from Gate's whole pipeline list (`GET /pipelineConfigs`), sorted. What Fiat
+/// does not let this user read is not in that list. Only a report: which of them this
+/// repository made cannot be told (the marker names a value file, not a repository), so
+/// nothing deletes them.
+fn undeclared(
+    client: &Client,
+    declared: &[String],
+    opts: &ReadOptions,
+) -> Result<Vec<crate::plan::planner::Orphan>, GateError> {
+    use crate::plan::compare::name_key;
+    let declared: std::collections::HashSet<String> =
+        declared.iter().map(|n| name_key(n)).collect();
+    let keep = |p: serde_json::Map<String, serde_json::Value>| {
+        let app = p.get("application")?.as_str()?;
+        if declared.contains(&name_key(app)) {
+            return None;
+        }
+        let marker = crate::marker::marker_of(&p)?;
+        Some(crate::plan::planner::Orphan {
+            app: app.to_string(),
+            name: p.get("name")?.as_str()?.to_string(),
+            source: marker
+                .get("source")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string),
+        })
+    };
+    let limit = match opts.bulk_limit {
+        0 => read::DEFAULT_BULK_LIMIT,
+        n => n,
+    };
+    let mut found = client.list_all_pipelines_retrying(limit, &keep)?.kept;
+    found.sort_by(|a, b| (name_key(&a.app), &a.name).cmp(&(name_key(&b.app), &b.name)));
+    Ok(found)
+}
+
 /// Why an application is left out, and how to get it read.
 fn unreadable_reason(app: &str, e: &GateError) -> String {
     format!(
@@ -207,7 +246,8 @@ pub fn diff<D: Into<Declaration>>(
     pal: &Palette,
 ) -> Result<Status> {
     let apps = declared(declarations)?;
-    let (p, _) = fetch_and_plan(
+    let names: Vec<String> = apps.iter().map(|a| a.name.clone()).collect();
+    let (mut p, _) = fetch_and_plan(
         client,
         apps,
         &opts.read,
@@ -218,6 +258,9 @@ pub fn diff<D: Into<Declaration>>(
         },
         true,
     )?;
+    if opts.undeclared {
+        p.undeclared = Some(undeclared(client, &names, &opts.read)?);
+    }
     match opts.format {
         Format::Human => {
             let body = if opts.summary_only {
