@@ -131,18 +131,24 @@ fn a_deleted_postman_file_fails_the_team_naming_it() {
     );
 }
 
+/// `test`'s files committed in a real git repository (in place of its bare `.git`).
+fn committed(test: Test) -> Test {
+    let git = |args: &[&str]| support::git::git(test.path(), args);
+    std::fs::remove_dir_all(test.path().join(".git")).unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "teams"]);
+    test
+}
+
 #[test]
 fn a_deletion_staged_in_git_reaches_the_hook() {
     if !support::git::available() {
         eprintln!("SKIPPED: git not found");
         return;
     }
-    let test = team_with_collection();
+    let test = committed(team_with_collection());
     let git = |args: &[&str]| support::git::git(test.path(), args);
-    std::fs::remove_dir_all(test.path().join(".git")).unwrap();
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "team"]);
     git(&["rm", "-q", "teams/shop/c.json"]);
     // pre-commit passes the staged files that exist: here, none of kujira-gen's.
     let out = test
@@ -159,16 +165,11 @@ fn a_deletion_staged_in_git_reaches_the_hook() {
 
 /// Two teams committed, then `teams/shop` removed with `git rm` (not yet committed).
 fn shop_removed() -> Test {
-    let test = team_with_collection().write(
+    let test = committed(team_with_collection().write(
         "teams/cart/value.json",
         r#"{"Application": "cart", "Notification": "cart", "Email": "cart@example.com", "Account": "gke", "Image": "gcr.io/p/cart"}"#,
-    );
-    let git = |args: &[&str]| support::git::git(test.path(), args);
-    std::fs::remove_dir_all(test.path().join(".git")).unwrap();
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "teams"]);
-    git(&["rm", "-q", "-r", "teams/shop"]);
+    ));
+    support::git::git(test.path(), &["rm", "-q", "-r", "teams/shop"]);
     test
 }
 
@@ -225,12 +226,8 @@ fn a_rename_staged_in_git_reaches_the_hook_as_a_deletion() {
         eprintln!("SKIPPED: git not found");
         return;
     }
-    let test = team_with_collection();
+    let test = committed(team_with_collection());
     let git = |args: &[&str]| support::git::git(test.path(), args);
-    std::fs::remove_dir_all(test.path().join(".git")).unwrap();
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "team"]);
     git(&["mv", "teams/shop/c.json", "teams/shop/collection.json"]);
     // pre-commit passes the staged files that exist: the new name, which no team names.
     let out = test
