@@ -180,6 +180,25 @@ impl Bundle {
     }
 }
 
+/// Containers nested deeper than this in a pipeline cannot be read back: serde_json's
+/// parser stops at 128 levels (its recursion limit), and `diff` and `push` hold each
+/// pipeline as text they parse again ([`crate::plan::packed`]). The output checks refuse
+/// a deeper one, so that `validate` says so before a push does.
+pub const MAX_DEPTH: usize = 120;
+
+/// Whether objects and arrays are nested more than [`MAX_DEPTH`] levels in `pipeline`
+/// (which is the first level).
+pub fn too_deep(pipeline: &Map<String, Value>) -> bool {
+    fn depth_exceeds(v: &Value, left: usize) -> bool {
+        match v {
+            Value::Object(m) => left == 0 || m.values().any(|c| depth_exceeds(c, left - 1)),
+            Value::Array(a) => left == 0 || a.iter().any(|c| depth_exceeds(c, left - 1)),
+            _ => false,
+        }
+    }
+    MAX_DEPTH == 0 || pipeline.values().any(|v| depth_exceeds(v, MAX_DEPTH - 1))
+}
+
 /// Pretty JSON with a final newline: the one format for stdout, files and snapshots.
 pub fn to_pretty(v: &Value) -> String {
     // Serialising a `Value` cannot fail.

@@ -52,6 +52,16 @@ impl Checker {
         pipeline::check_application(bundle, &mut report);
         let mut names = pipeline::Names::default();
         for (i, p) in bundle.pipelines.iter().enumerate() {
+            if crate::bundle::too_deep(p) {
+                report.error(
+                    format!("pipelines[{i}]"),
+                    format!(
+                        "nested more than {} levels deep (objects and arrays within each other): diff and push cannot read it back",
+                        crate::bundle::MAX_DEPTH
+                    ),
+                );
+                continue;
+            }
             let view = view::PipelineView::new(i, p);
             pipeline::check(&view, bundle, &mut names, &mut report);
             graph::check(&view, &mut report);

@@ -8,12 +8,9 @@
 //! its read-back. Most of them are never looked into again (in sync: the digest and the
 //! marker decide), so the tree is rebuilt only for a pipeline that is saved or diffed.
 
+use crate::bundle::{MAX_DEPTH, too_deep};
 use crate::marker;
 use serde_json::{Map, Value};
-
-/// Containers nested deeper than this cannot be read back: serde_json's parser stops at
-/// 128 levels (its recursion limit), and [`PackedPipeline::unpack`] must never fail.
-pub const MAX_DEPTH: usize = 120;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedPipeline {
@@ -77,19 +74,6 @@ impl PackedPipeline {
     pub fn text(&self) -> &str {
         &self.text
     }
-}
-
-/// Whether objects and arrays are nested more than [`MAX_DEPTH`] levels in `pipeline`
-/// (which is the first level).
-pub fn too_deep(pipeline: &Map<String, Value>) -> bool {
-    fn depth_exceeds(v: &Value, left: usize) -> bool {
-        match v {
-            Value::Object(m) => left == 0 || m.values().any(|c| depth_exceeds(c, left - 1)),
-            Value::Array(a) => left == 0 || a.iter().any(|c| depth_exceeds(c, left - 1)),
-            _ => false,
-        }
-    }
-    MAX_DEPTH == 0 || pipeline.values().any(|v| depth_exceeds(v, MAX_DEPTH - 1))
 }
 
 #[cfg(test)]

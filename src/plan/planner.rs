@@ -1188,7 +1188,7 @@ mod tests {
     fn a_pipeline_too_deep_to_read_back_is_refused_and_the_others_are_declared() {
         let mut b = sample();
         let mut deep = json!("bottom");
-        for _ in 0..crate::plan::packed::MAX_DEPTH {
+        for _ in 0..crate::bundle::MAX_DEPTH {
             deep = json!([deep]);
         }
         b.pipelines[1].insert("deep".into(), deep);
