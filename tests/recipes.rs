@@ -299,8 +299,7 @@ fn every_recipe_runs_for_real_on_a_gitops_repository() {
             c
         }),
     ];
-    if !support::git::available() {
-        eprintln!("SKIPPED: git not found");
+    if !support::git::available("every_recipe_runs_for_real_on_a_gitops_repository") {
         return;
     }
     for (recipe, commands) in recipes {

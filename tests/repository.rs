@@ -141,26 +141,34 @@ fn committed(test: Test) -> Test {
     test
 }
 
+/// A Postman file deleted (`git rm`) or moved (`git mv`) in the commit fails the team
+/// still naming its old path. pre-commit passes only the staged files that exist (none of
+/// kujira-gen's, or the new name, which no team names): the deletion comes from git, and
+/// a move is a deletion of the old path, though git itself shows it as a rename
+/// (`diff.renames` is on by default), which `--diff-filter=D` does not list.
 #[test]
-fn a_deletion_staged_in_git_reaches_the_hook() {
-    if !support::git::available() {
-        eprintln!("SKIPPED: git not found");
+fn a_deletion_or_move_staged_in_git_reaches_the_hook() {
+    if !support::git::available("a_deletion_or_move_staged_in_git_reaches_the_hook") {
         return;
     }
-    let test = committed(team_with_collection());
-    let git = |args: &[&str]| support::git::git(test.path(), args);
-    git(&["rm", "-q", "teams/shop/c.json"]);
-    // pre-commit passes the staged files that exist: here, none of kujira-gen's.
-    let out = test
-        .args(["validate", "--changed"])
-        .arg("README.md")
-        .output();
-    assert_eq!(out.status, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("teams/shop/value.json"),
-        "{}",
-        out.stderr
-    );
+    let cases: [(&[&str], &str); 2] = [
+        (&["rm", "-q", "teams/shop/c.json"], "README.md"),
+        (
+            &["mv", "teams/shop/c.json", "teams/shop/collection.json"],
+            "teams/shop/collection.json",
+        ),
+    ];
+    for (change, passed) in cases {
+        let test = committed(team_with_collection());
+        support::git::git(test.path(), change);
+        let out = test.args(["validate", "--changed", passed]).output();
+        assert_eq!(out.status, 1, "{change:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("teams/shop/value.json") && out.stderr.contains("c.json"),
+            "{change:?}: {}",
+            out.stderr
+        );
+    }
 }
 
 /// Two teams committed, then `teams/shop` removed with `git rm` (not yet committed).
@@ -178,8 +186,7 @@ fn shop_removed() -> Test {
 /// that moved leaves nothing behind.
 #[test]
 fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
-    if !support::git::available() {
-        eprintln!("SKIPPED: git not found");
+    if !support::git::available("a_team_removed_in_the_commit_passes_the_hook_with_a_note") {
         return;
     }
     let note = "teams/shop/value.json: note: deleted: nothing to validate. No value file declares application `shop` any more: its pipelines stay in Spinnaker until they are deleted there (push acts only on applications a value file declares; diff --undeclared lists them)\n";
@@ -216,29 +223,6 @@ fn a_team_removed_in_the_commit_passes_the_hook_with_a_note() {
         .stdout("1 file ok\n")
         .stderr("")
         .run();
-}
-
-/// `git mv` is a deletion of the old path for every team naming it; git itself shows it
-/// as a rename (`diff.renames` is on by default), which `--diff-filter=D` does not list.
-#[test]
-fn a_rename_staged_in_git_reaches_the_hook_as_a_deletion() {
-    if !support::git::available() {
-        eprintln!("SKIPPED: git not found");
-        return;
-    }
-    let test = committed(team_with_collection());
-    let git = |args: &[&str]| support::git::git(test.path(), args);
-    git(&["mv", "teams/shop/c.json", "teams/shop/collection.json"]);
-    // pre-commit passes the staged files that exist: the new name, which no team names.
-    let out = test
-        .args(["validate", "--changed", "teams/shop/collection.json"])
-        .output();
-    assert_eq!(out.status, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("teams/shop/value.json") && out.stderr.contains("c.json"),
-        "{}",
-        out.stderr
-    );
 }
 
 #[test]

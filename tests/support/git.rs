@@ -18,10 +18,19 @@ pub fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-/// Whether git can be run here (a test needing it says it was skipped otherwise).
-pub fn available() -> bool {
-    std::process::Command::new("git")
+/// Whether `test`, which needs git, can run here: `false` (after saying so on stderr)
+/// without git when CI is unset; a panic without git under `CI=true`, where a skipped test
+/// would pass without having run.
+pub fn available(test: &str) -> bool {
+    let found = std::process::Command::new("git")
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{test}: git not found; under CI=true this test must run");
+        }
+        eprintln!("SKIPPED {test}: git not found");
+    }
+    found
 }
