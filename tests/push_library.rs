@@ -340,6 +340,15 @@ fn an_answer_over_the_size_limit_is_not_retried() {
 // ------------------------------------------------ issue 19: the wider attack
 
 /// A bundle of application `app` with one wait pipeline per name.
+/// [`named`] with one pipeline, `release`, whose description changed since a push.
+fn changed(app: &str) -> Bundle {
+    let mut b = named(app, &["release"]);
+    b.pipelines[0].insert("description".into(), json!("changed"));
+    b.pipelines[0].remove("kujiraGen");
+    b.finalize();
+    b
+}
+
 fn named(app: &str, names: &[&str]) -> Bundle {
     let ps: Vec<_> = names
         .iter()
@@ -533,13 +542,7 @@ fn a_copy_missing_from_the_bulk_list_is_found_and_handled() {
     copy.insert("name".into(), json!("Release"));
     gate.add_pipeline(serde_json::Value::Object(copy));
     gate.hide_from_bulk("copy-1");
-    bundles[0] = {
-        let mut b = named("one", &["release"]);
-        b.pipelines[0].insert("description".into(), json!("changed"));
-        b.pipelines[0].remove("kujiraGen");
-        b.finalize();
-        b
-    };
+    bundles[0] = changed("one");
     let (status, out) = push(&c, &bundles, 2);
     assert_eq!(status, Status::Failed, "{out}");
     assert!(out.contains("! conflict one/Release (id copy-1)"), "{out}");
@@ -611,10 +614,7 @@ fn a_save_that_did_not_take_effect_is_reported_as_such() {
         push(&c, &[named("lost", &["release"])], 4).0,
         Status::InSync
     );
-    let mut b = named("lost", &["release"]);
-    b.pipelines[0].insert("description".into(), json!("changed"));
-    b.pipelines[0].remove("kujiraGen");
-    b.finalize();
+    let b = changed("lost");
     gate.inject(
         Target::Save,
         Fault::Body {
@@ -643,10 +643,7 @@ fn an_edit_made_after_the_plan_is_not_overwritten() {
         push(&c, &[named("late", &["release"])], 4).0,
         Status::InSync
     );
-    let mut b = named("late", &["release"]);
-    b.pipelines[0].insert("description".into(), json!("changed"));
-    b.pipelines[0].remove("kujiraGen");
-    b.finalize();
+    let b = changed("late");
     let apps = declared(vec![b]).unwrap();
     let remote = fetch_remote(&c, &apps, &reads(4)).unwrap();
     let p = plan(apps, remote, Flags::default());

@@ -239,10 +239,10 @@ fn governed_by_platform_file(target: &Path, given: &[PathBuf]) -> Option<PathBuf
     for dir in given {
         if target.starts_with(dir) {
             // The repository holding the directory, else the directory above it.
-            let root = dir.ancestors().find(|d| d.join(".git").exists());
             return Some(
-                root.or_else(|| dir.parent())
-                    .map_or_else(|| dir.clone(), Path::to_path_buf),
+                repository_root(dir)
+                    .or_else(|| dir.parent().map(Path::to_path_buf))
+                    .unwrap_or_else(|| dir.clone()),
             );
         }
     }
@@ -331,8 +331,12 @@ pub fn value_files_under(dirs: &[PathBuf]) -> Vec<PathBuf> {
 
 /// The nearest directory above `file` that holds `.git`.
 pub fn git_root(file: &Path) -> Option<PathBuf> {
-    file.ancestors()
-        .skip(1)
+    repository_root(file.parent()?)
+}
+
+/// `dir`, or the nearest directory above it, that holds `.git`.
+pub fn repository_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
         .find(|d| d.join(".git").exists())
         .map(Path::to_path_buf)
 }
